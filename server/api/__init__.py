@@ -1,0 +1,1 @@
+"""The JSON management API (ODK Central-compatible under /v1)."""

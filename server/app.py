@@ -1,0 +1,119 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from server import problems
+from server.config import Settings, load_settings
+from server.middleware import FieldKeyPathMiddleware
+from server.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app. `overrides` may hold `services` or `settings` (tests), or Flask config."""
+    overrides = dict(overrides or {})
+    svc: Services | None = overrides.pop("services", None)
+    settings: Settings | None = overrides.pop("settings", None)
+    if svc is None:
+        svc = Services.from_settings(settings or load_settings())
+
+    app = Flask(__name__)
+    app.extensions["diemtua"] = svc
+    app.config.update(
+        SECRET_KEY=svc.settings.secret_key,
+        MAX_CONTENT_LENGTH=svc.settings.max_submission_bytes,
+        MAX_FORM_PARTS=svc.settings.max_form_parts,
+        # Collect sends the instance as a file part; a client sending it as a plain field may
+        # still use up to 10 MB of memory for it.
+        MAX_FORM_MEMORY_SIZE=10_000_000,
+        JSON_SORT_KEYS=False,
+        RESTX_MASK_SWAGGER=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+    )
+    app.config.update(overrides)
+
+    wsgi: Any = app.wsgi_app
+    if svc.settings.proxy_hops:
+        wsgi = ProxyFix(wsgi, x_for=svc.settings.proxy_hops, x_proto=svc.settings.proxy_hops,
+                        x_host=svc.settings.proxy_hops, x_port=svc.settings.proxy_hops)
+    app.wsgi_app = FieldKeyPathMiddleware(wsgi)  # type: ignore[method-assign]
+
+    _register_unit_of_work(app)
+    _register_error_handlers(app)
+    _register_blueprints(app)
+    return app
+
+
+def _register_unit_of_work(app: Flask) -> None:
+    @app.after_request
+    def _commit(response: Response) -> Response:
+        session = g.pop("db", None)
+        if session is not None:
+            try:
+                if response.status_code < 400:
+                    session.commit()
+                else:
+                    session.rollback()
+            finally:
+                session.close()
+        return response
+
+    @app.teardown_request
+    def _close(_exc: BaseException | None) -> None:
+        session = g.pop("db", None)
+        if session is not None:
+            session.rollback()
+            session.close()
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from server.openrosa.responses import is_openrosa_request, openrosa_problem
+
+    def render(problem: problems.Problem) -> Response:
+        if is_openrosa_request():
+            return openrosa_problem(problem)
+        response = jsonify(problem.to_json())
+        response.status_code = problem.http_status
+        if problem.http_status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="Diem Tua"'
+        return response
+
+    @app.errorhandler(problems.Problem)
+    def _problem(problem: problems.Problem) -> Response:
+        return render(problem)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(_exc: RequestEntityTooLarge) -> Response:
+        return render(problems.too_large(app.config["MAX_CONTENT_LENGTH"]))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        code = exc.code or 500
+        if code == 404:
+            return render(problems.not_found())
+        return render(problems.Problem(f"{code}.0", exc.description or exc.name))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return render(problems.Problem("500.1", "An internal error occurred; nothing was "
+                                       "saved. Please try again."))
+
+
+def _register_blueprints(app: Flask) -> None:
+    from server.api.v1 import blueprint as api_v1
+    from server.health import blueprint as health
+    from server.openrosa import blueprint as openrosa
+
+    app.register_blueprint(health)
+    app.register_blueprint(openrosa)
+    app.register_blueprint(api_v1)

@@ -1,0 +1,35 @@
+"""SQLAlchemy 2 typed models: one module per entity family, all on `server.db.Base`."""
+
+from server.models.actors import Actor, AppUser, ProjectRole, Session, User
+from server.models.audit import Audit
+from server.models.blobs import Blob
+from server.models.forms import Form, FormAssignment, FormAttachment, FormDef, FormState
+from server.models.projects import Project
+from server.models.submissions import (
+    Comment,
+    ReviewState,
+    Submission,
+    SubmissionAttachment,
+    SubmissionDef,
+)
+
+__all__ = [
+    "Actor",
+    "AppUser",
+    "Audit",
+    "Blob",
+    "Comment",
+    "Form",
+    "FormAssignment",
+    "FormAttachment",
+    "FormDef",
+    "FormState",
+    "Project",
+    "ProjectRole",
+    "ReviewState",
+    "Session",
+    "Submission",
+    "SubmissionAttachment",
+    "SubmissionDef",
+    "User",
+]

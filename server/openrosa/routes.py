@@ -1,0 +1,1 @@
+"""OpenRosa routes (filled in by the OpenRosa work)."""

@@ -1,0 +1,217 @@
+"""A form's life: upload (XLSForm or XForm) as a draft, media, publish, state changes.
+
+The XForm bytes stored are exactly the bytes served to phones, and every hash is computed
+on them: Collect decides "update available" by comparing MD5s (openrosa.md §1.7).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server import problems
+from server.auth.principal import new_token
+from server.db import utcnow
+from server.models import Form, FormAttachment, FormDef, FormState
+from server.operations.blobs import store_blob
+from server.storage import BlobStore
+from sync.safe_xml import UnsafeXml
+from sync.xform import InvalidXForm, XFormInfo, inspect_xform
+from sync.xlsform import XlsFormError, convert_xlsform
+
+XLSX_TYPES = frozenset({
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.ms-excel",
+})
+_ZIP_MAGIC = b"PK\x03\x04"
+_XLS_MAGIC = b"\xd0\xcf\x11\xe0"
+ITEMSETS_NAME = "itemsets.csv"
+
+
+def looks_like_spreadsheet(data: bytes, content_type: str | None) -> bool:
+    base = (content_type or "").split(";")[0].strip().lower()
+    return base in XLSX_TYPES or data[:4] in (_ZIP_MAGIC, _XLS_MAGIC)
+
+
+def _xform_from_upload(
+    data: bytes, content_type: str | None, ignore_warnings: bool
+) -> tuple[str, str | None, bool]:
+    """Return (XForm XML, itemsets CSV, came from a spreadsheet)."""
+    if not looks_like_spreadsheet(data, content_type):
+        try:
+            return data.decode("utf-8"), None, False
+        except UnicodeDecodeError as exc:
+            raise problems.unparseable("xml", "the form is not UTF-8 text") from exc
+    try:
+        converted = convert_xlsform(data)
+    except XlsFormError as exc:
+        raise problems.xlsform_invalid(str(exc), exc.warnings) from exc
+    if converted.warnings and not ignore_warnings:
+        raise problems.xlsform_warnings(converted.warnings)
+    return converted.xml, converted.itemsets_csv, True
+
+
+def _inspect(xml: str) -> XFormInfo:
+    try:
+        return inspect_xform(xml.encode("utf-8"))
+    except (InvalidXForm, UnsafeXml) as exc:
+        raise problems.unparseable("xform", str(exc)) from exc
+
+
+def _new_def(
+    db: Session, store: BlobStore, form: Form, xml: str, info: XFormInfo,
+    source: bytes | None, itemsets_csv: str | None,
+    carried_attachments: Sequence[FormAttachment] = (),
+) -> FormDef:
+    xml_bytes = xml.encode("utf-8")
+    form_def = FormDef(
+        form_id=form.id, version=info.version, name=info.title, xml=xml,
+        md5=hashlib.md5(xml_bytes, usedforsecurity=False).hexdigest(),
+        sha256=hashlib.sha256(xml_bytes).hexdigest(),
+        binary_paths=info.binary_paths, entity_datasets=info.entity_datasets,
+        draft_token=new_token(),
+    )
+    if source is not None:
+        form_def.xlsform_blob_id = store_blob(
+            db, store, source, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ).id
+    db.add(form_def)
+    db.flush()
+    previous = {attachment.name: attachment for attachment in carried_attachments}
+    for ref in info.media:
+        attachment = FormAttachment(form_def_id=form_def.id, name=ref.name, type=ref.type)
+        # Central keeps a file across versions when the new version still expects its name.
+        if ref.name in previous and previous[ref.name].blob_id is not None:
+            attachment.blob_id = previous[ref.name].blob_id
+            attachment.updated_at = previous[ref.name].updated_at
+        if ref.name == ITEMSETS_NAME and itemsets_csv is not None:
+            attachment.blob_id = store_blob(db, store, itemsets_csv.encode("utf-8"),
+                                            "text/csv").id
+            attachment.updated_at = utcnow()
+        db.add(attachment)
+    db.flush()
+    return form_def
+
+
+def create_form(
+    db: Session, store: BlobStore, project_id: int, data: bytes, content_type: str | None,
+    publish: bool = False, ignore_warnings: bool = False,
+) -> Form:
+    """Central's `POST /projects/:id/forms`: a new form holding a draft (published if asked)."""
+    xml, itemsets, from_xlsx = _xform_from_upload(data, content_type, ignore_warnings)
+    info = _inspect(xml)
+    exists = db.scalar(select(Form.id).where(Form.project_id == project_id,
+                                             Form.xml_form_id == info.xml_form_id))
+    if exists is not None:
+        raise problems.already_exists("forms", {"projectId": project_id,
+                                                "xmlFormId": info.xml_form_id})
+    form = Form(project_id=project_id, xml_form_id=info.xml_form_id,
+                state=FormState.OPEN.value)
+    db.add(form)
+    db.flush()
+    form.draft_def = _new_def(db, store, form, xml, info, data if from_xlsx else None, itemsets)
+    db.flush()
+    if publish:
+        publish_draft(db, form)
+    return form
+
+
+def create_draft(
+    db: Session, store: BlobStore, form: Form, data: bytes | None, content_type: str | None,
+    ignore_warnings: bool = False,
+) -> FormDef:
+    """Central's `POST …/draft`: from new bytes, or a copy of the published version."""
+    base = form.draft_def or form.current_def
+    carried = list(base.attachments) if base is not None else []
+    if data:
+        xml, itemsets, from_xlsx = _xform_from_upload(data, content_type, ignore_warnings)
+        source = data if from_xlsx else None
+    elif form.current_def is not None:
+        xml, itemsets, source = form.current_def.xml, None, None
+    else:
+        raise problems.missing_parameter("form definition")
+    info = _inspect(xml)
+    if info.xml_form_id != form.xml_form_id:
+        raise problems.unexpected_value(
+            "xmlFormId", f"the draft's form id ({info.xml_form_id}) must stay {form.xml_form_id}")
+    form.draft_def = _new_def(db, store, form, xml, info, source, itemsets, carried)
+    db.flush()
+    return form.draft_def
+
+
+def _used_versions(db: Session, form: Form) -> set[str]:
+    return set(db.scalars(select(FormDef.version).where(
+        FormDef.form_id == form.id, FormDef.published_at.is_not(None))))
+
+
+_VERSION_ATTR = re.compile(r'(<[^>]*\bid="[^"]*"[^>]*?\bversion=")([^"]*)(")')
+
+
+def set_draft_version(form_def: FormDef, version: str) -> None:
+    """Central's `publish?version=`: rewrite the version attribute of the primary instance."""
+    xml, count = _VERSION_ATTR.subn(lambda m: m.group(1) + version + m.group(3), form_def.xml,
+                                    count=1)
+    if count == 0:
+        raise problems.unexpected_value("version", "the form has no version attribute to set")
+    xml_bytes = xml.encode("utf-8")
+    form_def.xml = xml
+    form_def.version = version
+    form_def.md5 = hashlib.md5(xml_bytes, usedforsecurity=False).hexdigest()
+    form_def.sha256 = hashlib.sha256(xml_bytes).hexdigest()
+
+
+def publish_draft(db: Session, form: Form, version: str | None = None) -> FormDef:
+    draft = form.draft_def
+    if draft is None:
+        raise problems.not_found()
+    if version is not None:
+        set_draft_version(draft, version)
+    if draft.version in _used_versions(db, form):
+        raise problems.version_unchanged()
+    draft.published_at = utcnow()
+    draft.draft_token = None
+    form.current_def = draft
+    form.draft_def = None
+    db.flush()
+    return draft
+
+
+def set_state(form: Form, state: str) -> None:
+    try:
+        form.state = FormState(state).value
+    except ValueError as exc:
+        raise problems.unexpected_value("state", "it must be open, closing or closed") from exc
+
+
+def attach_form_media(
+    db: Session, store: BlobStore, form_def: FormDef, name: str, data: bytes,
+    content_type: str | None,
+) -> FormAttachment:
+    """Upload a file the draft expects; Central refuses names the form does not reference."""
+    attachment = next((a for a in form_def.attachments if a.name == name), None)
+    if attachment is None:
+        raise problems.not_found()
+    attachment.blob_id = store_blob(db, store, data, content_type).id
+    attachment.updated_at = utcnow()
+    db.flush()
+    return attachment
+
+
+def get_form(db: Session, project_id: int, xml_form_id: str) -> Form:
+    form = db.scalar(select(Form).where(Form.project_id == project_id,
+                                        Form.xml_form_id == xml_form_id,
+                                        Form.deleted_at.is_(None)))
+    if form is None:
+        raise problems.not_found()
+    return form
+
+
+def published_version(db: Session, form: Form, version: str) -> FormDef | None:
+    return db.scalar(select(FormDef).where(FormDef.form_id == form.id,
+                                           FormDef.version == version,
+                                           FormDef.published_at.is_not(None))
+                     .order_by(FormDef.id.desc()))

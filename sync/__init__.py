@@ -1,0 +1,1 @@
+"""Domain logic for turning phone submissions into the registry; plain Python, no Flask."""
