@@ -1,0 +1,200 @@
+"""Receiving a submission: new, identical retry, split upload, edit — whole or not at all.
+
+The rules are ODK Central's (openrosa.md §7): identical XML under a known instanceID is a retry
+or the next part of a split upload and only adds files; different XML under it is a conflict;
+`meta/deprecatedID` makes a new version of the submission it names. Attachment bytes are written
+to storage before any row that references them, and the caller commits once, so a crash at any
+moment leaves nothing or a complete record, and the phone's retry completes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server import problems
+from server.db import utcnow
+from server.models import (
+    Audit,
+    Form,
+    FormDef,
+    FormState,
+    ReviewState,
+    Submission,
+    SubmissionAttachment,
+    SubmissionDef,
+)
+from server.operations.blobs import store_blob
+from server.operations.forms import published_version
+from server.storage import BlobStore
+from sync.instance import ParsedInstance, attachment_names
+from sync.safe_xml import UnsafeXml
+
+CLIENT_AUDIT_NAME = "audit.csv"
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    """One multipart part (or REST body) carrying an attachment."""
+
+    stream: BinaryIO
+    content_type: str | None
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    # Identical XML again: a retry or the next part of a split upload.
+    RESUBMITTED = "resubmitted"
+    EDITED = "edited"
+
+
+@dataclass(frozen=True)
+class Received:
+    outcome: Outcome
+    submission: Submission
+    version: SubmissionDef
+
+
+@dataclass(frozen=True)
+class SubmissionContext:
+    """Who sent it and from where; stored with the version, as Central does."""
+
+    submitter_id: int | None
+    device_id: str | None = None
+    user_agent: str | None = None
+
+
+def accepting_form_def(db: Session, form: Form, version: str) -> FormDef:
+    """The published version a submission names; closed forms and unknown versions refuse."""
+    if form.state == FormState.CLOSED.value:
+        raise problems.form_not_accepting()
+    form_def = published_version(db, form, version)
+    if form_def is None:
+        raise problems.form_version_not_found(version)
+    return form_def
+
+
+def _expected_names(instance: ParsedInstance, form_def: FormDef) -> list[str]:
+    try:
+        return attachment_names(instance, list(form_def.binary_paths))
+    except UnsafeXml as exc:
+        raise problems.hostile_or_broken_xml(str(exc)) from exc
+
+
+def _find_version(db: Session, form: Form, instance_id: str) -> SubmissionDef | None:
+    return db.scalar(select(SubmissionDef).where(SubmissionDef.form_id == form.id,
+                                                 SubmissionDef.instance_id == instance_id))
+
+
+def _attach_files(
+    db: Session, store: BlobStore, version: SubmissionDef, expected: list[str],
+    files: Mapping[str, IncomingFile], carried: Mapping[str, int | None] | None = None,
+) -> None:
+    """Fill expected attachments from the parts sent; unexpected parts are ignored (Central)."""
+    existing = {attachment.name: attachment for attachment in version.attachments}
+    for name in expected:
+        attachment = existing.get(name)
+        if attachment is None:
+            attachment = SubmissionAttachment(
+                submission_def_id=version.id, name=name,
+                is_client_audit=(name == CLIENT_AUDIT_NAME),
+                blob_id=(carried or {}).get(name),
+            )
+            version.attachments.append(attachment)
+            db.add(attachment)
+        incoming = files.get(name)
+        if incoming is not None:
+            # Same name, new bytes: the stored file is replaced (Central's upsert).
+            attachment.blob_id = store_blob(db, store, incoming.stream, incoming.content_type).id
+
+
+def _new_version(
+    db: Session, submission: Submission, form_def: FormDef, instance: ParsedInstance,
+    xml: bytes, context: SubmissionContext,
+) -> SubmissionDef:
+    version = SubmissionDef(
+        submission=submission, form_id=submission.form_id, form_def_id=form_def.id,
+        instance_id=instance.instance_id, deprecated_id=instance.deprecated_id,
+        instance_name=instance.instance_name, xml=xml.decode("utf-8"),
+        xml_sha256=hashlib.sha256(xml).hexdigest(), current=True,
+        submitter_id=context.submitter_id, device_id=context.device_id,
+        user_agent=(context.user_agent or "")[:512] or None,
+    )
+    db.add(version)
+    db.flush()
+    return version
+
+
+def _resubmission(
+    db: Session, store: BlobStore, existing: SubmissionDef, form_def: FormDef,
+    instance: ParsedInstance, xml: bytes, files: Mapping[str, IncomingFile],
+) -> Received:
+    submission = existing.submission
+    if submission.deleted_at is not None:
+        raise problems.deleted_submission()
+    if existing.xml_sha256 != hashlib.sha256(xml).hexdigest():
+        raise problems.conflicting_resubmission()
+    if not existing.current:
+        raise problems.deprecating_old_submission(existing.deprecated_id)
+    _attach_files(db, store, existing, _expected_names(instance, form_def), files)
+    db.flush()
+    return Received(Outcome.RESUBMITTED, submission, existing)
+
+
+def _edit(
+    db: Session, store: BlobStore, form: Form, form_def: FormDef, instance: ParsedInstance,
+    xml: bytes, files: Mapping[str, IncomingFile], context: SubmissionContext,
+) -> Received:
+    assert instance.deprecated_id is not None
+    previous = _find_version(db, form, instance.deprecated_id)
+    if previous is None:
+        raise problems.deprecated_id_not_found(instance.deprecated_id)
+    if not previous.current:
+        raise problems.deprecating_old_submission(instance.deprecated_id)
+    submission = previous.submission
+    if submission.deleted_at is not None:
+        raise problems.deleted_submission()
+    previous.current = False
+    version = _new_version(db, submission, form_def, instance, xml, context)
+    # An edit keeps the files it does not re-send, matched by name (Central).
+    carried = {attachment.name: attachment.blob_id for attachment in previous.attachments}
+    _attach_files(db, store, version, _expected_names(instance, form_def), files, carried)
+    submission.review_state = ReviewState.EDITED.value
+    submission.updated_at = utcnow()
+    db.add(Audit(actor_id=context.submitter_id, action="submission.update.version",
+                 actee=f"submission:{submission.id}",
+                 details={"instanceId": instance.instance_id,
+                          "deprecatedId": instance.deprecated_id}))
+    db.flush()
+    return Received(Outcome.EDITED, submission, version)
+
+
+def receive_submission(
+    db: Session, store: BlobStore, form: Form, instance: ParsedInstance, xml: bytes,
+    files: Mapping[str, IncomingFile], context: SubmissionContext,
+) -> Received:
+    """Store one POST of a submission; the caller has checked the sender may submit to `form`."""
+    form_def = accepting_form_def(db, form, instance.version)
+    existing = _find_version(db, form, instance.instance_id)
+    if existing is not None:
+        return _resubmission(db, store, existing, form_def, instance, xml, files)
+    if instance.deprecated_id:
+        return _edit(db, store, form, form_def, instance, xml, files, context)
+    expected = _expected_names(instance, form_def)
+    submission = Submission(form_id=form.id, instance_id=instance.instance_id,
+                            submitter_id=context.submitter_id, device_id=context.device_id)
+    db.add(submission)
+    db.flush()
+    version = _new_version(db, submission, form_def, instance, xml, context)
+    _attach_files(db, store, version, expected, files)
+    db.add(Audit(actor_id=context.submitter_id, action="submission.create",
+                 actee=f"submission:{submission.id}",
+                 details={"instanceId": instance.instance_id, "formId": form.xml_form_id}))
+    db.flush()
+    return Received(Outcome.CREATED, submission, version)
