@@ -106,7 +106,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
 
     settings = load_settings()
 
-    class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    class _Gunicorn(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers or settings.workers)

@@ -9,9 +9,15 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
 from server.context import services
+from server.migrations import current_heads
+from server.services import Services
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("health", __name__)
+
+
+def expected_heads(svc: Services) -> list[str]:
+    return current_heads(svc.settings.database_url)
 
 
 @blueprint.get("/healthz")
@@ -25,8 +31,9 @@ def readyz() -> ResponseReturnValue:
     checks: dict[str, str] = {}
     try:
         with svc.database.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        checks["database"] = "ok"
+            revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        # A database that answers but was never migrated (or is behind) is not ready either.
+        checks["database"] = "ok" if revision in expected_heads(svc) else "not migrated"
     except Exception as exc:
         log.warning("readiness: database check failed: %s", exc)
         # Only the exception class reaches the client: no hostnames or credentials.

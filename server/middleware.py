@@ -24,4 +24,4 @@ class FieldKeyPathMiddleware:
         if match:
             environ[FIELD_KEY_ENVIRON] = match.group(1)
             environ["PATH_INFO"] = "/v1" + (match.group(2) or "/")
-        return self.wsgi_app(environ, start_response)  # type: ignore[no-any-return]
+        return self.wsgi_app(environ, start_response)

@@ -26,3 +26,16 @@ def test_readiness_fails_with_503_when_storage_is_unusable(
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json["checks"]["storage"] == "failed: StorageError"
+
+
+def test_readiness_fails_when_the_database_is_not_migrated(
+    app: Flask, client: FlaskClient
+) -> None:
+    from sqlalchemy import text
+
+    engine = app.extensions["diemtua"].database.engine
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'old'"))
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json["checks"]["database"] == "not migrated"
