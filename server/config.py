@@ -63,6 +63,20 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def _libpq_url(env: Mapping[str, str]) -> str | None:
+    """ODK Central moved to libpq's PG* variables; honour them when no URL is given."""
+    host = env.get("PGHOST")
+    if not host:
+        return None
+    from urllib.parse import quote
+
+    user = quote(env.get("PGUSER") or "postgres", safe="")
+    password = env.get("PGPASSWORD")
+    auth = f"{user}:{quote(password, safe='')}" if password else user
+    port = env.get("PGPORT") or "5432"
+    return f"postgresql+psycopg://{auth}@{host}:{port}/{env.get('PGDATABASE') or 'diemtua'}"
+
+
 def _bool(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
@@ -110,7 +124,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     data_dir = Path(env.get("DIEMTUA_DATA_DIR") or "data").resolve()
     database_url = normalise_database_url(
-        env.get("DIEMTUA_DATABASE_URL") or f"sqlite:///{data_dir / 'diemtua.sqlite3'}"
+        env.get("DIEMTUA_DATABASE_URL")
+        or _libpq_url(env)
+        or f"sqlite:///{data_dir / 'diemtua.sqlite3'}"
     )
     public_url = (env.get("DIEMTUA_PUBLIC_URL") or "").rstrip("/") or None
     s3 = S3Settings(

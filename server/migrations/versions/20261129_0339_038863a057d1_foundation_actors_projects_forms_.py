@@ -89,8 +89,6 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=True),
     sa.Column('deleted_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['current_def_id'], ['form_defs.id'], name='fk_forms_current_def_id_form_defs', use_alter=True),
-    sa.ForeignKeyConstraint(['draft_def_id'], ['form_defs.id'], name='fk_forms_draft_def_id_form_defs', use_alter=True),
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_forms_project_id_projects')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_forms')),
     sa.UniqueConstraint('project_id', 'xml_form_id', name=op.f('uq_forms_project_id_xml_form_id'))
@@ -169,6 +167,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_form_defs_form_id'), ['form_id'], unique=False)
         batch_op.create_index('ix_form_defs_form_version', ['form_id', 'version'], unique=False)
 
+    # forms and form_defs point at each other: the forms → form_defs keys come once both exist.
+    with op.batch_alter_table('forms') as batch_op:
+        batch_op.create_foreign_key('fk_forms_current_def_id_form_defs', 'form_defs',
+                                    ['current_def_id'], ['id'])
+        batch_op.create_foreign_key('fk_forms_draft_def_id_form_defs', 'form_defs',
+                                    ['draft_def_id'], ['id'])
     op.create_table('submissions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('form_id', sa.Integer(), nullable=False),
@@ -280,6 +284,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_form_defs_form_version')
         batch_op.drop_index(batch_op.f('ix_form_defs_form_id'))
 
+    with op.batch_alter_table('forms') as batch_op:
+        batch_op.drop_constraint('fk_forms_current_def_id_form_defs', type_='foreignkey')
+        batch_op.drop_constraint('fk_forms_draft_def_id_form_defs', type_='foreignkey')
     op.drop_table('form_defs')
     with op.batch_alter_table('form_assignments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_form_assignments_form_id'))
