@@ -52,6 +52,7 @@ class ClientStats:
     latencies: list[float] = field(default_factory=list)
     accepted: int = 0
     refused: dict[int, int] = field(default_factory=dict)
+    error: str | None = None
 
 
 def fresh_database(url: str) -> str:
@@ -134,6 +135,16 @@ def multipart(xml: bytes, photo_name: str, photo: bytes, boundary: str) -> list[
     ]
 
 
+def run_client_safely(*args: object) -> None:
+    """A client that dies must fail the run, not quietly lower the figure."""
+    stats = args[-1]
+    assert isinstance(stats, ClientStats)
+    try:
+        run_client(*args)  # type: ignore[arg-type]
+    except Exception as exc:
+        stats.error = f"{type(exc).__name__}: {exc}"
+
+
 def run_client(index: int, port: int, path: str, form: tuple[str, str], photo: bytes,
                stop_at: float, budget: list[int], lock: threading.Lock,
                stats: ClientStats) -> None:
@@ -213,10 +224,12 @@ def main() -> None:
         stop_at = time.monotonic() + args.seconds
         budget, lock = [args.max_requests], threading.Lock()
         stats = [ClientStats() for _ in range(args.clients)]
-        threads = [threading.Thread(target=run_client, args=(i, port, path, (form_id, version),
-                                                              photo, stop_at, budget, lock,
-                                                              stats[i]))
-                   for i in range(args.clients)]
+        threads = [
+            threading.Thread(target=run_client_safely,
+                             args=(i, port, path, (form_id, version), photo, stop_at, budget,
+                                   lock, stats[i]))
+            for i in range(args.clients)
+        ]
         peak_rss = idle_rss
         started = time.perf_counter()
         for thread in threads:
@@ -251,8 +264,11 @@ def main() -> None:
         print(f"latency mean      {statistics.fmean(latencies) * 1000:.1f} ms")
     print(f"server memory     idle {idle_rss:.0f} MiB, peak {peak_rss:.0f} MiB (all workers)")
     print(f"accepted/s        {accepted / elapsed:.1f}")
-    if stored != accepted or refused:
-        sys.exit("FAIL: a submission was refused or lost")
+    errors = [client.error for client in stats if client.error]
+    if errors:
+        sys.exit(f"FAIL: a client died: {errors[0]}")
+    if stored != accepted or refused or accepted == 0:
+        sys.exit("FAIL: a submission was refused or lost, or none was accepted")
 
 
 if __name__ == "__main__":

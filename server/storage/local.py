@@ -18,7 +18,8 @@ class LocalBlobStore:
         self.root = root
 
     def _path(self, key: str) -> Path:
-        if len(key) < 4 or not key.isalnum():
+        # ASCII only: str.isalnum() also accepts letters and digits of every other script.
+        if len(key) < 4 or not (key.isascii() and key.isalnum()):
             raise StorageError(f"invalid blob key {key!r}")
         return self.root / key[:2] / key[2:4] / key
 
