@@ -20,7 +20,7 @@ serve: install
 
 # Install and run every test (SQLite; set DIEMTUA_TEST_DATABASE_URL for PostgreSQL)
 test: install
-	$(BIN)/ruff check server sync exports tests bench
+	$(BIN)/ruff check server sync exports xlsforms tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest
 
