@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -94,6 +95,15 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(_exc: RequestEntityTooLarge) -> Response:
         return render(problems.too_large(app.config["MAX_CONTENT_LENGTH"]))
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(exc: IntegrityError) -> Response:
+        # Two requests creating the same thing at once: the database's unique constraint
+        # decides, and the loser hears "already exists", as if it had come second.
+        log.info("integrity error mapped to 409.3: %s", exc.orig)
+        return render(problems.Problem("409.3", "A resource already exists with these "
+                                       "values; it may have just been created by another "
+                                       "request."))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:

@@ -166,3 +166,136 @@ def fixture_bytes(name: str) -> bytes:
 
 def new_instance_id() -> str:
     return f"uuid:{uuid.uuid4()}"
+
+
+# S3 over real HTTP (moto server): `s3_endpoint`, `s3_settings`, `s3_services`, `s3_app`,
+# `s3_client`; see tests/storage/s3_server.py.
+pytest_plugins = ["tests.storage.s3_server"]
+
+
+# --- Submissions and exports (tests/api/test_submissions*.py, tests/exports/) ---------------
+# Forms, people and submissions built through the real operations; the admin logs in with
+# `admin_headers` (POST /v1/sessions), other people get a session row from `open_session`.
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SCREENING_VERSION = "2026112801"
+
+
+@dataclass
+class Screening:
+    """The published child_screening form and the people who act on it."""
+
+    world: World
+    form_id: int
+    project_id: int
+    xml_form_id: str = "child_screening"
+
+    @property
+    def base(self) -> str:
+        return f"/v1/projects/{self.project_id}/forms/{self.xml_form_id}"
+
+    def headers_for(self, actor_id: int) -> dict[str, str]:
+        from server.auth.principal import open_session
+        from server.models import Actor
+
+        with self.world.uow() as db:
+            actor = db.get(Actor, actor_id)
+            assert actor is not None
+            token = open_session(db, actor, 24).token
+        return {"Authorization": f"Bearer {token}"}
+
+    def user(self, email: str, role: str | None, project_id: int | None = None,
+             display_name: str | None = None) -> int:
+        """A web user holding `role` on the project (None: no role at all); its actor id."""
+        from server.operations.users import create_user, grant_project_role
+
+        with self.world.uow() as db:
+            user = create_user(db, email, "Mật khẩu dài 2026", display_name=display_name)
+            if role is not None:
+                grant_project_role(db, project_id or self.project_id, user.actor_id, role)
+            return user.actor_id
+
+    def app_user(self, name: str = "Điện thoại thôn 1") -> tuple[int, str]:
+        """An app user assigned to the form: (actor id, token)."""
+        from server.models import FormAssignment
+        from server.operations.users import create_app_user
+
+        with self.world.uow() as db:
+            app_user = create_app_user(db, self.project_id, name)
+            db.add(FormAssignment(form_id=self.form_id, actor_id=app_user.actor_id))
+            assert app_user.token is not None
+            return app_user.actor_id, app_user.token
+
+    def submit(self, xml: bytes | str, files: dict[str, bytes] | None = None,
+               submitter_id: int | None = None, device_id: str | None = None) -> str:
+        """Receive a submission as a phone's POST would; its instanceID."""
+        import io
+
+        from server.models import Form
+        from server.operations.submissions import (
+            IncomingFile,
+            SubmissionContext,
+            receive_submission,
+        )
+        from sync.instance import parse_instance
+
+        data = xml.encode("utf-8") if isinstance(xml, str) else xml
+        incoming = {name: IncomingFile(io.BytesIO(body), "image/png")
+                    for name, body in (files or {}).items()}
+        with self.world.uow() as db:
+            form = db.get(Form, self.form_id)
+            assert form is not None
+            received = receive_submission(
+                db, self.world.services.store, form, parse_instance(data), data, incoming,
+                SubmissionContext(submitter_id, device_id, "test-suite/1.0"))
+            return received.submission.instance_id
+
+
+def screening_xml(instance_id: str, household_head: str,
+                  children: tuple[tuple[str, int, str], ...] = (),
+                  photo: str | None = None, location: str = "21.0285 105.8542 12.0 5.0",
+                  deprecated_id: str | None = None, version: str = SCREENING_VERSION) -> str:
+    """A child_screening instance as Collect writes it, with Vietnamese names."""
+    from xml.sax.saxutils import escape
+
+    kids = "".join(
+        f"<child><child_name>{escape(name)}</child_name><child_age>{age}</child_age>"
+        f"<orphan>{orphan}</orphan><child_label>{escape(name)} ({age})</child_label>"
+        f'<meta><entity dataset="children" create="1" id="{uuid.uuid4()}">'
+        f"<label>{escape(name)} ({age})</label></entity></meta></child>"
+        for name, age, orphan in children)
+    deprecated = f"<deprecatedID>{deprecated_id}</deprecatedID>" if deprecated_id else ""
+    return (
+        f'<data id="child_screening" version="{version}">'
+        "<start>2026-11-28T23:50:59.714+07</start><end>2026-11-28T23:52:00.000+07</end>"
+        f"<household_head>{escape(household_head)}</household_head>"
+        f"<visit_date>2026-11-20</visit_date><village>thon1</village>"
+        f"<location>{location}</location><house_photo>{photo or ''}</house_photo>"
+        f"<num_children>{len(children)}</num_children>{kids}"
+        f"<child_count>{len(children)}</child_count><summary/>"
+        f"<meta>{deprecated}<instanceID>{instance_id}</instanceID>"
+        f"<instanceName>{escape(household_head)} 2026-11-20</instanceName></meta></data>"
+    )
+
+
+@pytest.fixture
+def screening(world: World) -> Screening:
+    from server.operations.forms import create_form
+
+    with world.uow() as db:
+        form = create_form(db, world.services.store, world.project_id,
+                           fixture_bytes("child_screening.xlsx"), XLSX_TYPE, publish=True,
+                           ignore_warnings=True)
+        form_id = form.id
+    return Screening(world=world, form_id=form_id, project_id=world.project_id)
+
+
+@pytest.fixture
+def admin_bearer(screening: Screening) -> dict[str, str]:
+    """The site admin's bearer token (a session row, as `POST /v1/sessions` makes)."""
+    return screening.headers_for(screening.world.admin_id)
+
+
+PNG_BYTES = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06"
+             b"\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01"
+             b"\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")

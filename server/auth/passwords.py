@@ -24,7 +24,10 @@ def hash_password(password: str) -> str:
 def verify_password(stored_hash: str | None, password: str) -> bool:
     if not stored_hash:
         # Spend the same time as a real check so a missing account is not revealed by timing.
-        _hasher.verify(_DUMMY_HASH, "not the password")
+        try:
+            _hasher.verify(_DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            pass
         return False
     try:
         return _hasher.verify(stored_hash, password)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session as DbSession
 from server import problems
 from server.auth.passwords import verify_password
 from server.db import utcnow
-from server.models import Actor, AppUser, ProjectRole, Session, User
+from server.models import Actor, AppUser, Project, ProjectRole, Session, User
 
 
 @dataclass
@@ -100,7 +100,10 @@ def principal_from_app_user(app_user: AppUser) -> Principal:
 
 
 def principal_from_field_key(db: DbSession, token: str) -> Principal:
-    app_user = db.scalar(select(AppUser).where(AppUser.token == token))
+    app_user = db.scalar(
+        select(AppUser).join(Project, Project.id == AppUser.project_id)
+        .where(AppUser.token == token, Project.deleted_at.is_(None))
+    )
     if app_user is None or app_user.actor.deleted_at is not None:
         raise problems.auth_failed()
     return principal_from_app_user(app_user)

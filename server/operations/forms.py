@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from server import problems
 from server.auth.principal import new_token
 from server.db import utcnow
-from server.models import Form, FormAttachment, FormDef, FormState
+from server.models import Form, FormAssignment, FormAttachment, FormDef, FormState
 from server.operations.blobs import store_blob
 from server.storage import BlobStore
 from sync.safe_xml import UnsafeXml
@@ -215,3 +215,76 @@ def published_version(db: Session, form: Form, version: str) -> FormDef | None:
                                            FormDef.version == version,
                                            FormDef.published_at.is_not(None))
                      .order_by(FormDef.id.desc()))
+
+
+# --- management API: drafts, deletion, versions, assignments --------------------------------
+
+
+def draft_from_published(db: Session, store: BlobStore, form: Form) -> FormDef:
+    """Central's bodiless `POST …/draft`: a copy of the published version, XLSForm included."""
+    published = form.current_def
+    draft = create_draft(db, store, form, None, None)
+    if published is not None:
+        draft.xlsform_blob_id = published.xlsform_blob_id
+    db.flush()
+    return draft
+
+
+def discard_draft(form: Form) -> FormDef:
+    """Central's `DELETE …/draft`: only once a published version exists to fall back on."""
+    if form.current_def_id is None:
+        raise problems.Problem("409.7", "Could not delete draft, because the form has not been "
+                               "published. Either delete the whole form, or replace the draft.")
+    if form.draft_def is None:
+        raise problems.not_found()
+    draft = form.draft_def
+    form.draft_def = None
+    return draft
+
+
+def delete_form(form: Form) -> None:
+    """Soft delete, as Central (its trash): submissions and versions stay."""
+    form.deleted_at = utcnow()
+
+
+def published_versions(db: Session, form: Form) -> list[FormDef]:
+    """Every published version, newest first (Central's `…/versions`)."""
+    return list(db.scalars(select(FormDef).where(
+        FormDef.form_id == form.id, FormDef.published_at.is_not(None))
+        .order_by(FormDef.published_at.desc(), FormDef.id.desc())))
+
+
+def assign_to_form(db: Session, form: Form, actor_id: int, role: str = "app-user"
+                   ) -> FormAssignment:
+    """Give an actor a role on one form; Central answers a repeated grant with 409.3."""
+    exists = db.scalar(select(FormAssignment.id).where(
+        FormAssignment.form_id == form.id, FormAssignment.actor_id == actor_id,
+        FormAssignment.role == role))
+    if exists is not None:
+        raise problems.already_exists("assignments", {"actorId": actor_id, "role": role})
+    assignment = FormAssignment(form_id=form.id, actor_id=actor_id, role=role)
+    db.add(assignment)
+    db.flush()
+    return assignment
+
+
+def unassign_from_form(db: Session, form: Form, actor_id: int, role: str = "app-user") -> None:
+    assignment = db.scalar(select(FormAssignment).where(
+        FormAssignment.form_id == form.id, FormAssignment.actor_id == actor_id,
+        FormAssignment.role == role))
+    if assignment is None:
+        raise problems.not_found()
+    db.delete(assignment)
+    db.flush()
+
+
+def clear_form_media(form_def: FormDef, name: str) -> int:
+    """Central's `DELETE …/draft/attachments/<name>`: forget the uploaded file (the form
+    still expects it); returns the blob id it had, for the audit row."""
+    attachment = next((a for a in form_def.attachments if a.name == name), None)
+    if attachment is None or attachment.blob_id is None:
+        raise problems.not_found()
+    old_blob_id = attachment.blob_id
+    attachment.blob_id = None
+    attachment.updated_at = utcnow()
+    return old_blob_id

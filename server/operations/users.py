@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Iterable
+
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from server import problems
-from server.auth.passwords import hash_password
+from server.auth.passwords import hash_password, verify_password
 from server.auth.principal import new_token
-from server.models import Actor, AppUser, ProjectRole, User
+from server.db import utcnow
+from server.models import Actor, AppUser, FormAssignment, ProjectRole, User
+from server.models import Session as TokenSession
 
 SITE_ROLES = ("admin", "none")
 PROJECT_ROLES = ("manager", "viewer", "formfill")
@@ -66,3 +70,100 @@ def create_app_user(
     db.add(ProjectRole(project_id=project_id, actor_id=actor.id, role="app-user"))
     db.flush()
     return app_user
+
+
+# --- changes to existing accounts (management API, CLI) -------------------------------------
+
+
+def get_user(db: Session, actor_id: int) -> User:
+    """A web user who has not been deleted, or 404."""
+    user = db.get(User, actor_id)
+    if user is None or user.actor.deleted_at is not None:
+        raise problems.not_found()
+    return user
+
+
+def update_user(db: Session, user: User, email: str | None = None,
+                display_name: str | None = None) -> User:
+    if email is not None and email.strip().lower() != user.email:
+        email = email.strip().lower()
+        if db.scalar(select(User.actor_id).where(User.email == email)) is not None:
+            raise problems.already_exists("users", {"email": email})
+        user.email = email
+    if display_name is not None:
+        user.actor.display_name = display_name.strip() or user.email
+    db.flush()
+    return user
+
+
+def change_password(user: User, old: str, new: str) -> None:
+    """Central asks for the old password even from administrators (users.js)."""
+    if not verify_password(user.password_hash, old):
+        raise problems.auth_failed()
+    user.password_hash = hash_password(new)
+
+
+def end_sessions(db: Session, actor_id: int) -> None:
+    db.execute(delete(TokenSession).where(TokenSession.actor_id == actor_id))
+
+
+def delete_user(db: Session, user: User) -> None:
+    """Soft-delete: the actor stays for audit and submitter history; access ends now."""
+    user.actor.deleted_at = utcnow()
+    user.role = "none"
+    end_sessions(db, user.actor_id)
+    db.execute(delete(ProjectRole).where(ProjectRole.actor_id == user.actor_id))
+    db.flush()
+
+
+def revoke_project_role(db: Session, project_id: int, actor_id: int, role: str) -> None:
+    row = db.scalar(select(ProjectRole).where(
+        ProjectRole.project_id == project_id, ProjectRole.actor_id == actor_id,
+        ProjectRole.role == role))
+    if row is None:
+        raise problems.not_found()
+    db.delete(row)
+    db.flush()
+
+
+def normalise_villages(codes: Iterable[str]) -> list[str]:
+    """Village codes as given, trimmed, each once, in the order given."""
+    seen: dict[str, None] = {}
+    for code in codes:
+        if code.strip():
+            seen.setdefault(code.strip(), None)
+    return list(seen)
+
+
+def get_app_user(db: Session, project_id: int, actor_id: int) -> AppUser:
+    """An app user of this project that has not been deleted, or 404."""
+    app_user = db.get(AppUser, actor_id)
+    if (app_user is None or app_user.project_id != project_id
+            or app_user.actor.deleted_at is not None):
+        raise problems.not_found()
+    return app_user
+
+
+def update_app_user(app_user: AppUser, display_name: str | None = None,
+                    villages: Iterable[str] | None = None) -> AppUser:
+    if display_name is not None:
+        if not display_name.strip():
+            raise problems.missing_parameter("displayName")
+        app_user.actor.display_name = display_name.strip()
+    if villages is not None:
+        app_user.villages = normalise_villages(villages)
+    return app_user
+
+
+def revoke_app_user_token(app_user: AppUser) -> None:
+    """Central's "revoke access": the phone's key URL stops working, the account stays."""
+    app_user.token = None
+
+
+def delete_app_user(db: Session, app_user: AppUser) -> None:
+    """Central's app-user delete: token gone, actor deleted, every assignment removed."""
+    app_user.token = None
+    app_user.actor.deleted_at = utcnow()
+    db.execute(delete(FormAssignment).where(FormAssignment.actor_id == app_user.actor_id))
+    db.execute(delete(ProjectRole).where(ProjectRole.actor_id == app_user.actor_id))
+    db.flush()

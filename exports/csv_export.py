@@ -1,0 +1,216 @@
+"""ODK Central's CSV export ("Briefcase" layout), streamed: one main table, one per repeat.
+
+Column rules follow Central (lib/data/briefcase.js): `SubmissionDate`, then every field in
+document order named by its path with `-` between groups, geopoints split into
+`-Latitude/-Longitude/-Altitude/-Accuracy`, then Central's metadata columns. Repeat tables hold
+their own fields, then `PARENT_KEY` and `KEY`, and are named `<formId>-<repeat>.csv` (`~1`, `~2`
+when two repeats share a name). Rows come newest first.
+
+The main table streams out as it is made. Repeat rows appear while main rows are read, but a zip
+holds members one after another, so they wait in spooled temporary files (memory first, disk
+past a few MB) and follow the main table.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO
+
+from exports.records import Node, csv_key, iso_utc, parent_trail, read_instance
+from exports.schema import REPEAT, STRUCTURE, Field, FormSchema
+from exports.source import ExportRow, MediaFile
+from exports.zipstream import ZipStream, rechunk
+
+META_COLUMNS = ("KEY", "SubmitterID", "SubmitterName", "AttachmentsPresent",
+                "AttachmentsExpected", "Status", "ReviewState", "DeviceID", "Edits",
+                "FormVersion")
+GEOPOINT_PARTS = ("Latitude", "Longitude", "Altitude", "Accuracy")
+SPOOL_BYTES = 4 * 1024 * 1024
+
+_UNSAFE_FILE_CHARS = re.compile(r'[/\\?<>:*|"\x00-\x1f\x80-\x9f]')
+
+
+def safe_file_name(name: str) -> str:
+    """What sanitize-filename leaves of a name (Central names export files with it)."""
+    cleaned = _UNSAFE_FILE_CHARS.sub("", name).rstrip(". ")
+    return cleaned if cleaned not in {"", ".", ".."} else "_"
+
+
+@dataclass
+class Table:
+    """One CSV file: the submission table (`repeat is None`) or one repeat's table."""
+
+    file_name: str
+    repeat: Field | None
+    fields: list[Field] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)
+
+
+def _column_names(item: Field, table: Table) -> list[str]:
+    base_path = table.repeat.path if table.repeat else ""
+    base = item.path[len(base_path) + 1:].replace("/", "-")
+    if item.type == "geopoint":
+        return [f"{base}-{part}" for part in GEOPOINT_PARTS]
+    return [base]
+
+
+def _collect(fields: Iterable[Field], table: Table, tables: list[Table]) -> None:
+    for item in fields:
+        if item.type == REPEAT:
+            sub = Table(file_name="", repeat=item)
+            tables.append(sub)
+            _collect(item.children, sub, tables)
+            sub.header += ["PARENT_KEY", "KEY"]
+        elif item.type == STRUCTURE:
+            _collect(item.children, table, tables)
+        else:
+            table.fields.append(item)
+            table.header += _column_names(item, table)
+
+
+def layout(schema: FormSchema, form_id: str) -> list[Table]:
+    """The main table first, then one table per repeat in document order."""
+    main = Table(file_name=f"{safe_file_name(form_id)}.csv", repeat=None,
+                 header=["SubmissionDate"])
+    tables = [main]
+    _collect(schema.fields, main, tables)
+    main.header += list(META_COLUMNS)
+    repeats = tables[1:]
+    totals: dict[str, int] = {}
+    for table in repeats:
+        assert table.repeat is not None
+        totals[table.repeat.name] = totals.get(table.repeat.name, 0) + 1
+    seen: dict[str, int] = {}
+    for table in repeats:
+        assert table.repeat is not None
+        name = table.repeat.name
+        if totals[name] > 1:
+            seen[name] = seen.get(name, 0) + 1
+            name = f"{name}~{seen[name]}"
+        table.file_name = safe_file_name(f"{form_id}-{name}.csv")
+    return tables
+
+
+def _cells(node: Node, table: Table) -> list[str]:
+    cells: list[str] = []
+    for item in table.fields:
+        value = node.values.get(item.path)
+        if item.type == "geopoint":
+            parts = (value or "").split() if value else []
+            cells += [parts[i] if i < len(parts) else "" for i in range(4)]
+        else:
+            cells.append(value or "")
+    return cells
+
+
+def _meta_cells(row: ExportRow) -> list[str]:
+    return [row.instance_id,
+            "" if row.submitter_id is None else str(row.submitter_id),
+            row.submitter_name or "", str(row.attachments_present),
+            str(row.attachments_expected), "", row.review_state or "", row.device_id or "",
+            str(row.edits), row.form_version]
+
+
+class _CsvLines:
+    """Turns rows of cells into UTF-8 CSV text the way csv-stringify writes it (`\\n`)."""
+
+    def __init__(self) -> None:
+        self._text = io.StringIO()
+        self._writer = csv.writer(self._text, lineterminator="\n")
+
+    def line(self, cells: list[str]) -> bytes:
+        self._writer.writerow(cells)
+        encoded = self._text.getvalue().encode("utf-8")
+        self._text.seek(0)
+        self._text.truncate()
+        return encoded
+
+
+RepeatSink = Callable[[Table, list[str]], None]
+
+
+def _repeat_rows(node: Node, instance_id: str, tables: dict[str, Table],
+                 sink: RepeatSink) -> None:
+    for path, instances in node.repeats.items():
+        for sub in instances:
+            table = tables[path]
+            sink(table, [*_cells(sub, table), csv_key(instance_id, parent_trail(sub.trail)),
+                         csv_key(instance_id, sub.trail)])
+            _repeat_rows(sub, instance_id, tables, sink)
+
+
+def main_table_lines(schema: FormSchema, tables: list[Table], rows: Iterable[ExportRow],
+                     sink: RepeatSink | None = None) -> Iterator[bytes]:
+    """The main CSV, line by line; repeat rows go to `sink` (dropped when it is None)."""
+    main = tables[0]
+    by_path = {t.repeat.path: t for t in tables[1:] if t.repeat is not None}
+    lines = _CsvLines()
+    yield lines.line(main.header)
+    for row in rows:
+        node = read_instance(row.xml, schema)
+        yield lines.line([iso_utc(row.created_at) or "", *_cells(node, main),
+                          *_meta_cells(row)])
+        if sink is not None:
+            _repeat_rows(node, row.instance_id, by_path, sink)
+
+
+def csv_stream(schema: FormSchema, form_id: str, rows: Iterable[ExportRow]) -> Iterator[bytes]:
+    """`submissions.csv`: the main table alone."""
+    tables = layout(schema, form_id)
+    return rechunk(main_table_lines(schema, tables, rows))
+
+
+class _Spool:
+    """One repeat table's lines, waiting for the main table to finish."""
+
+    def __init__(self, table: Table) -> None:
+        self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+        self.lines = _CsvLines()
+        self.file.write(self.lines.line(table.header))
+
+    def chunks(self) -> Iterator[bytes]:
+        self.file.seek(0)
+        while chunk := self.file.read(64 * 1024):
+            yield chunk
+        self.file.close()
+
+
+def zip_stream(schema: FormSchema, form_id: str, rows: Iterable[ExportRow],
+               media: Iterable[MediaFile] = (),
+               open_blob: Callable[[str], Iterable[bytes]] | None = None) -> Iterator[bytes]:
+    """`submissions.csv.zip`: all tables, then `media/<name>` for each received file."""
+    tables = layout(schema, form_id)
+    spools = {table.file_name: _Spool(table) for table in tables[1:]}
+
+    def sink(table: Table, cells: list[str]) -> None:
+        spool = spools[table.file_name]
+        spool.file.write(spool.lines.line(cells))
+
+    archive = ZipStream()
+    try:
+        yield from archive.add(tables[0].file_name,
+                               rechunk(main_table_lines(schema, tables, rows, sink)))
+        for name, spool in spools.items():
+            yield from archive.add(name, spool.chunks())
+        if open_blob is not None:
+            yield from _media(archive, media, open_blob)
+        yield from archive.finish()
+    finally:
+        for spool in spools.values():
+            spool.file.close()
+
+
+def _media(archive: ZipStream, media: Iterable[MediaFile],
+           open_blob: Callable[[str], Iterable[bytes]]) -> Iterator[bytes]:
+    written: set[tuple[str, str]] = set()
+    for item in media:
+        # The same bytes under the same name once; same name, other bytes: both, like Central.
+        if (item.name, item.sha256) in written:
+            continue
+        written.add((item.name, item.sha256))
+        yield from archive.add(f"media/{safe_file_name(item.name)}", open_blob(item.sha256))

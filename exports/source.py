@@ -1,0 +1,179 @@
+"""Submissions as export rows, read page by page, each page in its own short transaction.
+
+An export of a large form can take minutes to stream. Holding one transaction open for all of it
+would, on SQLite, hold the write lock (every transaction begins IMMEDIATE) and stop phones from
+submitting. So rows are read in keyset pages — newest first, as Central exports — and each page
+opens and closes its own session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from server.models import Actor, Blob, FormDef, Submission, SubmissionAttachment, SubmissionDef
+
+PAGE_SIZE = 200
+
+SessionFactory = Callable[[], Session]
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """What every export format needs about one submission and its current version."""
+
+    submission_id: int
+    instance_id: str
+    xml: str
+    created_at: datetime
+    updated_at: datetime | None
+    deleted_at: datetime | None
+    submitter_id: int | None
+    submitter_name: str | None
+    review_state: str | None
+    device_id: str | None
+    form_version: str
+    edits: int = 0
+    attachments_present: int = 0
+    attachments_expected: int = 0
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """The last row of the previous page: rows strictly older come next."""
+
+    created_at: datetime
+    submission_id: int
+
+
+AnySelect = Select[*tuple[Any, ...]]
+
+
+def _base(form_id: int, where: ColumnElement[bool] | None, include_deleted: bool) -> AnySelect:
+    query: AnySelect = (
+        select(Submission.id, Submission.instance_id, SubmissionDef.xml, Submission.created_at,
+               Submission.updated_at, Submission.deleted_at, Submission.submitter_id,
+               Actor.display_name, Submission.review_state, Submission.device_id,
+               FormDef.version, SubmissionDef.id)
+        .join(SubmissionDef, and_(SubmissionDef.submission_id == Submission.id,
+                                  SubmissionDef.current.is_(True)))
+        .join(FormDef, FormDef.id == SubmissionDef.form_def_id)
+        .outerjoin(Actor, Actor.id == Submission.submitter_id)
+        .where(Submission.form_id == form_id)
+    )
+    if not include_deleted:
+        query = query.where(Submission.deleted_at.is_(None))
+    if where is not None:
+        query = query.where(where)
+    return query
+
+
+def _older_than(cursor: Cursor) -> ColumnElement[bool]:
+    return or_(Submission.created_at < cursor.created_at,
+               and_(Submission.created_at == cursor.created_at,
+                    Submission.id < cursor.submission_id))
+
+
+def _counts(db: Session, def_ids: list[int], submission_ids: list[int]) -> tuple[
+        dict[int, tuple[int, int]], dict[int, int]]:
+    attachments = {
+        def_id: (present, expected)
+        for def_id, present, expected in db.execute(
+            select(SubmissionAttachment.submission_def_id, func.count(SubmissionAttachment.blob_id),
+                   func.count(SubmissionAttachment.id))
+            .where(SubmissionAttachment.submission_def_id.in_(def_ids))
+            .group_by(SubmissionAttachment.submission_def_id))
+    }
+    versions: dict[int, int] = dict(db.execute(
+        select(SubmissionDef.submission_id, func.count(SubmissionDef.id))
+        .where(SubmissionDef.submission_id.in_(submission_ids))
+        .group_by(SubmissionDef.submission_id)).all())
+    return attachments, versions
+
+
+def fetch_page(db: Session, form_id: int, *, where: ColumnElement[bool] | None = None,
+               after: Cursor | None = None, limit: int = PAGE_SIZE, offset: int = 0,
+               include_deleted: bool = False) -> list[ExportRow]:
+    """One page of rows, newest first, after `after` (keyset) or from `offset`."""
+    query = _base(form_id, where, include_deleted)
+    if after is not None:
+        query = query.where(_older_than(after))
+    query = query.order_by(Submission.created_at.desc(), Submission.id.desc())
+    raw = db.execute(query.offset(offset).limit(limit)).all()
+    if not raw:
+        return []
+    attachments, versions = _counts(db, [r[11] for r in raw], [r[0] for r in raw])
+    return [
+        ExportRow(submission_id=r[0], instance_id=r[1], xml=r[2], created_at=r[3],
+                  updated_at=r[4], deleted_at=r[5], submitter_id=r[6], submitter_name=r[7],
+                  review_state=r[8], device_id=r[9], form_version=r[10],
+                  edits=versions.get(r[0], 1) - 1,
+                  attachments_present=attachments.get(r[11], (0, 0))[0],
+                  attachments_expected=attachments.get(r[11], (0, 0))[1])
+        for r in raw
+    ]
+
+
+def iter_rows(sessions: SessionFactory, form_id: int, *, where: ColumnElement[bool] | None = None,
+              after: Cursor | None = None, offset: int = 0, limit: int | None = None,
+              include_deleted: bool = False, page_size: int = PAGE_SIZE) -> Iterator[ExportRow]:
+    """All matching rows, newest first, reading one short transaction per page."""
+    remaining = limit
+    while remaining is None or remaining > 0:
+        size = page_size if remaining is None else min(page_size, remaining)
+        with sessions() as db:
+            page = fetch_page(db, form_id, where=where, after=after, limit=size, offset=offset,
+                              include_deleted=include_deleted)
+        offset = 0
+        yield from page
+        if len(page) < size:
+            return
+        if remaining is not None:
+            remaining -= len(page)
+        after = Cursor(page[-1].created_at, page[-1].submission_id)
+
+
+def count_rows(db: Session, form_id: int, where: ColumnElement[bool] | None = None,
+               include_deleted: bool = False) -> int:
+    query = select(func.count(Submission.id)).where(Submission.form_id == form_id)
+    if not include_deleted:
+        query = query.where(Submission.deleted_at.is_(None))
+    if where is not None:
+        query = query.where(where)
+    return int(db.scalar(query) or 0)
+
+
+def cursor_for(db: Session, form_id: int, instance_id: str) -> Cursor | None:
+    row = db.execute(select(Submission.created_at, Submission.id).where(
+        Submission.form_id == form_id, Submission.instance_id == instance_id)).first()
+    return Cursor(row[0], row[1]) if row else None
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    name: str
+    sha256: str
+
+
+def iter_media(sessions: SessionFactory, form_id: int) -> Iterator[MediaFile]:
+    """The received attachment files of the current versions of live submissions."""
+    last_id = 0
+    while True:
+        with sessions() as db:
+            page = db.execute(
+                select(SubmissionAttachment.id, SubmissionAttachment.name, Blob.sha256)
+                .join(SubmissionDef, SubmissionDef.id == SubmissionAttachment.submission_def_id)
+                .join(Submission, Submission.id == SubmissionDef.submission_id)
+                .join(Blob, Blob.id == SubmissionAttachment.blob_id)
+                .where(Submission.form_id == form_id, Submission.deleted_at.is_(None),
+                       SubmissionDef.current.is_(True), SubmissionAttachment.id > last_id)
+                .order_by(SubmissionAttachment.id).limit(PAGE_SIZE)).all()
+        yield from (MediaFile(name, sha256) for _, name, sha256 in page)
+        if len(page) < PAGE_SIZE:
+            return
+        last_id = page[-1][0]

@@ -1,0 +1,262 @@
+"""Role assignments, site-wide, per project and per form (Central: lib/resources/assignments.js).
+
+Roles are named in URLs by Central's id or system name (see `roles`). Site-wide, only "admin"
+exists here; on a project, "manager", "viewer" and "formfill" are granted to web users; on a
+form, "app-user" gives one app user (one phone) the form — without it the phone's form list is
+empty and its submissions are refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_restx import Namespace, Resource
+from sqlalchemy import select
+
+from server import problems
+from server.api.v1.common import acting_user, audit, extended, success
+from server.api.v1.projects import readable_project
+from server.api.v1.roles import ADMIN, Role, find_role, role_by_system
+from server.api.v1.schemas import actor_json
+from server.auth import permissions
+from server.auth.principal import Principal
+from server.context import db
+from server.models import Actor, Form, FormAssignment, ProjectRole, User
+from server.operations.forms import assign_to_form, get_form, unassign_from_form
+from server.operations.users import (
+    get_app_user,
+    get_user,
+    grant_project_role,
+    revoke_project_role,
+)
+
+ns = Namespace("assignments", description="Role assignments: site-wide, project, form",
+               path="/")
+
+FORM = "/projects/<int:project_id>/forms/<string:xml_form_id>"
+
+
+def _row(actor: Actor, role: Role) -> dict[str, Any]:
+    if extended():
+        return {"actor": actor_json(actor), "roleId": role.id}
+    return {"actorId": actor.id, "roleId": role.id}
+
+
+def _require_scope(role: Role, scope: str) -> None:
+    if role.scope != scope:
+        raise problems.unexpected_value("roleId", f"the {role.system} role cannot be "
+                                        f"assigned here (it applies to a {role.scope})")
+
+
+def _audit(who: Principal, actor: Actor, verb: str, role: Role, actee: str) -> None:
+    audit(who, f"{actor.type}.assignment.{verb}", f"actor:{actor.id}",
+          {"roleId": role.id, "acteeId": actee})
+
+
+# --- site-wide ------------------------------------------------------------------------------
+
+
+def _site_admins() -> list[User]:
+    return list(db().scalars(select(User).join(Actor, Actor.id == User.actor_id).where(
+        User.role == "admin", Actor.deleted_at.is_(None)).order_by(User.actor_id)))
+
+
+@ns.route("/assignments")
+class SiteAssignments(Resource):
+    def get(self) -> list[dict[str, Any]]:
+        """Site-wide assignments: every administrator (administrators only)."""
+        permissions.require_admin(acting_user())
+        return [_row(user.actor, ADMIN) for user in _site_admins()]
+
+
+@ns.route("/assignments/<string:role_id>")
+class SiteRoleActors(Resource):
+    def get(self, role_id: str) -> list[dict[str, Any]]:
+        """The actors holding a role site-wide."""
+        permissions.require_admin(acting_user())
+        role = find_role(role_id)
+        return [actor_json(user.actor) for user in _site_admins()] if role == ADMIN else []
+
+
+@ns.route("/assignments/<string:role_id>/<int:actor_id>")
+class SiteAssignment(Resource):
+    def post(self, role_id: str, actor_id: int) -> dict[str, bool]:
+        """Make a web user a site administrator."""
+        who = acting_user()
+        permissions.require_admin(who)
+        role = find_role(role_id)
+        _require_scope(role, "site")
+        user = get_user(db(), actor_id)
+        if user.role == "admin":
+            raise problems.already_exists("assignments", {"actorId": actor_id,
+                                                          "roleId": role.id})
+        user.role = "admin"
+        _audit(who, user.actor, "create", role, "*")
+        return success()
+
+    def delete(self, role_id: str, actor_id: int) -> dict[str, bool]:
+        """Take the administrator role away from a web user."""
+        who = acting_user()
+        permissions.require_admin(who)
+        role = find_role(role_id)
+        _require_scope(role, "site")
+        user = get_user(db(), actor_id)
+        if user.role != "admin":
+            raise problems.not_found()
+        user.role = "none"
+        _audit(who, user.actor, "delete", role, "*")
+        return success()
+
+
+# --- project --------------------------------------------------------------------------------
+
+
+def _project_rows(project_id: int) -> list[tuple[Actor, Role]]:
+    rows = db().execute(select(Actor, ProjectRole.role).join(
+        ProjectRole, ProjectRole.actor_id == Actor.id).where(
+        ProjectRole.project_id == project_id, Actor.deleted_at.is_(None))
+        .order_by(Actor.id, ProjectRole.role))
+    return [(actor, role_by_system(role)) for actor, role in rows]
+
+
+def _held_roles(project_id: int, actor_id: int) -> set[str]:
+    return set(db().scalars(select(ProjectRole.role).where(
+        ProjectRole.project_id == project_id, ProjectRole.actor_id == actor_id)))
+
+
+@ns.route("/projects/<int:project_id>/assignments")
+class ProjectAssignments(Resource):
+    def get(self, project_id: int) -> list[dict[str, Any]]:
+        """Everyone holding a role on the project, app users included (role 2)."""
+        who = acting_user()
+        readable_project(who, project_id, "assignment.list")
+        return [_row(actor, role) for actor, role in _project_rows(project_id)]
+
+
+@ns.route("/projects/<int:project_id>/assignments/<string:role_id>")
+class ProjectRoleActors(Resource):
+    def get(self, project_id: int, role_id: str) -> list[dict[str, Any]]:
+        """The actors holding one role on the project."""
+        who = acting_user()
+        readable_project(who, project_id, "assignment.list")
+        role = find_role(role_id)
+        return [actor_json(actor) for actor, held in _project_rows(project_id) if held == role]
+
+
+@ns.route("/projects/<int:project_id>/assignments/<string:role_id>/<int:actor_id>")
+class ProjectAssignment(Resource):
+    def post(self, project_id: int, role_id: str, actor_id: int) -> dict[str, bool]:
+        """Give a web user a project role: manager, viewer or formfill (data collector)."""
+        who = acting_user()
+        readable_project(who, project_id, "assignment.create")
+        role = find_role(role_id)
+        _require_scope(role, "project")
+        user = get_user(db(), actor_id)
+        if role.system in _held_roles(project_id, actor_id):
+            raise problems.already_exists("assignments", {"actorId": actor_id,
+                                                          "roleId": role.id})
+        grant_project_role(db(), project_id, actor_id, role.system)
+        _audit(who, user.actor, "create", role, f"project:{project_id}")
+        return success()
+
+    def delete(self, project_id: int, role_id: str, actor_id: int) -> dict[str, bool]:
+        """Take a project role away."""
+        who = acting_user()
+        readable_project(who, project_id, "assignment.delete")
+        role = find_role(role_id)
+        _require_scope(role, "project")
+        revoke_project_role(db(), project_id, actor_id, role.system)
+        actor = db().get(Actor, actor_id)
+        assert actor is not None
+        _audit(who, actor, "delete", role, f"project:{project_id}")
+        return success()
+
+
+# --- forms ----------------------------------------------------------------------------------
+
+
+def _form_rows(project_id: int, form: Form | None = None) -> list[tuple[Actor, str, str]]:
+    query = select(Actor, Form.xml_form_id, FormAssignment.role).join(
+        FormAssignment, FormAssignment.actor_id == Actor.id).join(
+        Form, Form.id == FormAssignment.form_id).where(
+        Form.project_id == project_id, Form.deleted_at.is_(None), Actor.deleted_at.is_(None))
+    if form is not None:
+        query = query.where(Form.id == form.id)
+    return [(actor, xml_form_id, role) for actor, xml_form_id, role
+            in db().execute(query.order_by(Form.xml_form_id, Actor.id))]
+
+
+@ns.route("/projects/<int:project_id>/assignments/forms")
+class ProjectFormAssignments(Resource):
+    def get(self, project_id: int) -> list[dict[str, Any]]:
+        """Every form assignment in the project: `{actorId, xmlFormId, roleId}`."""
+        who = acting_user()
+        readable_project(who, project_id, "assignment.list")
+        return [{"actorId": actor.id, "xmlFormId": xml_form_id,
+                 "roleId": role_by_system(role).id}
+                for actor, xml_form_id, role in _form_rows(project_id)]
+
+
+@ns.route("/projects/<int:project_id>/assignments/forms/<string:role_id>")
+class ProjectFormRoleAssignments(Resource):
+    def get(self, project_id: int, role_id: str) -> list[dict[str, Any]]:
+        """Form assignments of one role in the project."""
+        who = acting_user()
+        readable_project(who, project_id, "assignment.list")
+        wanted = find_role(role_id)
+        return [{"actorId": actor.id, "xmlFormId": xml_form_id, "roleId": wanted.id}
+                for actor, xml_form_id, role in _form_rows(project_id)
+                if role == wanted.system]
+
+
+def _form(who: Principal, project_id: int, xml_form_id: str, verb: str) -> Form:
+    readable_project(who, project_id, verb)
+    return get_form(db(), project_id, xml_form_id)
+
+
+@ns.route(f"{FORM}/assignments")
+class FormAssignments(Resource):
+    def get(self, project_id: int, xml_form_id: str) -> list[dict[str, Any]]:
+        """Who is assigned to this form."""
+        who = acting_user()
+        form = _form(who, project_id, xml_form_id, "assignment.list")
+        return [_row(actor, role_by_system(role))
+                for actor, _form_id, role in _form_rows(project_id, form)]
+
+
+@ns.route(f"{FORM}/assignments/<string:role_id>")
+class FormRoleActors(Resource):
+    def get(self, project_id: int, xml_form_id: str, role_id: str) -> list[dict[str, Any]]:
+        """The actors holding one role on this form."""
+        who = acting_user()
+        form = _form(who, project_id, xml_form_id, "assignment.list")
+        wanted = find_role(role_id)
+        return [actor_json(actor) for actor, _form_id, role in _form_rows(project_id, form)
+                if role == wanted.system]
+
+
+@ns.route(f"{FORM}/assignments/<string:role_id>/<int:actor_id>")
+class FormAssignmentGrant(Resource):
+    def post(self, project_id: int, xml_form_id: str, role_id: str,
+             actor_id: int) -> dict[str, bool]:
+        """Give an app user of this project the form (`app-user` or `2`)."""
+        who = acting_user()
+        form = _form(who, project_id, xml_form_id, "assignment.create")
+        role = find_role(role_id)
+        _require_scope(role, "form")
+        app_user = get_app_user(db(), project_id, actor_id)
+        assign_to_form(db(), form, actor_id, role.system)
+        _audit(who, app_user.actor, "create", role, f"form:{form.id}")
+        return success()
+
+    def delete(self, project_id: int, xml_form_id: str, role_id: str,
+               actor_id: int) -> dict[str, bool]:
+        """Take the form away from an app user."""
+        who = acting_user()
+        form = _form(who, project_id, xml_form_id, "assignment.delete")
+        role = find_role(role_id)
+        unassign_from_form(db(), form, actor_id, role.system)
+        actor = db().get(Actor, actor_id)
+        assert actor is not None
+        _audit(who, actor, "delete", role, f"form:{form.id}")
+        return success()

@@ -1,0 +1,88 @@
+"""`diemtua app-user …`: set up phones from the command line, without the web UI.
+
+`create` makes an app user (optionally with villages and forms) and prints its Collect URL;
+`qr` writes the QR code a phone scans in ODK Collect (Add project → Scan QR code).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from server import problems
+from server.config import load_settings
+from server.models import AppUser, Audit
+from server.operations import qrcode
+from server.operations.forms import assign_to_form, get_form
+from server.operations.projects import get_project
+from server.operations.users import create_app_user, normalise_villages
+from server.services import Services
+
+
+def _public_base(given: str | None) -> str:
+    """Phones must reach the server by this URL, so it is never guessed."""
+    base = given or load_settings().public_url
+    if not base:
+        raise click.ClickException("set DIEMTUA_PUBLIC_URL (the address phones use to reach "
+                                   "this server) or pass --base-url")
+    return base.rstrip("/")
+
+
+@click.group("app-user")
+def app_user() -> None:
+    """App users: one per phone, authenticated by the token in their server URL."""
+
+
+@app_user.command("create")
+@click.option("--project", "project_id", required=True, type=int, help="Project id.")
+@click.argument("name")
+@click.option("--village", "villages", multiple=True, help="Village (thôn) code; repeatable.")
+@click.option("--form", "forms", multiple=True, help="xmlFormId to assign; repeatable.")
+def create(project_id: int, name: str, villages: tuple[str, ...], forms: tuple[str, ...]) -> None:
+    """Create an app user NAME in a project and print its id and Collect URL."""
+    svc = Services.from_settings()
+    try:
+        with svc.database.unit_of_work() as session:
+            get_project(session, project_id)
+            created = create_app_user(session, project_id, name, normalise_villages(villages))
+            for xml_form_id in forms:
+                assign_to_form(session, get_form(session, project_id, xml_form_id),
+                               created.actor_id)
+            session.add(Audit(actor_id=None, action="field_key.create",
+                              actee=f"actor:{created.actor_id}",
+                              details={"projectId": project_id, "via": "cli"}))
+            actor_id, token = created.actor_id, created.token
+    except problems.Problem as problem:
+        raise click.ClickException(problem.message) from problem
+    assert token is not None
+    click.echo(f"created app user {name!r} (id {actor_id}) in project {project_id}")
+    base = load_settings().public_url
+    if base:
+        click.echo(f"Collect URL: {qrcode.collect_url(base, token, project_id)}")
+    click.echo(f"QR code: diemtua app-user qr {actor_id} --out phone.png")
+
+
+@app_user.command("qr")
+@click.argument("actor_id", type=int)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="PNG file to write.")
+@click.option("--base-url", default=None,
+              help="Server address phones use (default: DIEMTUA_PUBLIC_URL).")
+def qr(actor_id: int, out: Path, base_url: str | None) -> None:
+    """Write the Collect QR code of app user ACTOR_ID to a PNG file."""
+    base = _public_base(base_url)
+    svc = Services.from_settings()
+    with svc.database.unit_of_work() as session:
+        found = session.get(AppUser, actor_id)
+        if found is None or found.actor.deleted_at is not None or found.token is None:
+            raise click.ClickException(f"no active app user with id {actor_id}")
+        project = get_project(session, found.project_id)
+        url = qrcode.collect_url(base, found.token, project.id)
+        settings = qrcode.collect_settings(url, project.name, project.id)
+    out.write_bytes(qrcode.qr_png(qrcode.encode_settings(settings)))
+    click.echo(f"wrote {out} for {url}")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(app_user)
