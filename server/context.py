@@ -46,9 +46,14 @@ def field_key() -> str | None:
 
 def _basic_credentials(header: str) -> tuple[str, str]:
     try:
-        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as exc:
+        raw = base64.b64decode(header[6:].strip(), validate=True)
+    except binascii.Error as exc:
         raise problems.auth_failed() from exc
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        # OkHttp (ODK Collect) encodes Basic credentials as ISO-8859-1, not UTF-8.
+        decoded = raw.decode("latin-1")
     email, sep, password = decoded.partition(":")
     if not sep:
         raise problems.auth_failed()

@@ -15,6 +15,12 @@ from sync.safe_xml import UnsafeXml, local_name, parse_xml
 
 # A file name a phone may send: no folders, no control characters, not "." or "..".
 _SAFE_NAME = re.compile(r"^[^/\\\x00-\x1f\x7f]{1,255}$")
+# The database keeps instance ids in 255 characters; JavaRosa's are `uuid:` + 36.
+MAX_INSTANCE_ID = 255
+
+
+class MissingFormId(UnsafeXml):
+    """The instance has no root `id`: Central answers 400.2, not a broken-XML error."""
 
 
 @dataclass(frozen=True)
@@ -42,11 +48,14 @@ def _meta_text(root: Element, name: str) -> str | None:
 
 
 def parse_instance(data: bytes) -> ParsedInstance:
+    """Read a submitted instance; raises UnsafeXml (MissingFormId without a root `id`)."""
     root = parse_xml(data)
     form_id = root.attrib.get("id", "").strip()
     if not form_id:
-        raise UnsafeXml("the form instance has no id attribute, so its form is unknown")
+        raise MissingFormId("the form instance has no id attribute, so its form is unknown")
     instance_id = _meta_text(root, "instanceID")
+    if instance_id is not None and len(instance_id) > MAX_INSTANCE_ID:
+        raise UnsafeXml(f"the instanceID is longer than {MAX_INSTANCE_ID} characters")
     generated = instance_id is None
     return ParsedInstance(
         root=root,

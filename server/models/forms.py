@@ -51,7 +51,8 @@ class FormDef(Base):
     form_id: Mapped[int] = mapped_column(ForeignKey("forms.id"), index=True)
     version: Mapped[str] = mapped_column(String(255), default="")
     name: Mapped[str | None] = mapped_column(String(255))
-    xml: Mapped[str] = mapped_column(Text)
+    # Deferred: every submission looks its form version up, and needs only ids and paths.
+    xml: Mapped[str] = mapped_column(Text, deferred=True)
     md5: Mapped[str] = mapped_column(String(32))
     sha256: Mapped[str] = mapped_column(String(64))
     # Instance paths of binary questions (photos, audio …): a submission's expected attachments.

@@ -2,12 +2,16 @@
 
 Routes are registered by the modules imported at the bottom; each exists once and serves both
 `/v1/projects/<id>/…` and, through `server.middleware`, `/v1/key/<token>/projects/<id>/…`.
+Every answer of this blueprint — errors included — carries the OpenRosa headers.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint
 
-blueprint = Blueprint("openrosa", __name__)
+from server.openrosa.responses import openrosa_headers
 
-from server.openrosa import routes  # noqa: E402,F401
+blueprint = Blueprint("openrosa", __name__)
+blueprint.after_request(openrosa_headers)
+
+from server.openrosa import formlist, forms, submission  # noqa: E402,F401

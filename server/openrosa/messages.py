@@ -33,3 +33,8 @@ VIETNAMESE: dict[str, str] = {
 def phone_message(problem: Problem) -> str:
     vietnamese = VIETNAMESE.get(problem.code)
     return f"{vietnamese} ({problem.message})" if vietnamese else problem.message
+
+
+# Central's text after a stored submission (lib/formats/openrosa.js `createdMessage`); Collect
+# shows it under the form's name once the phone has marked the instance as sent.
+SUBMISSION_RECEIVED = "Đã gửi biểu mẫu thành công. (full submission upload was successful!)"

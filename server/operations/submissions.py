@@ -37,6 +37,9 @@ from sync.instance import ParsedInstance, attachment_names
 from sync.safe_xml import UnsafeXml
 
 CLIENT_AUDIT_NAME = "audit.csv"
+DEVICE_ID_LENGTH = 255
+USER_AGENT_LENGTH = 512
+INSTANCE_NAME_LENGTH = 255
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,13 @@ class SubmissionContext:
     submitter_id: int | None
     device_id: str | None = None
     user_agent: str | None = None
+
+    def __post_init__(self) -> None:
+        # Both come from the phone (`?deviceID=`, User-Agent) and must fit their columns:
+        # PostgreSQL refuses an over-long value, and the phone could then never submit.
+        object.__setattr__(self, "device_id", (self.device_id or "")[:DEVICE_ID_LENGTH] or None)
+        object.__setattr__(self, "user_agent",
+                           (self.user_agent or "")[:USER_AGENT_LENGTH] or None)
 
 
 def accepting_form_def(db: Session, form: Form, version: str) -> FormDef:
@@ -121,10 +131,12 @@ def _new_version(
     version = SubmissionDef(
         submission=submission, form_id=submission.form_id, form_def_id=form_def.id,
         instance_id=instance.instance_id, deprecated_id=instance.deprecated_id,
-        instance_name=instance.instance_name, xml=xml.decode("utf-8"),
-        xml_sha256=hashlib.sha256(xml).hexdigest(), current=True,
+        # instanceName is computed from answers (a household head's full name …): a label,
+        # so it is shortened rather than refusing the submission.
+        instance_name=(instance.instance_name or "")[:INSTANCE_NAME_LENGTH] or None,
+        xml=xml.decode("utf-8"), xml_sha256=hashlib.sha256(xml).hexdigest(), current=True,
         submitter_id=context.submitter_id, device_id=context.device_id,
-        user_agent=(context.user_agent or "")[:512] or None,
+        user_agent=context.user_agent,
     )
     db.add(version)
     db.flush()
@@ -141,7 +153,8 @@ def _resubmission(
     if existing.xml_sha256 != hashlib.sha256(xml).hexdigest():
         raise problems.conflicting_resubmission()
     if not existing.current:
-        raise problems.deprecating_old_submission(existing.deprecated_id)
+        # Central names `undefined` here; the copy being edited is the one re-sent.
+        raise problems.deprecating_old_submission(existing.instance_id)
     _attach_files(db, store, existing, _expected_names(instance, form_def), files)
     db.flush()
     return Received(Outcome.RESUBMITTED, submission, existing)

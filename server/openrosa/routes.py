@@ -1,1 +1,0 @@
-"""OpenRosa routes (filled in by the OpenRosa work)."""
