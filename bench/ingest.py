@@ -166,7 +166,8 @@ def run_client(index: int, port: int, path: str, form: tuple[str, str], photo: b
         photo_name = f"{int(time.time() * 1000)}{rng.randrange(1000)}.jpg"
         _, xml = household_xml(rng, form[0], form[1], photo_name)
         boundary = uuid.uuid4().hex
-        parts = multipart(xml, photo_name, photo, boundary)
+        # Every photo a phone takes is different: unique bytes, so none is deduplicated.
+        parts = multipart(xml, photo_name, rng.randbytes(16) + photo, boundary)
         started = time.perf_counter()
         connection.putrequest("POST", f"{path}?deviceID={device}")
         for name, value in headers.items():

@@ -68,8 +68,7 @@ def submit_to_project(project_id: int) -> Response:
     with read_multipart() as body:
         xml, instance = _instance(body)
         who = access.caller()
-        access.open_project(project_id)
-        form = get_form(db(), project_id, instance.form_id)
+        form = get_form(db(), project_id, instance.form_id)  # 404 for a deleted project too
         access.require_submission_right(who, form)
         _receive_and_commit(who, form, instance, xml, _files(body))
     return submission_received()

@@ -8,9 +8,11 @@ import re
 from typing import BinaryIO
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from server.db import utcnow
 from server.models import Blob
 from server.storage import BlobStore
 
@@ -36,28 +38,51 @@ def clean_content_type(content_type: str | None) -> str:
     return value if len(value) <= 255 and _MEDIA_TYPE.match(value) else "application/octet-stream"
 
 
-def store_blob(
+def _insert_if_new(session: Session, values: dict[str, object]) -> int | None:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None if it existed.
+
+    One statement instead of look-up, savepoint, insert: this runs for every photo a phone
+    sends. A conflicting row still being written by another transaction makes PostgreSQL wait
+    for it, so a None here always means a committed row whose bytes are stored.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (insert(Blob).values(**values)
+                 .on_conflict_do_nothing(index_elements=["sha256"]).returning(Blob.id))
+    new_id: int | None = session.execute(statement).scalar()
+    return new_id
+
+
+def store_blob_id(
     session: Session, store: BlobStore, data: bytes | BinaryIO, content_type: str | None
-) -> Blob:
-    """Write the bytes to storage, then return their (new or existing) `Blob` row, flushed."""
+) -> int:
+    """Store the bytes once by content and return their blob id.
+
+    The row is written in the caller's transaction and the bytes before it commits, so a
+    crash in between rolls the row back and the retry stores both again.
+    """
     content_type = clean_content_type(content_type)
     stream: BinaryIO = io.BytesIO(data) if isinstance(data, bytes) else data
     stream.seek(0)
     sha256, md5, size = _digests(stream)
-    existing = session.scalar(select(Blob).where(Blob.sha256 == sha256))
-    if existing is not None and store.exists(sha256):
-        return existing
+    new_id = _insert_if_new(session, {"sha256": sha256, "md5": md5, "size": size,
+                                      "content_type": content_type, "created_at": utcnow()})
+    if new_id is None:
+        existing_id = session.scalars(select(Blob.id).where(Blob.sha256 == sha256)).one()
+        if store.exists(sha256):
+            return existing_id
+        new_id = existing_id  # the row outlived its bytes (restored database): store again
     stream.seek(0)
     store.put(sha256, stream, size, content_type)
-    if existing is not None:
-        return existing
-    blob = Blob(sha256=sha256, md5=md5, size=size, content_type=content_type)
-    try:
-        with session.begin_nested():
-            session.add(blob)
-    except IntegrityError:
-        # Another request stored the same bytes at the same moment; theirs is ours.
-        blob = session.scalars(select(Blob).where(Blob.sha256 == sha256)).one()
+    return new_id
+
+
+def store_blob(
+    session: Session, store: BlobStore, data: bytes | BinaryIO, content_type: str | None
+) -> Blob:
+    """As `store_blob_id`, returning the row."""
+    blob = session.get(Blob, store_blob_id(session, store, data, content_type))
+    assert blob is not None
     return blob
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from server import problems
 from server.auth.principal import new_token
 from server.db import utcnow
-from server.models import Form, FormAssignment, FormAttachment, FormDef, FormState
+from server.models import Form, FormAssignment, FormAttachment, FormDef, FormState, Project
 from server.operations.blobs import store_blob
 from server.storage import BlobStore
 from sync.safe_xml import UnsafeXml
@@ -202,9 +202,10 @@ def attach_form_media(
 
 
 def get_form(db: Session, project_id: int, xml_form_id: str) -> Form:
-    form = db.scalar(select(Form).where(Form.project_id == project_id,
-                                        Form.xml_form_id == xml_form_id,
-                                        Form.deleted_at.is_(None)))
+    # Joined with its project: a deleted project's forms are gone too, with no second query.
+    form = db.scalar(select(Form).join(Project, Project.id == Form.project_id)
+                     .where(Form.project_id == project_id, Form.xml_form_id == xml_form_id,
+                            Form.deleted_at.is_(None), Project.deleted_at.is_(None)))
     if form is None:
         raise problems.not_found()
     return form
