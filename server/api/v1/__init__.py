@@ -26,16 +26,6 @@ api = Api(
 )
 
 
-def _register_namespaces() -> None:
-    from server.api.v1 import NAMESPACES
-
-    for namespace in NAMESPACES:
-        api.add_namespace(namespace, path="")
-
-
-NAMESPACES: list = []  # filled by the resource modules below
-
-
 @api.errorhandler(problems.Problem)
 def _problem(problem: problems.Problem) -> NoReturn:
     """Hand Problems on to the app's own handler (server/app.py), the one place that renders
@@ -43,24 +33,23 @@ def _problem(problem: problems.Problem) -> NoReturn:
     raise problem
 
 
-from server.api.v1 import odata, submissions  # noqa: E402
-
-NAMESPACES += [submissions.ns, odata.ns]
-
+# One module per resource; each holds a Namespace `ns` created with path="/" (flask-restx
+# treats path="" as unset and would prefix every route with the namespace's name).
 from server.api.v1 import (  # noqa: E402
     app_users,
     assignments,
     form_drafts,
     forms,
+    odata,
     projects,
     roles,
     sessions,
+    submissions,
     users,
 )
 from server.api.v1.common import register_error_handlers  # noqa: E402
 
-NAMESPACES += [sessions.ns, users.ns, roles.ns, projects.ns, assignments.ns, app_users.ns,
-               forms.ns, form_drafts.ns]
+for _module in (sessions, users, roles, projects, assignments, app_users, forms, form_drafts,
+                submissions, odata):
+    api.add_namespace(_module.ns)
 register_error_handlers(api)
-
-_register_namespaces()
