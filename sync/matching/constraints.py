@@ -1,0 +1,116 @@
+"""Hard rules that override the score (matching.md §5.3).
+
+The score is evidence; these rules are knowledge. Two children of one household submission are
+different children by construction; two different valid personal IDs are two people; a pair
+that looks like twins (same household, same date of birth, different names) is never linked by
+a machine, because twins agree on everything a scorer can see except a name. A shared valid
+personal ID consistent with both records links them whatever the names say (the child may have
+been renamed at birth registration), unless the two agree on neither name nor household: a
+one-digit slip can produce another child's valid number (a province issues tens of thousands of
+numbers per birth year and sex), so that pair goes to review.
+
+"Different names" covers diacritic-only differences (Hưng/Hùng), two real names one letter
+apart (An/Anh), and two different middle names (Mai Hoa/Thanh Hoa): parents choose the middle
+name for each child too. Beyond the spec's four rules, a pair whose names differ in that sense
+is never linked automatically: parents, household, village and family name are shared by
+siblings, and a record without a date of birth would otherwise score its way onto a sibling.
+
+Precedence, strongest first: same submission, ID conflict, possible twin, same personal ID,
+different names. The twin rule outranks the personal ID on purpose: copying one twin's ID onto
+the other's row of the household book is an easy mistake, and a wrong merge hides a child.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sync.dates import DateLevel, compatible
+from sync.matching.compare import Comparison, IdLevel, household_evidence, names_differ
+from sync.matching.records import MatchRecord
+from sync.personal_id import hamming
+
+
+class Rule(StrEnum):
+    SAME_SUBMISSION = "SAME_SUBMISSION"
+    ID_CONFLICT = "ID_CONFLICT"
+    REVIEWER_CANNOT_LINK = "REVIEWER_CANNOT_LINK"  # an edge kind; the source filters these
+    POSSIBLE_TWIN = "POSSIBLE_TWIN"
+    SAME_PERSONAL_ID = "SAME_PERSONAL_ID"
+    PERSONAL_ID_SHARED = "PERSONAL_ID_SHARED"
+    GIVEN_NAME_DIFFERS = "GIVEN_NAME_DIFFERS"
+
+
+class Effect(StrEnum):
+    CANNOT_LINK = "cannot_link"
+    REVIEW = "review"  # a person decides, whatever the score
+    NO_AUTO_LINK = "no_auto_link"  # review if the score reaches the review band, else new
+    LINK = "link"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleHit:
+    rule: Rule
+    effect: Effect
+    message: str
+
+
+SAME_SUBMISSION = RuleHit(Rule.SAME_SUBMISSION, Effect.CANNOT_LINK,
+                          "both records come from one household submission: two children")
+ID_CONFLICT = RuleHit(Rule.ID_CONFLICT, Effect.CANNOT_LINK,
+                      "two different valid personal ID numbers: two people")
+POSSIBLE_TWIN = RuleHit(Rule.POSSIBLE_TWIN, Effect.REVIEW,
+                        "same household and date of birth, different given names: possible twins")
+POSSIBLE_TWIN_PARTIAL_DATE = RuleHit(
+    Rule.POSSIBLE_TWIN, Effect.NO_AUTO_LINK,
+    "same household, different given names, birth dates agree as far as known: possible twins")
+SAME_PERSONAL_ID = RuleHit(Rule.SAME_PERSONAL_ID, Effect.LINK,
+                           "same valid personal ID, consistent with both records' sex and year")
+PERSONAL_ID_SHARED = RuleHit(
+    Rule.PERSONAL_ID_SHARED, Effect.REVIEW,
+    "same personal ID on children with different names and households: one ID is mistyped")
+GIVEN_NAME_DIFFERS = RuleHit(Rule.GIVEN_NAME_DIFFERS, Effect.NO_AUTO_LINK,
+                             "different given (or middle) names: a person decides")
+
+
+def cannot_link(a: MatchRecord, b: MatchRecord) -> RuleHit | None:
+    """The rules that need no comparison (checked before scoring, so pruning never hides them)."""
+    if a.submission_id == b.submission_id:
+        return SAME_SUBMISSION
+    if (a.personal_id_valid and b.personal_id_valid and a.personal_id != b.personal_id
+            and a.personal_id and b.personal_id and hamming(a.personal_id, b.personal_id) >= 2):
+        return ID_CONFLICT
+    return None
+
+
+def possible_twin(comparison: Comparison) -> RuleHit | None:
+    """Twins agree on household and date of birth and differ only in the given name.
+
+    With both dates known to the day (equal, swapped, or one digit apart: twins born either
+    side of midnight) the pair always goes to review. When a date is known only to the month or
+    year, agreement is weak evidence of twins (siblings share a birth year too), so the pair is
+    only barred from auto-linking and is reviewed when its score reaches the review band.
+    """
+    if not (household_evidence(comparison) and names_differ(comparison)):
+        return None
+    if comparison.dob in (DateLevel.EXACT, DateLevel.SWAPPED, DateLevel.NEAR):
+        return POSSIBLE_TWIN
+    return POSSIBLE_TWIN_PARTIAL_DATE if compatible(comparison.dob) else None
+
+
+def apply_rules(a: MatchRecord, b: MatchRecord, comparison: Comparison) -> RuleHit | None:
+    """The rule that decides this pair regardless of its score, if any."""
+    hit = cannot_link(a, b)
+    if hit is not None:
+        return hit
+    twin = possible_twin(comparison)
+    if twin is not None:
+        return twin
+    if (comparison.personal_id is IdLevel.SAME and a.personal_id_valid
+            and b.personal_id_valid):
+        if names_differ(comparison) and not household_evidence(comparison):
+            return PERSONAL_ID_SHARED
+        return SAME_PERSONAL_ID
+    if names_differ(comparison):
+        return GIVEN_NAME_DIFFERS
+    return None

@@ -1,0 +1,111 @@
+"""The child record as matching sees it, and its prepared (normalised) form.
+
+A :class:`ChildRecord` is one report of one child: a row of a household submission's child
+repeat, or a row of an imported Excel list (issue 3 §5 template). It is immutable and keeps its
+own id forever (matching.md §5.5): a registry child is a cluster of such records.
+
+:func:`prepare` derives everything the comparison needs once per record (normalised names,
+folded keys, the personal-ID check), so scoring a pair does no Unicode work. The database layer
+builds ``ChildRecord`` from its rows and calls ``prepare``; the derived values it may want as
+indexed columns (``name_norm``, ``name_fold``) are on :class:`MatchRecord`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+
+from sync.dates import PartialDate
+from sync.personal_id import DEFAULT_RULES, PersonalIdRules, check_personal_id
+from sync.vietnamese import NormalisedName, fold, normalise_name, normalise_text
+
+
+class Sex(StrEnum):
+    MALE = "M"
+    FEMALE = "F"
+    UNKNOWN = "U"
+
+
+_SEX_WORDS = {"m": Sex.MALE, "male": Sex.MALE, "nam": Sex.MALE, "trai": Sex.MALE,
+              "f": Sex.FEMALE, "female": Sex.FEMALE, "nu": Sex.FEMALE, "gai": Sex.FEMALE}
+
+
+def parse_sex(text: str | None) -> Sex:
+    """``M``/``F``, ``Nam``/``Nữ`` (with or without marks), ``male``/``female``; else unknown."""
+    return _SEX_WORDS.get(fold(normalise_text(text)), Sex.UNKNOWN) if text else Sex.UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class ChildRecord:
+    """One report of one child, as submitted or imported (never edited afterwards).
+
+    ``village`` and ``commune`` are codes (or names; they are compared after normalisation);
+    ``household_id`` is the household-book number or local household code when one was given.
+    """
+
+    record_id: str
+    submission_id: str
+    full_name: str
+    sex: Sex = Sex.UNKNOWN
+    dob: PartialDate | None = None
+    village: str = ""
+    commune: str = ""
+    household_id: str = ""
+    household_head: str = ""
+    mother_name: str = ""
+    father_name: str = ""
+    guardian_name: str = ""
+    personal_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRecord:
+    """A record with its comparison features computed (see :func:`prepare`)."""
+
+    record_id: str
+    submission_id: str
+    name: NormalisedName
+    sex: Sex
+    dob: PartialDate | None
+    village: str  # folded
+    commune: str  # folded
+    household_id: str
+    head: NormalisedName
+    mother: NormalisedName
+    father: NormalisedName
+    guardian: NormalisedName
+    personal_id: str | None  # digits as given (maybe malformed), None when absent
+    personal_id_valid: bool  # well-formed *and* consistent with this record's sex and year
+
+    @property
+    def birth_year(self) -> int | None:
+        return self.dob.year if self.dob else None
+
+
+@lru_cache(maxsize=4096)
+def _place(text: str) -> str:
+    return fold(normalise_text(text))
+
+
+def prepare(record: ChildRecord, rules: PersonalIdRules = DEFAULT_RULES) -> MatchRecord:
+    """Normalise a record once; every comparison and blocking key reads the result."""
+    sex = record.sex.value if record.sex is not Sex.UNKNOWN else None
+    year = record.dob.year if record.dob and not record.dob.estimated else None
+    pid = check_personal_id(record.personal_id, sex=sex, birth_year=year, rules=rules)
+    return MatchRecord(
+        record_id=record.record_id,
+        submission_id=record.submission_id,
+        name=normalise_name(record.full_name),
+        sex=record.sex,
+        dob=record.dob,
+        village=_place(record.village),
+        commune=_place(record.commune),
+        household_id=record.household_id.strip().lower(),
+        head=normalise_name(record.household_head),
+        mother=normalise_name(record.mother_name),
+        father=normalise_name(record.father_name),
+        guardian=normalise_name(record.guardian_name),
+        personal_id=pid.digits,
+        personal_id_valid=pid.valid,
+    )
