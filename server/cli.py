@@ -112,6 +112,10 @@ def serve(host: str, port: int, workers: int | None) -> None:
             self.cfg.set("workers", workers or settings.workers)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", 4)
+            # No keep-alive: a connection held open by one client stays on one worker, so a
+            # few busy clients would load one process (one core) while the others idle. Closed
+            # after each answer, the next request goes to whichever worker is free.
+            self.cfg.set("keepalive", 0)
             # Slow village networks: a phone may take minutes to send its photos.
             self.cfg.set("timeout", 300)
             self.cfg.set("graceful_timeout", 60)
