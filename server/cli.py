@@ -99,7 +99,7 @@ def project_create(name: str, commune_code: str | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8383, show_default=True, type=int)
 @click.option("--workers", default=None, type=int,
-              help="Worker processes (default: DIEMTUA_WORKERS or 2 × cores + 1).")
+              help="Worker processes (default: DIEMTUA_WORKERS or cores + 1).")
 def serve(host: str, port: int, workers: int | None) -> None:
     """Run the production WSGI server (gunicorn)."""
     from gunicorn.app.base import BaseApplication
