@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from typing import BinaryIO, cast
 
 from flask import Response, request
-from sqlalchemy.exc import IntegrityError
 
 from server import problems
 from server.auth.principal import Principal
@@ -28,7 +27,7 @@ from server.operations.submissions import (
     IncomingFile,
     Received,
     SubmissionContext,
-    receive_submission,
+    receive_and_commit,
 )
 from sync.instance import MissingFormId, ParsedInstance, parse_instance
 from sync.safe_xml import UnsafeXml
@@ -119,26 +118,6 @@ def _sender(who: Principal) -> SubmissionContext:
                              user_agent=request.headers.get("User-Agent"))
 
 
-def _receive_once(who: Principal, form: Form, instance: ParsedInstance, xml: bytes,
-                  files: Mapping[str, IncomingFile]) -> Received:
-    received = receive_submission(db(), services().store, form, instance, xml, files,
-                                  _sender(who))
-    db().commit()
-    return received
-
-
 def _receive_and_commit(who: Principal, form: Form, instance: ParsedInstance, xml: bytes,
                         files: Mapping[str, IncomingFile]) -> Received:
-    """Receive and commit; on a unique-key collision, roll back and receive once more.
-
-    The collision means another request stored the same instanceID between our look-up and
-    our insert (PostgreSQL; SQLite serialises writers). Received again, the identical XML is
-    a resubmission (201) and different XML a 409 — never a 500.
-    """
-    try:
-        return _receive_once(who, form, instance, xml, files)
-    except IntegrityError:
-        db().rollback()
-        log.info("submission %s of form %s collided with a concurrent one; receiving again",
-                 instance.instance_id, form.xml_form_id)
-        return _receive_once(who, form, instance, xml, files)
+    return receive_and_commit(db(), services().store, form, instance, xml, files, _sender(who))

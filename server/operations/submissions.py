@@ -10,12 +10,14 @@ moment leaves nothing or a complete record, and the phone's retry completes it.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import BinaryIO
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server import problems
@@ -35,6 +37,8 @@ from server.operations.forms import published_version
 from server.storage import BlobStore
 from sync.instance import ParsedInstance, attachment_names
 from sync.safe_xml import UnsafeXml
+
+log = logging.getLogger(__name__)
 
 CLIENT_AUDIT_NAME = "audit.csv"
 DEVICE_ID_LENGTH = 255
@@ -217,3 +221,28 @@ def receive_submission(
                  details={"instanceId": instance.instance_id, "formId": form.xml_form_id}))
     db.flush()
     return Received(Outcome.CREATED, submission, version)
+
+
+def receive_and_commit(
+    db: Session, store: BlobStore, form: Form, instance: ParsedInstance, xml: bytes,
+    files: Mapping[str, IncomingFile], context: SubmissionContext,
+) -> Received:
+    """One POST as a unit of work: receive and commit, so the sender hears success only for
+    data that is durably stored.
+
+    A unique-key collision means another request stored the same instanceID between our
+    look-up and our insert (a phone retrying while its first attempt is still being written;
+    PostgreSQL — SQLite serialises writers). Received once more after a rollback, identical
+    XML is a resubmission and different XML a 409.1 — never a 500.
+    """
+    try:
+        received = receive_submission(db, store, form, instance, xml, files, context)
+        db.commit()
+        return received
+    except IntegrityError:
+        db.rollback()
+        log.info("submission %s of form %s collided with a concurrent one; receiving again",
+                 instance.instance_id, form.xml_form_id)
+    received = receive_submission(db, store, form, instance, xml, files, context)
+    db.commit()
+    return received

@@ -39,7 +39,7 @@ from server.operations.submissions import (
     IncomingFile,
     Received,
     SubmissionContext,
-    receive_submission,
+    receive_and_commit,
 )
 from sync.instance import ParsedInstance, parse_instance
 from sync.safe_xml import UnsafeXml
@@ -160,13 +160,10 @@ def _sender() -> SubmissionContext:
 
 def _receive(form: Form, instance: ParsedInstance, body: bytes,
              files: dict[str, IncomingFile] | None = None) -> Received:
-    db = context.db()
-    received = receive_submission(db, context.services().store, form, instance, body,
-                                  files or {}, _sender())
-    # Ingest commits here, as the OpenRosa route does, so a failed commit is this request's
-    # error and not a 200 for data that was never kept.
-    db.commit()
-    return received
+    """Ingest commits here, as the OpenRosa route does: a failed commit is this request's
+    error, not a 200 for data that was never kept; a concurrent twin becomes a resubmission."""
+    return receive_and_commit(context.db(), context.services().store, form, instance, body,
+                              files or {}, _sender())
 
 
 @ns.route(f"{FORM}/submissions")
