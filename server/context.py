@@ -102,5 +102,7 @@ def api_base() -> str:
     Phones set up with a key URL must get every URL back with the same key, or their next
     request would be anonymous (Central builds them from `originalUrl` the same way).
     """
-    key = request.environ.get(FIELD_KEY_ENVIRON)
+    # A caller that came with Central's `?st=<token>` gets key URLs: equivalent, and they keep
+    # working when a client drops the query string of a URL it was handed.
+    key = field_key()
     return f"{public_base()}/v1/key/{key}" if key else f"{public_base()}/v1"
