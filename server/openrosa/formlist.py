@@ -8,7 +8,6 @@ bytes `….xml` serves (openrosa.md §1).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
@@ -25,8 +24,10 @@ FORM_LIST_NS = "http://openrosa.org/xforms/xformsList"
 
 
 def form_hash(form_def: FormDef) -> str:
-    """`md5:` + MD5 of the served bytes, computed here rather than trusted from a column."""
-    return "md5:" + hashlib.md5(form_def.xml_bytes, usedforsecurity=False).hexdigest()
+    """`md5:` + MD5 of the served bytes. `FormDef.md5` is written together with `FormDef.xml`
+    (server/operations/forms.py, the only writer), so the XForm itself need not be loaded and
+    hashed for every form on every phone refresh."""
+    return f"md5:{form_def.md5}"
 
 
 def _with_media(form_defs: Sequence[FormDef]) -> set[int]:
