@@ -1,0 +1,220 @@
+"""A demo commune in one call: so a newcomer sees a living server right after `make serve`.
+
+`load_demo` creates (or finds again) a site admin, the project "Xã Hoà Bình (demo)", the
+published household_screening form with the demo `villages.csv`, one app user (phone) per
+village assigned to it, and synthetic household visits sent through the very function phone
+submissions go through (`receive_submission` on `parse_instance`), each as its village's phone.
+
+**Idempotent by reuse.** Every piece is looked up before it is made: the admin by email, the
+project by name, the form by id, the phones by display name; each synthetic household has an
+instanceID fixed by (seed, household number), and one already on the server is skipped. Running
+it twice adds nothing; `--households 500` after 300 adds the 200 missing ones. Nothing existing
+is changed: an existing admin keeps their password.
+
+child_followup is not published: its `children.csv` is the `children` entity list, which the
+server serves once the registry exists.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import xlsforms
+from server.models import Actor, AppUser, Audit, Form, FormAssignment, Project, SubmissionDef, User
+from server.operations.forms import assign_to_form, attach_form_media, create_form, publish_draft
+from server.operations.projects import create_project
+from server.operations.submissions import SubmissionContext, receive_submission
+from server.operations.users import create_app_user, create_user
+from server.services import Services
+from server.storage import BlobStore
+from sync.instance import parse_instance
+from sync.synthetic_households import (
+    SyntheticHousehold,
+    Village,
+    device_id_for,
+    generate_households,
+    primary_instance,
+    read_villages,
+)
+
+DEMO_PROJECT = "Xã Hoà Bình (demo)"
+# Real commune codes stop near 32000: this one can never be mistaken for a real commune.
+DEMO_COMMUNE_CODE = "99999"
+DEFAULT_ADMIN_EMAIL = "admin@example.org"
+SCREENING = "household_screening"
+VILLAGES_NAME = "villages.csv"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+USER_AGENT = "diemtua-demo (synthetic household visits)"
+VIA = {"via": "demo"}
+
+
+class DemoError(Exception):
+    """The demo cannot be loaded into this server as it is; the message says why."""
+
+
+@dataclass(frozen=True)
+class DemoPhone:
+    """One village's app user: the phone a collaborator (cộng tác viên) would carry."""
+
+    actor_id: int
+    display_name: str
+    village: str
+    token: str | None
+    device_id: str
+    households: int
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    admin_email: str
+    # Only a password this call generated; a given or existing one is never echoed.
+    generated_password: str | None
+    admin_created: bool
+    project_id: int
+    project_name: str
+    project_created: bool
+    form_version: str
+    phones: list[DemoPhone]
+    households_submitted: int
+    households_already_there: int
+    refusals: int
+    children_submitted: int
+    children_with_categories: int
+
+
+def _audit(db: Session, actor_id: int, action: str, actee: str,
+           details: dict[str, Any] | None = None) -> None:
+    """The audit rows the API would write, marked as made by the demo loader."""
+    db.add(Audit(actor_id=actor_id, action=action, actee=actee, details={**(details or {}), **VIA}))
+
+
+def _admin(db: Session, email: str, password: str | None) -> tuple[User, str | None, bool]:
+    """The site admin: (user, password generated here, created now)."""
+    email = email.strip().lower()
+    existing = db.scalar(select(User).where(User.email == email))
+    if existing is not None:
+        if existing.actor.deleted_at is not None or existing.role != "admin":
+            raise DemoError(f"{email} exists and is not an active site administrator; "
+                            "pass --admin-email with another address")
+        return existing, None, False
+    generated = None if password else secrets.token_urlsafe(15)
+    user = create_user(db, email, password or generated, role="admin",
+                       display_name="Quản trị viên (demo)")
+    _audit(db, user.actor_id, "user.create", f"actor:{user.actor_id}", {"data": {"email": email}})
+    return user, generated, True
+
+
+def _project(db: Session, admin_id: int) -> tuple[Project, bool]:
+    existing = db.scalar(select(Project).where(Project.name == DEMO_PROJECT,
+                                               Project.deleted_at.is_(None))
+                         .order_by(Project.id).limit(1))
+    if existing is not None:
+        return existing, False
+    project = create_project(db, DEMO_PROJECT, commune_code=DEMO_COMMUNE_CODE,
+                             description="Dữ liệu mẫu, không phải người thật. "
+                                         "Demo data: not real people.")
+    _audit(db, admin_id, "project.create", f"project:{project.id}",
+           {"data": {"name": project.name}})
+    return project, True
+
+
+def _screening_form(db: Session, store: BlobStore, project_id: int, admin_id: int,
+                    villages_csv: bytes) -> Form:
+    """household_screening, published with villages.csv (Central only takes media on a
+    draft, so the file goes on before publishing)."""
+    form = db.scalar(select(Form).where(Form.project_id == project_id,
+                                        Form.xml_form_id == SCREENING,
+                                        Form.deleted_at.is_(None)))
+    if form is None:
+        form = create_form(db, store, project_id, xlsforms.form_path(SCREENING).read_bytes(),
+                           XLSX_TYPE, publish=False, ignore_warnings=True)
+        _audit(db, admin_id, "form.create", f"form:{form.id}", {"xmlFormId": SCREENING})
+    if form.current_def is None:
+        draft = form.draft_def
+        assert draft is not None
+        attachment = attach_form_media(db, store, draft, VILLAGES_NAME, villages_csv, "text/csv")
+        _audit(db, admin_id, "form.attachment.update", f"form:{form.id}",
+               {"name": VILLAGES_NAME, "newBlobId": attachment.blob_id})
+        published = publish_draft(db, form)
+        _audit(db, admin_id, "form.update.publish", f"form:{form.id}",
+               {"newDefId": published.id})
+    return form
+
+
+def _phone(db: Session, project_id: int, form: Form, village: Village, admin_id: int
+           ) -> AppUser:
+    """The village's app user, found by display name or created, and assigned the form."""
+    name = f"Cộng tác viên {village.label}"
+    app_user = db.scalar(select(AppUser).join(Actor, Actor.id == AppUser.actor_id)
+                         .where(AppUser.project_id == project_id, Actor.display_name == name,
+                                Actor.deleted_at.is_(None)).order_by(AppUser.actor_id).limit(1))
+    if app_user is None:
+        app_user = create_app_user(db, project_id, name, [village.code], created_by=admin_id)
+        _audit(db, admin_id, "field_key.create", f"actor:{app_user.actor_id}",
+               {"projectId": project_id, "villages": app_user.villages})
+    assigned = db.scalar(select(FormAssignment.id).where(
+        FormAssignment.form_id == form.id, FormAssignment.actor_id == app_user.actor_id))
+    if assigned is None:
+        assign_to_form(db, form, app_user.actor_id)
+        _audit(db, admin_id, "field_key.assignment.create", f"actor:{app_user.actor_id}",
+               {"roleId": 2, "acteeId": f"form:{form.id}"})
+    return app_user
+
+
+def _households(form: Form, villages: list[Village], count: int, seed: int,
+                today: date | None) -> list[SyntheticHousehold]:
+    """The synthetic visits, shaped by the published form's own primary instance."""
+    assert form.current_def is not None
+    template = primary_instance(form.current_def.xml)
+    try:
+        return list(generate_households(template, villages, count, seed, today))
+    except KeyError as exc:
+        raise DemoError(
+            f"the demo project's {SCREENING} (version {form.current_def.version}) is not the "
+            f"form this diemtua generates visits for ({exc.args[0]}); load the demo into a "
+            "fresh data folder") from exc
+
+
+def load_demo(services: Services, households: int = 300, seed: int = 2026,
+              admin_email: str = DEFAULT_ADMIN_EMAIL, admin_password: str | None = None,
+              today: date | None = None) -> DemoSummary:
+    """Load (or complete) the demo commune in one unit of work: all of it or nothing."""
+    villages_csv = xlsforms.VILLAGES_CSV.read_bytes()
+    villages = read_villages(villages_csv.decode("utf-8"))
+    store = services.store
+    with services.database.unit_of_work() as db:
+        admin, generated, admin_created = _admin(db, admin_email, admin_password)
+        project, project_created = _project(db, admin.actor_id)
+        form = _screening_form(db, store, project.id, admin.actor_id, villages_csv)
+        phones = {v.code: _phone(db, project.id, form, v, admin.actor_id) for v in villages}
+        visits = _households(form, villages, households, seed, today)
+        already = set(db.scalars(select(SubmissionDef.instance_id)
+                                 .where(SubmissionDef.form_id == form.id)))
+        fresh = [visit for visit in visits if visit.instance_id not in already]
+        for visit in fresh:
+            context = SubmissionContext(phones[visit.village].actor_id, visit.device_id,
+                                        USER_AGENT)
+            receive_submission(db, store, form, parse_instance(visit.xml), visit.xml, {},
+                               context)
+        per_village = Counter(visit.village for visit in visits)
+        assert form.current_def is not None
+        return DemoSummary(
+            admin_email=admin.email, generated_password=generated, admin_created=admin_created,
+            project_id=project.id, project_name=project.name, project_created=project_created,
+            form_version=form.current_def.version,
+            phones=[DemoPhone(app_user.actor_id, app_user.actor.display_name, code,
+                              app_user.token, device_id_for(seed, code), per_village[code])
+                    for code, app_user in phones.items()],
+            households_submitted=len(fresh), households_already_there=len(visits) - len(fresh),
+            refusals=sum(not visit.consented for visit in fresh),
+            children_submitted=sum(visit.children for visit in fresh),
+            children_with_categories=sum(1 for visit in fresh for codes in visit.categories
+                                         if any(c.startswith("HCDB") for c in codes.split())),
+        )
