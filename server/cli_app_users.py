@@ -79,7 +79,8 @@ def qr(actor_id: int, out: Path, base_url: str | None) -> None:
             raise click.ClickException(f"no active app user with id {actor_id}")
         project = get_project(session, found.project_id)
         url = qrcode.collect_url(base, found.token, project.id)
-        settings = qrcode.collect_settings(url, project.name, project.id)
+        settings = qrcode.collect_settings(url, project.name, project.id,
+                                            username=found.actor.display_name)
     out.write_bytes(qrcode.qr_png(qrcode.encode_settings(settings)))
     click.echo(f"wrote {out} for {url}")
 

@@ -40,17 +40,22 @@ def project_icon(project_name: str) -> str:
     return (name[:1] or "Đ").upper()
 
 
-def collect_settings(server_url: str, project_name: str, project_id: int) -> dict[str, Any]:
+def collect_settings(server_url: str, project_name: str, project_id: int,
+                     username: str | None = None) -> dict[str, Any]:
     """Central's managed settings plus a locked server URL and a project icon and colour.
 
     `match_exactly` keeps the phone's forms equal to its assignments and `autosend` sends
     finalized forms as soon as there is a network; `delete_send` removes a submission from the
     phone once the server has it (domain.md, data protection §6); `change_server: false`
-    stops the person holding the phone from pointing it elsewhere.
+    stops the person holding the phone from pointing it elsewhere. `metadata_username` (the
+    app user's name) fills the forms' `username` metadata (the screening form's enumerator).
     """
+    general: dict[str, Any] = {"server_url": server_url, "form_update_mode": "match_exactly",
+                               "autosend": "wifi_and_cellular", "delete_send": True}
+    if username:
+        general["metadata_username"] = username
     return {
-        "general": {"server_url": server_url, "form_update_mode": "match_exactly",
-                    "autosend": "wifi_and_cellular", "delete_send": True},
+        "general": general,
         "admin": {"change_server": False},
         "project": {"name": project_name, "icon": project_icon(project_name),
                     "color": PALETTE[project_id % len(PALETTE)]},

@@ -173,6 +173,8 @@ def test_the_qr_code_carries_collect_settings_for_the_key_url(
     assert settings["general"]["server_url"] == expected_url
     assert settings["general"]["form_update_mode"] == "match_exactly"
     assert settings["general"]["autosend"] == "wifi_and_cellular"
+    # The phone's forms record who collected them (`username` metadata).
+    assert settings["general"]["metadata_username"] == "Máy 1"
     assert settings["admin"] == {"change_server": False}
     assert settings["project"]["name"] == "Xã Hoà Bình"
     assert settings["project"]["icon"] == "H"

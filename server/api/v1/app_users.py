@@ -115,7 +115,8 @@ def _qr_settings(project_id: int, actor_id: int) -> tuple[str, dict[str, Any]]:
         # A revoked app user has no URL to hand out.
         raise problems.not_found()
     url = qrcode.collect_url(public_base(), app_user.token, project_id)
-    return url, qrcode.collect_settings(url, project.name, project_id)
+    return url, qrcode.collect_settings(url, project.name, project_id,
+                                        username=app_user.actor.display_name)
 
 
 @ns.route(f"{ONE}/qr")
