@@ -53,7 +53,8 @@ def test_cli_creates_an_app_user_and_writes_its_qr_code(
     assert written.exit_code == 0, written.output
     settings = qrcode.collect_settings(
         qrcode.collect_url("https://diemtua.xa-hoabinh.gov.vn", listed[0]["token"],
-                           cli_env.project_id), "Xã Hoà Bình", cli_env.project_id)
+                           cli_env.project_id), "Xã Hoà Bình", cli_env.project_id,
+        username="Trưởng thôn 1")
     assert out.read_bytes() == qrcode.qr_png(qrcode.encode_settings(settings))
 
 
