@@ -5,6 +5,15 @@ from server.models.audit import Audit
 from server.models.blobs import Blob
 from server.models.forms import Form, FormAssignment, FormAttachment, FormDef, FormState
 from server.models.projects import Project
+from server.models.registry import (
+    Child,
+    ChildMembership,
+    ChildRecord,
+    LinkEdge,
+    MatchCandidate,
+    MatchKey,
+    Village,
+)
 from server.models.submissions import (
     Comment,
     ReviewState,
@@ -18,12 +27,18 @@ __all__ = [
     "AppUser",
     "Audit",
     "Blob",
+    "Child",
+    "ChildMembership",
+    "ChildRecord",
     "Comment",
     "Form",
     "FormAssignment",
     "FormAttachment",
     "FormDef",
     "FormState",
+    "LinkEdge",
+    "MatchCandidate",
+    "MatchKey",
     "Project",
     "ProjectRole",
     "ReviewState",
@@ -32,4 +47,5 @@ __all__ = [
     "SubmissionAttachment",
     "SubmissionDef",
     "User",
+    "Village",
 ]

@@ -65,6 +65,10 @@ class SubmissionDef(Base):
     device_id: Mapped[str | None] = mapped_column(String(255))
     user_agent: Mapped[str | None] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The registry sync claims versions from this column (pending → done | failed | skipped),
+    # so a crash or a lost worker loses nothing: whatever is not done is still pending.
+    sync_state: Mapped[str] = mapped_column(String(16), server_default="pending", index=True)
+    sync_error: Mapped[str | None] = mapped_column(Text)
 
     submission: Mapped[Submission] = relationship(back_populates="versions")
     attachments: Mapped[list[SubmissionAttachment]] = relationship(

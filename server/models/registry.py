@@ -1,0 +1,168 @@
+"""The master registry of a commune's children (issue 3, matching.md §5.4–5.5).
+
+Source rows (`ChildRecord`) are immutable: one per child reported in a household submission or an
+imported list row. A registry `Child` is a cluster of records held together by `LinkEdge`s; its
+id is stable (a merged child keeps a redirect in `merged_into`). `MatchKey` holds the blocking
+keys so matching looks up candidates through an index instead of comparing all pairs, and
+`MatchCandidate` is the review queue a person works through.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base, utcnow
+
+
+class RecordSource(enum.StrEnum):
+    SUBMISSION = "submission"
+    IMPORT = "import"
+
+
+class ChildStatus(enum.StrEnum):
+    ACTIVE = "active"
+    MERGED = "merged"  # a redirect: follow `merged_into`
+
+
+class EdgeKind(enum.StrEnum):
+    LINK = "link"
+    CANNOT_LINK = "cannot_link"
+
+
+class EdgeSource(enum.StrEnum):
+    AUTO = "auto"
+    REVIEWER = "reviewer"
+    IMPORT = "import"
+
+
+class CandidateStatus(enum.StrEnum):
+    OPEN = "open"
+    DECIDED = "decided"
+
+
+class Village(Base):
+    """A village (thôn/bản) of the project's commune; `name_folded` finds it without marks."""
+
+    __tablename__ = "villages"
+    __table_args__ = (UniqueConstraint("project_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+    name_folded: Mapped[str] = mapped_column(String(255))
+
+
+class ChildRecord(Base):
+    """One report of one child, never updated: the registry's view is recomputed from these."""
+
+    __tablename__ = "child_records"
+    __table_args__ = (UniqueConstraint("project_id", "source_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    submission_def_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submission_defs.id"), index=True)
+    # "<instanceID>#<repeat index>" for a submission, "<file>#<record_id>" for an import row.
+    source_key: Mapped[str] = mapped_column(String(512))
+    # Rows sharing it come from one household visit (never one child between them).
+    household_key: Mapped[str] = mapped_column(String(255))
+    full_name: Mapped[str] = mapped_column(String(255))
+    sex: Mapped[str] = mapped_column(String(1), default="U")
+    dob: Mapped[str | None] = mapped_column(String(10))  # ISO, partial: 2015-03-04, 2015-03, 2015
+    dob_precision: Mapped[str | None] = mapped_column(String(8))
+    dob_estimated: Mapped[bool] = mapped_column(default=False)
+    village_code: Mapped[str] = mapped_column(String(64), default="")
+    commune_code: Mapped[str] = mapped_column(String(16), default="")
+    household_id: Mapped[str] = mapped_column(String(64), default="")
+    household_head: Mapped[str] = mapped_column(String(255), default="")
+    mother_name: Mapped[str] = mapped_column(String(255), default="")
+    father_name: Mapped[str] = mapped_column(String(255), default="")
+    guardian_name: Mapped[str] = mapped_column(String(255), default="")
+    personal_id: Mapped[str] = mapped_column(String(32), default="")
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MatchKey(Base):
+    """A blocking key of a record (matching.md §5.3): candidates come from this index only."""
+
+    __tablename__ = "match_keys"
+    __table_args__ = (Index("ix_match_keys_type_value", "key_type", "key_value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_type: Mapped[str] = mapped_column(String(16))
+    key_value: Mapped[str] = mapped_column(String(512))
+    record_id: Mapped[int] = mapped_column(ForeignKey("child_records.id"), index=True)
+
+
+class Child(Base):
+    """A registry child: a stable id (also the entity `name` on the phones)."""
+
+    __tablename__ = "children"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=ChildStatus.ACTIVE.value)
+    merged_into: Mapped[str | None] = mapped_column(ForeignKey("children.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The entity list's `__version`: bumped whenever the child's current view changes.
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class ChildMembership(Base):
+    """Which child a record belongs to now (derived from the edges; one child per record)."""
+
+    __tablename__ = "child_memberships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("child_records.id"), unique=True)
+    child_id: Mapped[str] = mapped_column(ForeignKey("children.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LinkEdge(Base):
+    """A decision between two records: same child (link) or never the same (cannot_link).
+
+    Edges are revoked, never deleted, so every merge can be explained and undone.
+    """
+
+    __tablename__ = "link_edges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_a: Mapped[int] = mapped_column(ForeignKey("child_records.id"), index=True)
+    record_b: Mapped[int] = mapped_column(ForeignKey("child_records.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float | None] = mapped_column()
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    explanation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("actors.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("actors.id"))
+
+
+class MatchCandidate(Base):
+    """The review queue: a record that may be an existing child, waiting for a person."""
+
+    __tablename__ = "match_candidates"
+    __table_args__ = (Index("ix_match_candidates_status", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("child_records.id"), index=True)
+    child_id: Mapped[str] = mapped_column(ForeignKey("children.id"), index=True)
+    score: Mapped[float] = mapped_column()
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    explanation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default=CandidateStatus.OPEN.value)
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("actors.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
