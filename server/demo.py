@@ -40,9 +40,9 @@ from sync.synthetic_households import (
     Village,
     device_id_for,
     generate_households,
-    primary_instance,
     read_villages,
 )
+from sync.xform import primary_instance
 
 DEMO_PROJECT = "Xã Hoà Bình (demo)"
 # Real commune codes stop near 32000: this one can never be mistaken for a real commune.

@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from sync import synthetic_people as people
-from sync.safe_xml import local_name, parse_xml
+from sync.safe_xml import local_name
 from xlsforms.sources.household_screening import ALT_CARE
 from xlsforms.sources.screening_rules import DOMAINS, NO_SUPPORT_STATUSES, RISK_STATUSES
 
@@ -213,18 +213,6 @@ def record_child(said: Mapping[str, str], household: Mapping[str, str | None], d
 
 
 # --- the submission ----------------------------------------------------------------------------
-
-
-def primary_instance(xform: bytes | str) -> Element:
-    """The root of the XForm's primary instance (the `<instance>` without an id)."""
-    root = parse_xml(xform.encode("utf-8") if isinstance(xform, str) else xform)
-    for model in root.iter():
-        if local_name(model.tag) != "model":
-            continue
-        for instance in model:
-            if local_name(instance.tag) == "instance" and "id" not in instance.attrib:
-                return next(iter(instance))
-    raise ValueError("the form has no primary instance")
 
 
 def _scope_names(template: Element, repeats: Collection[str]) -> set[str]:

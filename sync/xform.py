@@ -81,8 +81,7 @@ def _entity_datasets(instance_root: Element) -> list[str]:
     })
 
 
-def inspect_xform(xml: bytes) -> XFormInfo:
-    root = parse_xml(xml)
+def _head_and_model(root: Element) -> tuple[Element, Element]:
     if local_name(root.tag) != "html":
         raise InvalidXForm("the root element must be h:html")
     heads = _children(root, "head")
@@ -91,17 +90,28 @@ def inspect_xform(xml: bytes) -> XFormInfo:
     models = _children(heads[0], "model")
     if not models:
         raise InvalidXForm("the form has no model")
-    instance_root = _primary_instance(models[0])
+    return heads[0], models[0]
+
+
+def primary_instance(xml: bytes | str) -> Element:
+    """The root of the XForm's primary instance: the shape every submission of it has."""
+    root = parse_xml(xml.encode("utf-8") if isinstance(xml, str) else xml)
+    return _primary_instance(_head_and_model(root)[1])
+
+
+def inspect_xform(xml: bytes) -> XFormInfo:
+    head, model = _head_and_model(parse_xml(xml))
+    instance_root = _primary_instance(model)
     form_id = instance_root.attrib.get("id", "").strip()
     if not form_id:
         raise InvalidXForm("the primary instance has no id attribute (form_id)")
-    titles = _children(heads[0], "title")
+    titles = _children(head, "title")
     title = (titles[0].text or "").strip() or None if titles else None
     return XFormInfo(
         xml_form_id=form_id,
         version=instance_root.attrib.get("version", "").strip(),
         title=title,
-        binary_paths=_binary_paths(models[0]),
+        binary_paths=_binary_paths(model),
         media=_media(xml.decode("utf-8")),
         entity_datasets=_entity_datasets(instance_root),
     )

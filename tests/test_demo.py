@@ -43,10 +43,10 @@ from sync.synthetic_households import (
     SyntheticHousehold,
     Village,
     generate_households,
-    primary_instance,
     read_villages,
 )
 from sync.synthetic_people import age_on
+from sync.xform import primary_instance
 from sync.xlsform import convert_xlsform
 from tests.conftest import ADMIN_PASSWORD
 from tests.openrosa.wire import collect_headers, parse_form_list
