@@ -28,7 +28,7 @@ def run(limit: int | None) -> None:
     svc = Services.from_settings(load_settings())
     started = time.perf_counter()
     try:
-        summary = sync_pending(svc.database.sessions, svc.store, limit=limit)
+        summary = sync_pending(svc.database.sessions, limit=limit)
     finally:
         svc.database.dispose()
     seconds = time.perf_counter() - started

@@ -42,7 +42,6 @@ from server.models import (
 )
 from server.models.registry import EdgeKind, EdgeSource, RecordSource
 from server.registry.candidates import DatabaseRegistry, with_record_id
-from server.storage import BlobStore
 from sync.instance import parse_instance
 from sync.mapping import FORM_MAPPINGS, MappedHousehold, map_instance
 from sync.matching import Band, Decision, Matcher, MatchModel, prepare
@@ -160,19 +159,16 @@ def _sync_one(session: Session, version: SubmissionDef, matchers: dict[int, _Pro
                for child, row in zip(mapped.children, rows, strict=True)]
     decisions = pm.matcher.match_submission(records)
     for record, row, decision in zip(records, rows, decisions, strict=True):
-        child_id = _apply(session, project.id, row, decision, summary)
-        session.flush()  # the child row exists before its membership refers to it
-        pm.registry.add(record, child_id, decision.keys)
+        # One flush at commit writes it all: the unit of work inserts children before the
+        # memberships and keys that refer to them (foreign-key order).
+        pm.registry.add(record, _apply(session, project.id, row, decision, summary),
+                        decision.keys)
     summary.records += len(rows)
 
 
-def sync_pending(session_factory: Callable[[], Session], store: BlobStore | None = None, *,
-                 limit: int | None = None, model: MatchModel | None = None,
-                 batch: int = 200) -> SyncSummary:
-    """Sync up to ``limit`` pending versions (all when None), each in its own transaction.
-
-    ``store`` (the blob store) is accepted for attachments a later mapping may read.
-    """
+def sync_pending(session_factory: Callable[[], Session], *, limit: int | None = None,
+                 model: MatchModel | None = None, batch: int = 200) -> SyncSummary:
+    """Sync up to ``limit`` pending versions (all when None), each in its own transaction."""
     model = model or MatchModel.load()
     summary = SyncSummary()
     matchers: dict[int, _ProjectMatcher] = {}

@@ -37,7 +37,7 @@ from tests.registry.helpers import (
 
 
 def _sync(services: Services) -> SyncSummary:
-    return sync_pending(services.database.sessions, services.store)
+    return sync_pending(services.database.sessions)
 
 
 def _count(services: Services, model: type) -> int:
