@@ -62,6 +62,7 @@ HOUSEHOLD_SCREENING = FormMapping(
         "village": "c_village",
         "entity_id": "meta/entity/@id",
         "categories": "c_categories",
+        "school_status": "c_school",
     },
     estimated_dob=frozenset({"estimated"}),
 )

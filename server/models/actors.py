@@ -79,6 +79,8 @@ class ProjectRole(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id"))
     role: Mapped[str] = mapped_column(String(32))
+    # Our addition: village codes this role is limited to (registry data); empty = all.
+    villages: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
 Index("ix_project_roles_actor", ProjectRole.actor_id)

@@ -45,6 +45,35 @@ class CandidateStatus(enum.StrEnum):
     DECIDED = "decided"
 
 
+class ReviewDecision(enum.StrEnum):
+    """A reviewer's answer on a queue row (issue 3 §6); `undo` reopens the row."""
+
+    SAME = "same"
+    NOT_SAME = "not_same"
+    UNSURE = "unsure"
+
+
+class VitalStatus(enum.StrEnum):
+    """Where the child is now, as the latest follow-up visit says (the entity `status`)."""
+
+    ACTIVE = "active"
+    MOVED_AWAY = "moved_away"
+    DIED = "died"
+
+
+class UpdateConflict(enum.StrEnum):
+    """Central's conflict kinds for an update made on an out-of-date `baseVersion`."""
+
+    SOFT = "soft"  # other properties changed since the base version
+    HARD = "hard"  # a property this update sets was also changed since the base version
+
+
+class FlagStatus(enum.StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    CLOSED = "closed"
+
+
 class Village(Base):
     """A village (thôn/bản) of the project's commune; `name_folded` finds it without marks."""
 
@@ -87,6 +116,10 @@ class ChildRecord(Base):
     guardian_name: Mapped[str] = mapped_column(String(255), default="")
     personal_id: Mapped[str] = mapped_column(String(32), default="")
     raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The special-circumstance categories this report's answers point to, as derived when it
+    # was stored (`sync.categories.DerivedCategory` as dicts), so a child's provisional
+    # categories can be recomputed from its records after an unmerge.
+    derived_categories: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -103,9 +136,15 @@ class MatchKey(Base):
 
 
 class Child(Base):
-    """A registry child: a stable id (also the entity `name` on the phones)."""
+    """A registry child: a stable id (also the entity `name` on the phones).
+
+    The columns after `version` are the child's *current view* (golden record): never typed in,
+    always recomputed from the child's records and follow-up updates (`server.registry.view`),
+    and stored only so lists can filter and sort in SQL.
+    """
 
     __tablename__ = "children"
+    __table_args__ = (Index("ix_children_project_village", "project_id", "village_code"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
@@ -115,6 +154,25 @@ class Child(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # The entity list's `__version`: bumped whenever the child's current view changes.
     version: Mapped[int] = mapped_column(default=1)
+
+    full_name: Mapped[str] = mapped_column(String(255), default="")
+    name_folded: Mapped[str] = mapped_column(String(255), default="")  # no marks, lower case
+    sex: Mapped[str] = mapped_column(String(1), default="U")
+    dob: Mapped[str | None] = mapped_column(String(10))
+    dob_precision: Mapped[str | None] = mapped_column(String(8))
+    village_code: Mapped[str] = mapped_column(String(64), default="")
+    household_head: Mapped[str] = mapped_column(String(255), default="")
+    mother_name: Mapped[str] = mapped_column(String(255), default="")
+    father_name: Mapped[str] = mapped_column(String(255), default="")
+    guardian_name: Mapped[str] = mapped_column(String(255), default="")
+    personal_id: Mapped[str] = mapped_column(String(32), default="")
+    vital_status: Mapped[str] = mapped_column(String(16), default=VitalStatus.ACTIVE.value)
+    school_status: Mapped[str] = mapped_column(String(32), default="")
+    support: Mapped[str] = mapped_column(String(255), default="")  # space-separated codes
+    last_visit: Mapped[str | None] = mapped_column(String(10))
+    death_date: Mapped[str | None] = mapped_column(String(10))
+    moved_date: Mapped[str | None] = mapped_column(String(10))
+    moved_to: Mapped[str] = mapped_column(String(255), default="")
 
 
 class ChildMembership(Base):
@@ -126,6 +184,75 @@ class ChildMembership(Base):
     record_id: Mapped[int] = mapped_column(ForeignKey("child_records.id"), unique=True)
     child_id: Mapped[str] = mapped_column(ForeignKey("children.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChildUpdate(Base):
+    """A follow-up visit's changes to one child (an entity update from the phones).
+
+    Kept as a source row like a `ChildRecord`: the current view replays updates in order.
+    `base_version` is the `__version` the phone held; an update made on an older version is
+    still applied (Central's rule) but marked with its conflict kind for a person to check.
+    """
+
+    __tablename__ = "child_updates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    child_id: Mapped[str] = mapped_column(ForeignKey("children.id"), index=True)
+    submission_def_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submission_defs.id"), index=True)
+    base_version: Mapped[int | None] = mapped_column()
+    version: Mapped[int] = mapped_column()  # the child's version this update produced
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    conflict: Mapped[str | None] = mapped_column(String(8))
+    conflict_resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChildCategoryEpisode(Base):
+    """One episode of one special-circumstance category on one child (`sync.categories`).
+
+    `history` holds the episode's `HistoryEntry`s as dicts; confidential entries stay in it
+    and are filtered by the API for roles that may not see them.
+    """
+
+    __tablename__ = "child_categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    child_id: Mapped[str] = mapped_column(ForeignKey("children.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), index=True)
+    subcode: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    urgent_signal: Mapped[bool] = mapped_column(default=False)
+    confidential: Mapped[bool] = mapped_column(default=False)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    history: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class Flag(Base):
+    """Something the commune must act on: a new child in special circumstances, an urgent
+    case with its Decree 56 Art. 26 deadline, or a confidential referral."""
+
+    __tablename__ = "flags"
+    __table_args__ = (Index("ix_flags_project_status", "project_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    child_id: Mapped[str] = mapped_column(ForeignKey("children.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    deadline: Mapped[datetime | None] = mapped_column(default=None)
+    confidential: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(16), default=FlagStatus.OPEN.value)
+    # The record (report) whose answers raised it, when one did.
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("child_records.id"))
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("actors.id"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(default=None)
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("actors.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    close_reason: Mapped[str | None] = mapped_column(String(1000))
 
 
 class LinkEdge(Base):
@@ -166,3 +293,5 @@ class MatchCandidate(Base):
     decision: Mapped[str | None] = mapped_column(String(16))
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("actors.id"))
     decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The edge a "same" or "not the same" decision wrote (revoked again by an undo).
+    edge_id: Mapped[int | None] = mapped_column(ForeignKey("link_edges.id"))

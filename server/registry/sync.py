@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -42,9 +42,12 @@ from server.models import (
 )
 from server.models.registry import EdgeKind, EdgeSource, RecordSource
 from server.registry.candidates import DatabaseRegistry, with_record_id
+from server.registry.followup import FOLLOWUP_FORMS, apply_followup
+from server.registry.view import refresh_child
 from sync.instance import parse_instance
 from sync.mapping import FORM_MAPPINGS, MappedHousehold, map_instance
 from sync.matching import Band, Decision, Matcher, MatchModel, prepare
+from sync.matching import ChildRecord as MatchInput
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +77,7 @@ class SyncSummary:
 
 
 @dataclass
-class _ProjectMatcher:
+class ProjectMatcher:
     """One project's registry and matcher, kept across submissions for its record cache."""
 
     registry: DatabaseRegistry
@@ -85,7 +88,7 @@ def _pending_ids(session: Session, after: int, batch: int) -> list[int]:
     return list(session.scalars(
         select(SubmissionDef.id).join(Form, Form.id == SubmissionDef.form_id)
         .where(SubmissionDef.sync_state == SyncState.PENDING, SubmissionDef.id > after,
-               Form.xml_form_id.in_(list(FORM_MAPPINGS)))
+               Form.xml_form_id.in_([*FORM_MAPPINGS, *FOLLOWUP_FORMS]))
         .order_by(SubmissionDef.id).limit(batch)))
 
 
@@ -110,14 +113,36 @@ def _store_records(session: Session, version: SubmissionDef, project_id: int,
     return rows
 
 
-def _new_child(session: Session, project_id: int) -> str:
-    child = Child(id=str(uuid.uuid4()), project_id=project_id)
-    session.add(child)
-    return child.id
+def new_child(session: Session, project_id: int, wanted_id: str = "") -> str:
+    """A new registry child. A phone's own entity id (``meta/entity/@id``) is kept when it is a
+    fresh UUID, so the entity the phone created offline is the same one it downloads later."""
+    child_id = _usable_uuid(wanted_id)
+    if child_id is None or session.get(Child, child_id) is not None:
+        child_id = str(uuid.uuid4())
+    # Version 0 until `refresh_child` fills the view: the entity's first version is then 1.
+    session.add(Child(id=child_id, project_id=project_id, version=0))
+    return child_id
+
+
+def _usable_uuid(text: str) -> str | None:
+    text = text.strip().removeprefix("uuid:")
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return None
+
+
+@dataclass
+class Placement:
+    """Where a stored record went: its child, and how the matcher decided."""
+
+    row: ChildRecord
+    child_id: str
+    band: Band
 
 
 def _apply(session: Session, project_id: int, row: ChildRecord, decision: Decision,
-           summary: SyncSummary) -> str:
+           summary: SyncSummary, wanted_id: str) -> str:
     """Store one decision; returns the child the record now belongs to."""
     if decision.band is Band.AUTO_LINK and decision.child_id and decision.explanation:
         explanation = decision.explanation
@@ -126,12 +151,9 @@ def _apply(session: Session, project_id: int, row: ChildRecord, decision: Decisi
             kind=EdgeKind.LINK.value, source=EdgeSource.AUTO.value, score=explanation.total,
             model_version=decision.model_version,
             explanation={**explanation.as_dict(), "reasons": list(decision.reasons)}))
-        child = session.get(Child, decision.child_id)
-        if child is not None:
-            child.version += 1  # its current view (the entity list row) may change
         summary.linked += 1
         return decision.child_id
-    child_id = _new_child(session, project_id)
+    child_id = new_child(session, project_id, wanted_id)
     if decision.band is Band.REVIEW:
         for candidate in decision.candidates:
             session.add(MatchCandidate(
@@ -143,27 +165,55 @@ def _apply(session: Session, project_id: int, row: ChildRecord, decision: Decisi
     return child_id
 
 
-def _sync_one(session: Session, version: SubmissionDef, matchers: dict[int, _ProjectMatcher],
+def place_records(session: Session, pm: ProjectMatcher, rows: Sequence[ChildRecord],
+                  inputs: Sequence[MatchInput], summary: SyncSummary,
+                  wanted_ids: Sequence[str] = ()) -> list[Placement]:
+    """Match one household's stored records against the registry and place each in a child.
+
+    The one path from a stored record to the registry, for phone submissions and imported
+    lists alike: match (rows of one household are never one child), write edges and queue
+    rows, index the records, then recompute every touched child's view.
+    """
+    pm.registry.session = session
+    pm.registry.fresh = {row.id for row in rows}
+    records = [prepare(with_record_id(record, row))
+               for record, row in zip(inputs, rows, strict=True)]
+    decisions = pm.matcher.match_submission(records)
+    wanted = list(wanted_ids) + [""] * (len(rows) - len(wanted_ids))
+    placements = []
+    for record, row, decision, wanted_id in zip(records, rows, decisions, wanted, strict=True):
+        child_id = _apply(session, pm.registry.project_id, row, decision, summary, wanted_id)
+        pm.registry.add(record, child_id, decision.keys)
+        placements.append(Placement(row, child_id, decision.band))
+    session.flush()  # children before the memberships and keys that refer to them
+    for child_id in dict.fromkeys(p.child_id for p in placements):
+        refresh_child(session, child_id)
+    summary.records += len(rows)
+    return placements
+
+
+def project_matcher(session: Session, project_id: int, matchers: dict[int, ProjectMatcher],
+                    model: MatchModel) -> ProjectMatcher:
+    pm = matchers.get(project_id)
+    if pm is None:
+        registry = DatabaseRegistry(session, project_id)
+        pm = matchers[project_id] = ProjectMatcher(registry, Matcher(registry, model))
+    return pm
+
+
+def _sync_one(session: Session, version: SubmissionDef, matchers: dict[int, ProjectMatcher],
               model: MatchModel, summary: SyncSummary) -> None:
-    project = session.get_one(Project, session.get_one(Form, version.form_id).project_id)
+    form = session.get_one(Form, version.form_id)
+    project = session.get_one(Project, form.project_id)
+    if form.xml_form_id in FOLLOWUP_FORMS:
+        apply_followup(session, version, project.id)
+        return
     instance = parse_instance(version.xml.encode("utf-8"))
     mapped = map_instance(instance.root, version.instance_id, commune=project.commune_code or "")
     rows = _store_records(session, version, project.id, mapped)
-    pm = matchers.get(project.id)
-    if pm is None:
-        registry = DatabaseRegistry(session, project.id)
-        pm = matchers[project.id] = _ProjectMatcher(registry, Matcher(registry, model))
-    pm.registry.session = session
-    pm.registry.fresh = {row.id for row in rows}
-    records = [prepare(with_record_id(child.record, row))
-               for child, row in zip(mapped.children, rows, strict=True)]
-    decisions = pm.matcher.match_submission(records)
-    for record, row, decision in zip(records, rows, decisions, strict=True):
-        # One flush at commit writes it all: the unit of work inserts children before the
-        # memberships and keys that refer to them (foreign-key order).
-        pm.registry.add(record, _apply(session, project.id, row, decision, summary),
-                        decision.keys)
-    summary.records += len(rows)
+    pm = project_matcher(session, project.id, matchers, model)
+    place_records(session, pm, rows, [child.record for child in mapped.children], summary,
+                  [child.answers.get("entity_id", "") for child in mapped.children])
 
 
 def sync_pending(session_factory: Callable[[], Session], *, limit: int | None = None,
@@ -171,7 +221,7 @@ def sync_pending(session_factory: Callable[[], Session], *, limit: int | None = 
     """Sync up to ``limit`` pending versions (all when None), each in its own transaction."""
     model = model or MatchModel.load()
     summary = SyncSummary()
-    matchers: dict[int, _ProjectMatcher] = {}
+    matchers: dict[int, ProjectMatcher] = {}
     last = 0
     while limit is None or summary.attempted < limit:
         with session_factory() as session:
@@ -187,7 +237,7 @@ def sync_pending(session_factory: Callable[[], Session], *, limit: int | None = 
 
 
 def _claim_and_sync(session_factory: Callable[[], Session], def_id: int,
-                    matchers: dict[int, _ProjectMatcher], model: MatchModel,
+                    matchers: dict[int, ProjectMatcher], model: MatchModel,
                     summary: SyncSummary) -> None:
     part = SyncSummary()  # counted only once the submission's transaction commits
     try:

@@ -1,0 +1,146 @@
+"""A registry child's current view (golden record), recomputed from its sources.
+
+Nothing here is typed in: the view is a pure function of the child's records (household
+screenings, imported rows) and its follow-up updates, so a merge, an unmerge or a late record
+only has to call `refresh_child` (issue 3 §2: "the registry's current view of a child is
+recomputed from its records"). The stored columns on `children` exist so lists can filter and
+sort in SQL; `version` (the entity list's ``__version``) goes up only when the view changes.
+
+Which value wins, field by field:
+
+* identity (name, sex, date of birth, parents, guardian, village, household) — the most recent
+  record that has a value, except that a more precise date of birth beats a vaguer one and a
+  personal ID is taken from any record that has one (the newest when several);
+* what follow-up visits set (status, school, support, guardian, dates) — the latest update that
+  set it; a newer household screening's guardian or school answer is not a follow-up and does
+  not override a later follow-up visit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.models import Child, ChildMembership, ChildRecord, ChildUpdate
+from server.models.registry import VitalStatus
+from sync.vietnamese import fold
+
+# dob_precision values, vaguest first (the form's and the import's vocabularies both).
+_PRECISION_RANK = {"estimated": 0, "year": 1, "year_only": 1, "month": 2, "month_year": 2,
+                   "day": 3, "full": 3}
+
+
+@dataclass
+class CurrentView:
+    """The values of a child's view columns (names are `Child`'s columns)."""
+
+    full_name: str = ""
+    name_folded: str = ""
+    sex: str = "U"
+    dob: str | None = None
+    dob_precision: str | None = None
+    village_code: str = ""
+    household_head: str = ""
+    mother_name: str = ""
+    father_name: str = ""
+    guardian_name: str = ""
+    personal_id: str = ""
+    vital_status: str = VitalStatus.ACTIVE.value
+    school_status: str = ""
+    support: str = ""
+    last_visit: str | None = None
+    death_date: str | None = None
+    moved_date: str | None = None
+    moved_to: str = ""
+
+
+# Follow-up properties (the `children` entity list's names) → view columns.
+UPDATE_PROPERTIES: dict[str, str] = {
+    "status": "vital_status",
+    "school_status": "school_status",
+    "support": "support",
+    "guardian_name": "guardian_name",
+    "last_visit": "last_visit",
+    "death_date": "death_date",
+    "moved_date": "moved_date",
+    "moved_to": "moved_to",
+}
+
+_IDENTITY = ("full_name", "village_code", "household_head", "mother_name", "father_name",
+             "guardian_name")
+
+
+def _record_order(record: ChildRecord) -> tuple[datetime, int]:
+    return (record.created_at, record.id)
+
+
+def _dob_rank(record: ChildRecord) -> int:
+    if not record.dob:
+        return -1
+    rank = _PRECISION_RANK.get(record.dob_precision or "", 1)
+    return 0 if record.dob_estimated else rank
+
+
+def compute_view(records: Sequence[ChildRecord], updates: Sequence[ChildUpdate]) -> CurrentView:
+    """The view of one child from its records and updates (any order)."""
+    view = CurrentView()
+    ordered = sorted(records, key=_record_order)
+    for record in ordered:  # oldest first: later records overwrite
+        for name in _IDENTITY:
+            value = getattr(record, name)
+            if value:
+                setattr(view, name, value)
+        if record.sex in ("M", "F"):
+            view.sex = record.sex
+        if record.personal_id:
+            view.personal_id = record.personal_id
+        school = str((record.raw or {}).get("school_status") or "")
+        if school:
+            view.school_status = school
+    dated = [r for r in ordered if r.dob]
+    if dated:
+        best = max(dated, key=lambda r: (_dob_rank(r), _record_order(r)))
+        view.dob = best.dob
+        view.dob_precision = "estimated" if best.dob_estimated else best.dob_precision
+    for update in sorted(updates, key=lambda u: (u.version, u.id)):
+        for prop, column in UPDATE_PROPERTIES.items():
+            value = (update.properties or {}).get(prop)
+            if value not in (None, ""):
+                setattr(view, column, str(value))
+    view.name_folded = fold(view.full_name)
+    return view
+
+
+def records_of(session: Session, child_id: str) -> list[ChildRecord]:
+    return list(session.scalars(
+        select(ChildRecord).join(ChildMembership, ChildMembership.record_id == ChildRecord.id)
+        .where(ChildMembership.child_id == child_id)))
+
+
+def updates_of(session: Session, child_id: str) -> list[ChildUpdate]:
+    return list(session.scalars(select(ChildUpdate).where(ChildUpdate.child_id == child_id)))
+
+
+def refresh_child(session: Session, child: Child | str) -> bool:
+    """Recompute and store a child's view; bump its version if anything changed.
+
+    Returns whether the view changed. Flushes first so memberships added in this transaction
+    count.
+    """
+    session.flush()
+    if isinstance(child, str):
+        child = session.get_one(Child, child)
+    view = compute_view(records_of(session, child.id), updates_of(session, child.id))
+    changed = False
+    for item in fields(CurrentView):
+        value = getattr(view, item.name)
+        if getattr(child, item.name) != value:
+            setattr(child, item.name, value)
+            changed = True
+    if changed:
+        child.version = (child.version or 0) + 1
+    return changed
