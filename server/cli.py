@@ -121,6 +121,9 @@ def serve(host: str, port: int, workers: int | None) -> None:
             self.cfg.set("graceful_timeout", 60)
             self.cfg.set("accesslog", "-")
             self.cfg.set("forwarded_allow_ips", "*" if settings.proxy_hops else "127.0.0.1")
+            if settings.sync_in_server:
+                self.cfg.set("when_ready", _start_sync_worker)
+                self.cfg.set("on_exit", _stop_sync_worker)
 
         def load(self) -> Any:
             from server import create_app
@@ -129,6 +132,27 @@ def serve(host: str, port: int, workers: int | None) -> None:
 
     click.echo(f"Điểm Tựa listening on http://{host}:{port}")
     _Gunicorn().run()
+
+
+_sync_worker: list[Any] = []
+
+
+def _start_sync_worker(_server: Any) -> None:
+    """Run `diemtua sync worker` beside the web workers, so one command serves and syncs
+    (DIEMTUA_SYNC_IN_SERVER=false when a separate worker process does it)."""
+    import subprocess
+
+    _sync_worker.append(subprocess.Popen(
+        [sys.executable, "-c", "from server.cli import main; main()", "sync", "worker"]))
+
+
+def _stop_sync_worker(_server: Any) -> None:
+    for process in _sync_worker:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except Exception:
+            process.kill()
 
 
 def _register_extensions() -> None:

@@ -1,17 +1,22 @@
-"""`diemtua sync run`: catch the registry up with the household submissions not synced yet.
+"""`diemtua sync run` (catch up once) and `diemtua sync worker` (keep caught up).
 
-The work is `server.registry.sync.sync_pending`; this module reads the options and prints the
-counts, so an operator sees at once whether anything failed.
+The work is `server.registry.sync.sync_pending`, under the database's sync lock
+(`server.registry.worker`); this module reads the options and prints the counts, so an operator
+sees at once whether anything failed.
 """
 
 from __future__ import annotations
 
+import logging
+import signal
+import threading
 import time
+from types import FrameType
 
 import click
 
 from server.config import load_settings
-from server.registry.sync import sync_pending
+from server.registry.worker import SyncBusy, run_forever, run_once
 from server.services import Services
 
 
@@ -23,12 +28,17 @@ def sync_group() -> None:
 @sync_group.command("run")
 @click.option("--limit", type=click.IntRange(1), default=None,
               help="Sync at most this many submissions (default: all pending).")
-def run(limit: int | None) -> None:
+@click.option("--no-wait", is_flag=True,
+              help="Exit with an error instead of waiting when another sync is running.")
+def run(limit: int | None, no_wait: bool) -> None:
     """Match every pending household submission into the registry, oldest first."""
     svc = Services.from_settings(load_settings())
     started = time.perf_counter()
     try:
-        summary = sync_pending(svc.database.sessions, limit=limit)
+        summary = run_once(svc.database.engine, svc.database.sessions, limit=limit,
+                           wait=not no_wait)
+    except SyncBusy as exc:
+        raise click.ClickException(str(exc)) from exc
     finally:
         svc.database.dispose()
     seconds = time.perf_counter() - started
@@ -40,6 +50,30 @@ def run(limit: int | None) -> None:
         click.echo(f"  failed: {error}", err=True)
     if summary.failed:
         raise SystemExit(1)
+
+
+@sync_group.command("worker")
+@click.option("--interval", type=click.IntRange(1), default=None,
+              help="Seconds between checks when nothing is pending (DIEMTUA_SYNC_INTERVAL, 5).")
+def worker(interval: int | None) -> None:
+    """Keep the registry in sync with new submissions until stopped (SIGTERM or Ctrl-C)."""
+    settings = load_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    svc = Services.from_settings(settings)
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    seconds = interval or settings.sync_interval_seconds
+    click.echo(f"registry sync worker: checking every {seconds} s")
+    try:
+        run_forever(svc.database.engine, svc.database.sessions, interval=seconds, stop=stop)
+    finally:
+        svc.database.dispose()
+    click.echo("registry sync worker stopped")
 
 
 def register(main: click.Group) -> None:

@@ -46,6 +46,10 @@ class Settings:
     session_lifetime_hours: int
     proxy_hops: int
     workers: int
+    # The registry sync worker: started beside the web workers by `diemtua serve` unless a
+    # separate `diemtua sync worker` process runs it (docker-compose does that).
+    sync_in_server: bool = True
+    sync_interval_seconds: int = 5
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -158,4 +162,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         session_lifetime_hours=_int(env, "DIEMTUA_SESSION_LIFETIME_HOURS", 24, minimum=1),
         proxy_hops=_int(env, "DIEMTUA_PROXY_HOPS", 0),
         workers=_int(env, "DIEMTUA_WORKERS", default_workers(), minimum=1),
+        sync_in_server=_bool(env.get("DIEMTUA_SYNC_IN_SERVER"), True),
+        sync_interval_seconds=_int(env, "DIEMTUA_SYNC_INTERVAL", 5, minimum=1),
     )

@@ -1,0 +1,91 @@
+"""The sync worker: keeps the registry caught up with submissions, off the request path.
+
+A phone's submission is stored and answered at once (`receive_submission`); this loop picks it
+up from its durable ``sync_state`` a few seconds later. Only one sync may run per database at a
+time (two concurrent runs could each match a child without seeing the other's), so the loop
+holds `sync_lock` while it works: a PostgreSQL advisory lock, or on SQLite nothing at all,
+because SQLite's ``BEGIN IMMEDIATE`` already serialises the per-submission transactions.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session
+
+from server.registry.sync import SyncSummary, sync_pending
+from sync.matching import MatchModel
+
+log = logging.getLogger(__name__)
+
+# pg_advisory_lock key: "diemtua registry sync" (any constant shared by all processes).
+SYNC_LOCK_KEY = 0x5D1E7A_5C
+
+
+class SyncBusy(RuntimeError):
+    """Another process is syncing this database right now."""
+
+
+@contextmanager
+def sync_lock(engine: Engine, *, wait: bool = True) -> Iterator[None]:
+    """Hold the database's registry-sync lock for the duration of the block.
+
+    With ``wait=False`` raises `SyncBusy` instead of waiting for another run to finish.
+    """
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as connection:
+        _acquire(connection, wait)
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SYNC_LOCK_KEY})
+            connection.commit()
+
+
+def _acquire(connection: Connection, wait: bool) -> None:
+    if wait:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SYNC_LOCK_KEY})
+    elif not connection.scalar(text("SELECT pg_try_advisory_lock(:key)"),
+                               {"key": SYNC_LOCK_KEY}):
+        raise SyncBusy("another registry sync is running on this database")
+    connection.commit()  # the lock is held by the session, not the transaction
+
+
+def run_once(engine: Engine, session_factory: Callable[[], Session], *,
+             limit: int | None = None, model: MatchModel | None = None,
+             wait: bool = True) -> SyncSummary:
+    """One catch-up pass under the lock (what `diemtua sync run` does)."""
+    with sync_lock(engine, wait=wait):
+        return sync_pending(session_factory, limit=limit, model=model)
+
+
+def run_forever(engine: Engine, session_factory: Callable[[], Session], *,
+                interval: float, stop: threading.Event,
+                on_pass: Callable[[SyncSummary], None] | None = None) -> None:
+    """Sync, sleep ``interval`` seconds when nothing was pending, repeat until ``stop`` is set.
+
+    A pass that fails as a whole (the database went away) is logged and retried after the
+    interval: a worker that dies would silently stop the registry from filling.
+    """
+    model = MatchModel.load()
+    while not stop.is_set():
+        try:
+            summary = run_once(engine, session_factory, model=model, limit=500)
+        except Exception:  # keep the loop alive; the next pass retries
+            log.exception("registry sync pass failed; retrying in %s s", interval)
+            stop.wait(interval)
+            continue
+        if on_pass is not None:
+            on_pass(summary)
+        if summary.attempted:
+            log.info("registry sync: %s submissions, %s records (%s linked, %s queued, "
+                     "%s new), %s failed", summary.submissions, summary.records,
+                     summary.linked, summary.queued, summary.new, summary.failed)
+        if summary.attempted < 500:
+            stop.wait(interval)
