@@ -207,7 +207,9 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="diemtua-bench-"))
     database_url = fresh_database(args.database_url)
     env = {**os.environ, "DIEMTUA_DATA_DIR": str(data_dir),
-           "DIEMTUA_DATABASE_URL": database_url, "DIEMTUA_SECRET_KEY": "bench"}
+           "DIEMTUA_DATABASE_URL": database_url, "DIEMTUA_SECRET_KEY": "bench",
+           # Ingest alone: the registry sync has its own benchmark (bench/registry_sync.py).
+           "DIEMTUA_SYNC_IN_SERVER": "false"}
     if args.workers:
         env["DIEMTUA_WORKERS"] = str(args.workers)
     project_id, form_id, version, token = prepare(env)
