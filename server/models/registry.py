@@ -159,7 +159,7 @@ class Child(Base):
     name_folded: Mapped[str] = mapped_column(String(255), default="")  # no marks, lower case
     sex: Mapped[str] = mapped_column(String(1), default="U")
     dob: Mapped[str | None] = mapped_column(String(10))
-    dob_precision: Mapped[str | None] = mapped_column(String(8))
+    dob_precision: Mapped[str | None] = mapped_column(String(16))
     village_code: Mapped[str] = mapped_column(String(64), default="")
     household_head: Mapped[str] = mapped_column(String(255), default="")
     mother_name: Mapped[str] = mapped_column(String(255), default="")

@@ -27,10 +27,12 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from xml.etree.ElementTree import Element
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.db import utcnow
 from server.models import (
     Child,
     ChildRecord,
@@ -42,6 +44,7 @@ from server.models import (
 )
 from server.models.registry import EdgeKind, EdgeSource, RecordSource
 from server.registry.candidates import DatabaseRegistry, with_record_id
+from server.registry.categories import apply_record_categories, derive_from_instance
 from server.registry.followup import FOLLOWUP_FORMS, apply_followup
 from server.registry.view import refresh_child
 from sync.instance import parse_instance
@@ -93,9 +96,11 @@ def _pending_ids(session: Session, after: int, batch: int) -> list[int]:
 
 
 def _store_records(session: Session, version: SubmissionDef, project_id: int,
-                   mapped: MappedHousehold) -> list[ChildRecord]:
+                   mapped: MappedHousehold, root: Element) -> list[ChildRecord]:
     rows = []
-    for child in mapped.children:
+    # The categories each child's answers point to, kept with its record (issue 3 §3).
+    derived = derive_from_instance(root, version.created_at.date())
+    for index, child in enumerate(mapped.children):
         r = child.record
         rows.append(ChildRecord(
             project_id=project_id, source=RecordSource.SUBMISSION.value,
@@ -107,7 +112,8 @@ def _store_records(session: Session, version: SubmissionDef, project_id: int,
             commune_code=r.commune, household_id=r.household_id,
             household_head=r.household_head, mother_name=r.mother_name,
             father_name=r.father_name, guardian_name=r.guardian_name,
-            personal_id=r.personal_id, raw={**child.answers, "household": mapped.household}))
+            personal_id=r.personal_id, raw={**child.answers, "household": mapped.household},
+            derived_categories=derived[index] if index < len(derived) else []))
     session.add_all(rows)
     session.flush()
     return rows
@@ -186,7 +192,10 @@ def place_records(session: Session, pm: ProjectMatcher, rows: Sequence[ChildReco
         pm.registry.add(record, child_id, decision.keys)
         placements.append(Placement(row, child_id, decision.band))
     session.flush()  # children before the memberships and keys that refer to them
+    now = utcnow()
     for child_id in dict.fromkeys(p.child_id for p in placements):
+        apply_record_categories(session, child_id,
+                                [p.row for p in placements if p.child_id == child_id], now)
         refresh_child(session, child_id)
     summary.records += len(rows)
     return placements
@@ -210,7 +219,7 @@ def _sync_one(session: Session, version: SubmissionDef, matchers: dict[int, Proj
         return
     instance = parse_instance(version.xml.encode("utf-8"))
     mapped = map_instance(instance.root, version.instance_id, commune=project.commune_code or "")
-    rows = _store_records(session, version, project.id, mapped)
+    rows = _store_records(session, version, project.id, mapped, instance.root)
     pm = project_matcher(session, project.id, matchers, model)
     place_records(session, pm, rows, [child.record for child in mapped.children], summary,
                   [child.answers.get("entity_id", "") for child in mapped.children])

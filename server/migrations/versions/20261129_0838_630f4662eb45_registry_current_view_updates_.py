@@ -91,7 +91,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('name_folded', sa.String(length=255), nullable=False, server_default=sa.text("''")))
         batch_op.add_column(sa.Column('sex', sa.String(length=1), nullable=False, server_default=sa.text("'U'")))
         batch_op.add_column(sa.Column('dob', sa.String(length=10), nullable=True))
-        batch_op.add_column(sa.Column('dob_precision', sa.String(length=8), nullable=True))
+        batch_op.add_column(sa.Column('dob_precision', sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column('village_code', sa.String(length=64), nullable=False, server_default=sa.text("''")))
         batch_op.add_column(sa.Column('household_head', sa.String(length=255), nullable=False, server_default=sa.text("''")))
         batch_op.add_column(sa.Column('mother_name', sa.String(length=255), nullable=False, server_default=sa.text("''")))
