@@ -37,9 +37,9 @@ def summary_lines(summary: DemoSummary, public_base: str | None, seconds: float)
     lines += [
         f"Form household_screening version {summary.form_version}, published with "
         "villages.csv.",
-        "child_followup is not published yet: its children.csv entity list arrives with the "
-        "registry.",
-        "Phones (one app user per village, assigned to household_screening):",
+        f"Form child_followup version {summary.followup_version}, published with villages.csv "
+        "and children.csv (the registry's children of each phone's village).",
+        "Phones (one app user per village, assigned to both forms):",
     ]
     for phone in summary.phones:
         lines.append(f"  {phone.display_name} [{phone.village}] — app user {phone.actor_id}, "
@@ -57,6 +57,10 @@ def summary_lines(summary: DemoSummary, public_base: str | None, seconds: float)
         f"{summary.children_submitted} children, {summary.children_with_categories} in special "
         f"circumstances on the phone's provisional rules) through the phones' ingest path; "
         f"{summary.households_already_there} were already there. {seconds:.1f} s.")
+    if summary.registry is not None:
+        lines.append(f"Registry sync: {summary.registry.submissions} submissions, "
+                     f"{summary.registry.new} new children, {summary.registry.linked} linked, "
+                     f"{summary.registry.queued} for review, {summary.registry.failed} failed.")
     return lines
 
 
@@ -78,7 +82,7 @@ def demo(households: int, seed: int, admin_email: str, admin_password_stdin: boo
     started = time.perf_counter()
     try:
         summary = load_demo(svc, households=households, seed=seed, admin_email=admin_email,
-                            admin_password=password)
+                            admin_password=password, sync_registry=True)
     except (DemoError, WeakPassword) as exc:
         raise click.ClickException(str(exc)) from exc
     except problems.Problem as problem:

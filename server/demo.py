@@ -1,9 +1,12 @@
 """A demo commune in one call: so a newcomer sees a living server right after `make serve`.
 
 `load_demo` creates (or finds again) a site admin, the project "Xã Hoà Bình (demo)", the
-published household_screening form with the demo `villages.csv`, one app user (phone) per
-village assigned to it, and synthetic household visits sent through the very function phone
+published household_screening form with the demo `villages.csv`, the child_followup form whose
+`children.csv` is the registry's `children` entity list, one app user (phone) per village
+assigned to both, and synthetic household visits sent through the very function phone
 submissions go through (`receive_submission` on `parse_instance`), each as its village's phone.
+With `sync_registry` (what `diemtua demo` does) the registry sync then runs, so the registry
+holds the commune's children and each phone's `children.csv` its village's children.
 
 **Idempotent by reuse.** Every piece is looked up before it is made: the admin by email, the
 project by name, the form by id, the phones by display name; each synthetic household has an
@@ -11,15 +14,13 @@ instanceID fixed by (seed, household number), and one already on the server is s
 it twice adds nothing; `--households 500` after 300 adds the 200 missing ones. Nothing existing
 is changed: an existing admin keeps their password.
 
-child_followup is not published: its `children.csv` is the `children` entity list, which the
-server serves once the registry exists.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -27,11 +28,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import xlsforms
+from server.db import utcnow
 from server.models import Actor, AppUser, Audit, Form, FormAssignment, Project, SubmissionDef, User
 from server.operations.forms import assign_to_form, attach_form_media, create_form, publish_draft
 from server.operations.projects import create_project
 from server.operations.submissions import SubmissionContext, receive_submission
 from server.operations.users import create_app_user, create_user
+from server.registry.entities import ENTITY_LIST, ENTITY_LIST_FILE
+from server.registry.sync import SyncSummary, sync_pending
 from server.services import Services
 from server.storage import BlobStore
 from sync.instance import parse_instance
@@ -49,6 +53,7 @@ DEMO_PROJECT = "Xã Hoà Bình (demo)"
 DEMO_COMMUNE_CODE = "99999"
 DEFAULT_ADMIN_EMAIL = "admin@example.org"
 SCREENING = "household_screening"
+FOLLOWUP = "child_followup"
 VILLAGES_NAME = "villages.csv"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 USER_AGENT = "diemtua-demo (synthetic household visits)"
@@ -87,6 +92,9 @@ class DemoSummary:
     refusals: int
     children_submitted: int
     children_with_categories: int
+    followup_version: str = ""
+    # The registry sync's outcome when `sync_registry` was asked for.
+    registry: SyncSummary | None = None
 
 
 def _audit(db: Session, actor_id: int, action: str, actee: str,
@@ -125,32 +133,38 @@ def _project(db: Session, admin_id: int) -> tuple[Project, bool]:
     return project, True
 
 
-def _screening_form(db: Session, store: BlobStore, project_id: int, admin_id: int,
-                    villages_csv: bytes) -> Form:
-    """household_screening, published with villages.csv (Central only takes media on a
-    draft, so the file goes on before publishing)."""
+def _published_form(db: Session, store: BlobStore, project_id: int, admin_id: int,
+                    xml_form_id: str, villages_csv: bytes) -> Form:
+    """A demo form, published with villages.csv (Central only takes media on a draft, so the
+    file goes on before publishing) and, when it reads one, the `children` entity list
+    linked to the registry (Central's dataset link of an attachment)."""
     form = db.scalar(select(Form).where(Form.project_id == project_id,
-                                        Form.xml_form_id == SCREENING,
+                                        Form.xml_form_id == xml_form_id,
                                         Form.deleted_at.is_(None)))
     if form is None:
-        form = create_form(db, store, project_id, xlsforms.form_path(SCREENING).read_bytes(),
+        form = create_form(db, store, project_id, xlsforms.form_path(xml_form_id).read_bytes(),
                            XLSX_TYPE, publish=False, ignore_warnings=True)
-        _audit(db, admin_id, "form.create", f"form:{form.id}", {"xmlFormId": SCREENING})
+        _audit(db, admin_id, "form.create", f"form:{form.id}", {"xmlFormId": xml_form_id})
     if form.current_def is None:
         draft = form.draft_def
         assert draft is not None
         attachment = attach_form_media(db, store, draft, VILLAGES_NAME, villages_csv, "text/csv")
         _audit(db, admin_id, "form.attachment.update", f"form:{form.id}",
                {"name": VILLAGES_NAME, "newBlobId": attachment.blob_id})
+        for listed in draft.attachments:
+            if listed.name == ENTITY_LIST_FILE:
+                listed.dataset, listed.updated_at = ENTITY_LIST, utcnow()
+                _audit(db, admin_id, "form.attachment.update", f"form:{form.id}",
+                       {"name": listed.name, "dataset": ENTITY_LIST})
         published = publish_draft(db, form)
         _audit(db, admin_id, "form.update.publish", f"form:{form.id}",
                {"newDefId": published.id})
     return form
 
 
-def _phone(db: Session, project_id: int, form: Form, village: Village, admin_id: int
+def _phone(db: Session, project_id: int, forms: list[Form], village: Village, admin_id: int
            ) -> AppUser:
-    """The village's app user, found by display name or created, and assigned the form."""
+    """The village's app user, found by display name or created, and assigned the forms."""
     name = f"Cộng tác viên {village.label}"
     app_user = db.scalar(select(AppUser).join(Actor, Actor.id == AppUser.actor_id)
                          .where(AppUser.project_id == project_id, Actor.display_name == name,
@@ -159,12 +173,13 @@ def _phone(db: Session, project_id: int, form: Form, village: Village, admin_id:
         app_user = create_app_user(db, project_id, name, [village.code], created_by=admin_id)
         _audit(db, admin_id, "field_key.create", f"actor:{app_user.actor_id}",
                {"projectId": project_id, "villages": app_user.villages})
-    assigned = db.scalar(select(FormAssignment.id).where(
-        FormAssignment.form_id == form.id, FormAssignment.actor_id == app_user.actor_id))
-    if assigned is None:
-        assign_to_form(db, form, app_user.actor_id)
-        _audit(db, admin_id, "field_key.assignment.create", f"actor:{app_user.actor_id}",
-               {"roleId": 2, "acteeId": f"form:{form.id}"})
+    for form in forms:
+        assigned = db.scalar(select(FormAssignment.id).where(
+            FormAssignment.form_id == form.id, FormAssignment.actor_id == app_user.actor_id))
+        if assigned is None:
+            assign_to_form(db, form, app_user.actor_id)
+            _audit(db, admin_id, "field_key.assignment.create", f"actor:{app_user.actor_id}",
+                   {"roleId": 2, "acteeId": f"form:{form.id}"})
     return app_user
 
 
@@ -184,16 +199,24 @@ def _households(form: Form, villages: list[Village], count: int, seed: int,
 
 def load_demo(services: Services, households: int = 300, seed: int = 2026,
               admin_email: str = DEFAULT_ADMIN_EMAIL, admin_password: str | None = None,
-              today: date | None = None) -> DemoSummary:
-    """Load (or complete) the demo commune in one unit of work: all of it or nothing."""
+              today: date | None = None, sync_registry: bool = False) -> DemoSummary:
+    """Load (or complete) the demo commune in one unit of work: all of it or nothing.
+
+    `sync_registry` then runs the registry sync (each submission in its own transaction, as
+    `diemtua sync run`), so the registry and the phones' `children.csv` hold the children.
+    Off by default: tests that load households check the sync themselves.
+    """
     villages_csv = xlsforms.VILLAGES_CSV.read_bytes()
     villages = read_villages(villages_csv.decode("utf-8"))
     store = services.store
     with services.database.unit_of_work() as db:
         admin, generated, admin_created = _admin(db, admin_email, admin_password)
         project, project_created = _project(db, admin.actor_id)
-        form = _screening_form(db, store, project.id, admin.actor_id, villages_csv)
-        phones = {v.code: _phone(db, project.id, form, v, admin.actor_id) for v in villages}
+        form = _published_form(db, store, project.id, admin.actor_id, SCREENING, villages_csv)
+        followup = _published_form(db, store, project.id, admin.actor_id, FOLLOWUP,
+                                   villages_csv)
+        phones = {v.code: _phone(db, project.id, [form, followup], v, admin.actor_id)
+                  for v in villages}
         visits = _households(form, villages, households, seed, today)
         already = set(db.scalars(select(SubmissionDef.instance_id)
                                  .where(SubmissionDef.form_id == form.id)))
@@ -204,8 +227,8 @@ def load_demo(services: Services, households: int = 300, seed: int = 2026,
             receive_submission(db, store, form, parse_instance(visit.xml), visit.xml, {},
                                context)
         per_village = Counter(visit.village for visit in visits)
-        assert form.current_def is not None
-        return DemoSummary(
+        assert form.current_def is not None and followup.current_def is not None
+        summary = DemoSummary(
             admin_email=admin.email, generated_password=generated, admin_created=admin_created,
             project_id=project.id, project_name=project.name, project_created=project_created,
             form_version=form.current_def.version,
@@ -217,4 +240,8 @@ def load_demo(services: Services, households: int = 300, seed: int = 2026,
             children_submitted=sum(visit.children for visit in fresh),
             children_with_categories=sum(1 for visit in fresh for codes in visit.categories
                                          if any(c.startswith("HCDB") for c in codes.split())),
+            followup_version=followup.current_def.version,
         )
+    if sync_registry:
+        summary = replace(summary, registry=sync_pending(services.database.sessions))
+    return summary

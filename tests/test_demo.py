@@ -29,6 +29,7 @@ from server.cli import main
 from server.demo import DEMO_PROJECT, DemoError, load_demo
 from server.models import (
     AppUser,
+    Child,
     Form,
     FormAssignment,
     Project,
@@ -233,20 +234,24 @@ def test_demo_loads_a_commune_with_one_phone_per_village(services: Services,
         assert project is not None and project.name == DEMO_PROJECT
         admin = db.scalar(select(User).where(User.email == "admin@example.org"))
         assert admin is not None and admin.role == "admin"
-        forms = list(db.scalars(select(Form).where(Form.project_id == project.id)))
-        # child_followup waits for the registry (its children.csv is the entity list).
-        assert [form.xml_form_id for form in forms] == ["household_screening"]
-        [form] = forms
-        assert form.current_def is not None
+        forms = list(db.scalars(select(Form).where(Form.project_id == project.id)
+                                .order_by(Form.id)))
+        assert [form.xml_form_id for form in forms] == ["household_screening", "child_followup"]
+        form, followup = forms
+        assert form.current_def is not None and followup.current_def is not None
         media = {a.name: a.blob_id for a in form.current_def.attachments}
         assert media.keys() == {"villages.csv"} and media["villages.csv"] is not None
+        # children.csv is no file: the attachment is linked to the registry's entity list.
+        linked = {a.name: (a.blob_id, a.dataset) for a in followup.current_def.attachments}
+        assert linked["children.csv"] == (None, "children") and linked["villages.csv"][0]
         phones = list(db.scalars(select(AppUser).where(AppUser.project_id == project.id)))
         assert sorted(p.villages[0] for p in phones) == [v.code for v in villages]
         assert {p.actor.display_name for p in phones} == {
             f"Cộng tác viên {v.label}" for v in villages}
-        assigned = set(db.scalars(select(FormAssignment.actor_id)
-                                  .where(FormAssignment.form_id == form.id)))
-        assert assigned == {p.actor_id for p in phones}
+        for each in forms:
+            assigned = set(db.scalars(select(FormAssignment.actor_id)
+                                      .where(FormAssignment.form_id == each.id)))
+            assert assigned == {p.actor_id for p in phones}
         # Each visit came from its own village's phone, as Collect would send it.
         by_actor = {p.actor_id: p.villages[0] for p in phones}
         versions = list(db.scalars(select(SubmissionDef).where(SubmissionDef.form_id == form.id)))
@@ -270,9 +275,9 @@ def test_running_the_demo_again_adds_nothing_and_a_larger_count_tops_up(
     assert (again.households_submitted, again.households_already_there) == (0, 20)
     more = load_demo(services, households=25, seed=11)
     assert (more.households_submitted, more.households_already_there) == (5, 20)
-    assert count(services, Project) == 1 and count(services, Form) == 1
+    assert count(services, Project) == 1 and count(services, Form) == 2
     assert count(services, AppUser) == len(first.phones)
-    assert count(services, FormAssignment) == len(first.phones)
+    assert count(services, FormAssignment) == 2 * len(first.phones)
     assert count(services, Submission) == 25
 
 
@@ -298,12 +303,31 @@ def test_the_admin_and_each_phone_see_the_demo_over_http(services: Services,
     assert listed.status_code == 200 and len(listed.json or []) == 20
     phone = summary.phones[0]
     key = f"/v1/key/{phone.token}/projects/{summary.project_id}"
-    [form] = parse_form_list(client.get(f"{key}/formList", headers=collect_headers()).data)
-    assert form["formID"] == "household_screening" and form["manifestUrl"]
+    forms = parse_form_list(client.get(f"{key}/formList", headers=collect_headers()).data)
+    form = next(f for f in forms if f["formID"] == "household_screening")
+    assert form["manifestUrl"] and {f["formID"] for f in forms} == {
+        "household_screening", "child_followup"}
     manifest = client.get(form["manifestUrl"], headers=collect_headers())
     assert b"villages.csv" in manifest.data
     qr = client.get(f"{base}/app-users/{phone.actor_id}/qr.png", headers=headers)
     assert qr.status_code == 200 and qr.data.startswith(b"\x89PNG")
+
+
+def test_a_synced_demo_gives_each_phone_its_villages_children(
+        services: Services, client: FlaskClient) -> None:
+    summary = load_demo(services, households=20, seed=11, today=TODAY, sync_registry=True)
+    assert summary.registry is not None and summary.registry.failed == 0
+    assert summary.registry.submissions == 20 and summary.registry.new > 0
+    with services.database.unit_of_work() as db:
+        villages = Counter(db.scalars(select(Child.village_code).where(
+            Child.project_id == summary.project_id, Child.status == "active")))
+    for phone in summary.phones:
+        key = f"/v1/key/{phone.token}/projects/{summary.project_id}"
+        rows = client.get(f"{key}/forms/child_followup/attachments/children.csv",
+                          headers=collect_headers()).get_data(as_text=True).splitlines()
+        assert rows[0].startswith("name,label,__version,full_name,")
+        assert len(rows) - 1 == villages[phone.village]
+        assert all(f",{phone.village}," in row for row in rows[1:])
 
 
 def test_cli_demo_runs_end_to_end(database_url: str, tmp_path: Path,
@@ -322,7 +346,8 @@ def test_cli_demo_runs_end_to_end(database_url: str, tmp_path: Path,
     out = result.output
     assert "Admin login: quantri@example.org (created)" in out
     assert ADMIN_PASSWORD not in out and "password:" not in out
-    assert "child_followup is not published yet" in out
+    assert "Form child_followup version" in out and "children.csv" in out
+    assert re.search(r"Registry sync: 20 submissions, \d+ new children", out)
     assert out.count("Collect URL: http://127.0.0.1:8383/v1/key/") == 6
     assert re.search(r"diemtua app-user qr \d+ --out T01\.png", out)
     assert re.search(r"/v1/projects/\d+/app-users/\d+/qr\.png", out)

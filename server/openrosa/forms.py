@@ -3,7 +3,8 @@
 The XForm is served byte for byte as stored, since its MD5 is the form list's hash (Collect
 shows "update available" forever when they differ). The manifest lists only files actually
 uploaded, each with the real MD5, because Collect re-downloads and flags a file as updated
-whenever the hash is not the MD5 of the bytes it holds (openrosa.md §3).
+whenever the hash is not the MD5 of the bytes it holds (openrosa.md §3) — and the `children`
+entity list the registry serves in place of a file (`server.openrosa.entity_lists`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from server import problems
 from server.context import db, services
 from server.httputil import attachment_disposition
 from server.models import Blob, Form, FormAttachment, FormDef
-from server.openrosa import access, blueprint
+from server.openrosa import access, blueprint, entity_lists
 from server.openrosa.responses import XML_DECLARATION, xml_response
 from server.openrosa.urls import media_url
 from server.storage import StorageError
@@ -39,7 +40,7 @@ def form_xml(project_id: int, xml_form_id: str) -> Response:
 
 
 def uploaded_media(form_def: FormDef) -> list[tuple[FormAttachment, Blob]]:
-    """Files of this version that have bytes; entity lists wait for their own issue."""
+    """Files of this version that have bytes (entity lists have their own entries)."""
     rows = db().execute(
         select(FormAttachment, Blob).join(Blob, Blob.id == FormAttachment.blob_id)
         .where(FormAttachment.form_def_id == form_def.id, FormAttachment.dataset.is_(None))
@@ -47,7 +48,8 @@ def uploaded_media(form_def: FormDef) -> list[tuple[FormAttachment, Blob]]:
     return [(attachment, blob) for attachment, blob in rows.all()]
 
 
-def manifest_document(form: Form, media: Sequence[tuple[FormAttachment, Blob]]) -> str:
+def manifest_document(form: Form, media: Sequence[tuple[FormAttachment, Blob]],
+                      entity_lists_xml: str = "") -> str:
     files = "".join(
         "<mediaFile>"
         f"<filename>{escape(attachment.name)}</filename>"
@@ -57,7 +59,8 @@ def manifest_document(form: Form, media: Sequence[tuple[FormAttachment, Blob]]) 
         "</downloadUrl>"
         "</mediaFile>"
         for attachment, blob in media)
-    return f'{XML_DECLARATION}<manifest xmlns="{MANIFEST_NS}">{files}</manifest>'
+    return (f'{XML_DECLARATION}<manifest xmlns="{MANIFEST_NS}">{files}{entity_lists_xml}'
+            "</manifest>")
 
 
 @blueprint.get(f"{FORM}/manifest")
@@ -65,7 +68,8 @@ def manifest(project_id: int, xml_form_id: str) -> Response:
     """The media of the published version (OpenRosa XML: `text/xml` and the headers)."""
     access.check_openrosa_version()
     form, form_def = access.readable_form(project_id, xml_form_id)
-    return xml_response(manifest_document(form, uploaded_media(form_def)))
+    return xml_response(manifest_document(form, uploaded_media(form_def),
+                                          entity_lists.manifest_entries(form, form_def)))
 
 
 def _media_blob(form_def: FormDef, name: str) -> Blob:
@@ -88,7 +92,11 @@ def _etag_matches(etag: str) -> bool:
 def media_file(project_id: int, xml_form_id: str, name: str) -> ResponseReturnValue:
     """One media file: ETag and 304 as Central (B-http `withEtag`); from S3, a 307 to a
     presigned URL, which carries its own authorisation (OkHttp drops ours across hosts)."""
-    _form, form_def = access.readable_form(project_id, xml_form_id)
+    form, form_def = access.readable_form(project_id, xml_form_id)
+    listed = next((a for a in entity_lists.entity_list_attachments(form_def) if a.name == name),
+                  None)
+    if listed is not None:
+        return entity_lists.serve_entity_list(form, listed)
     blob = _media_blob(form_def, name)
     etag = f'"{blob.md5}"'
     if _etag_matches(etag):

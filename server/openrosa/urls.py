@@ -31,3 +31,7 @@ def manifest_url(project_id: int, xml_form_id: str) -> str:
 
 def media_url(project_id: int, xml_form_id: str, name: str) -> str:
     return f"{form_base_url(project_id, xml_form_id)}/attachments/{_component(name)}"
+
+
+def integrity_url(project_id: int, dataset: str) -> str:
+    return f"{api_base()}/projects/{project_id}/datasets/{_component(dataset)}/integrity"

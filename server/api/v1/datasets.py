@@ -1,0 +1,159 @@
+"""The registry as Central's dataset API: the one entity list `children` (Central:
+lib/resources/datasets.js, lib/resources/entities.js), read-only — pyodk's
+`client.entities.list()` and `entity_lists.list()` work against it.
+
+Children are changed by phones (screening, follow-up) and by reviewers, never by entity
+writes, so POST/PATCH/DELETE of entities are not offered. Every read is limited to the
+villages the caller's roles cover, and `categories` never holds a sensitive or
+confidential code (domain.md §7(d)4), exactly as on the phones.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask_restx import Namespace, Resource
+from sqlalchemy import func, select
+
+from server import problems
+from server.api.v1.common import acting_user
+from server.api.v1.projects import readable_project
+from server.api.v1.schemas import iso
+from server.auth.principal import Principal
+from server.context import db
+from server.models import Child, ChildUpdate, Form, FormAttachment, FormDef
+from server.models.registry import ChildStatus, UpdateConflict
+from server.openrosa.entity_lists import csv_response, is_entity_list
+from server.registry.entities import (
+    ENTITY_LIST,
+    PROPERTIES,
+    EntityList,
+    EntityRow,
+    entity_list,
+    entity_row,
+    entity_rows,
+    villages_visible_to,
+)
+
+ns = Namespace("datasets", description="The registry as Central's `children` entity list",
+               path="/")
+
+DATASET = "/projects/<int:project_id>/datasets"
+
+
+def _dataset(who: Principal, project_id: int, name: str, verb: str) -> int:
+    """The project id once the caller may `verb` on it and the dataset is ours, else 404/403."""
+    project = readable_project(who, project_id, verb)
+    if name != ENTITY_LIST:
+        raise problems.not_found()
+    return project.id
+
+
+def _first_child_at(project_id: int) -> str | None:
+    created = db().scalar(select(func.min(Child.created_at))
+                          .where(Child.project_id == project_id))
+    return iso(created)
+
+
+def _linked_forms(project_id: int) -> list[dict[str, str]]:
+    rows = db().execute(
+        select(Form, FormDef, FormAttachment)
+        .join(FormDef, FormDef.id == Form.current_def_id)
+        .join(FormAttachment, FormAttachment.form_def_id == FormDef.id)
+        .where(Form.project_id == project_id, Form.deleted_at.is_(None)))
+    return [{"xmlFormId": form.xml_form_id, "name": form_def.name or form.xml_form_id}
+            for form, form_def, attachment in rows if is_entity_list(attachment)]
+
+
+def dataset_json(project_id: int) -> dict[str, Any]:
+    return {"name": ENTITY_LIST, "createdAt": _first_child_at(project_id),
+            "projectId": project_id, "approvalRequired": False, "ownerOnly": False}
+
+
+def _conflicts(child_ids: list[str]) -> dict[str, str]:
+    """The unresolved conflict of each child, hard before soft (Central's `conflict`)."""
+    found: dict[str, str] = {}
+    if not child_ids:
+        return found
+    rows = db().execute(select(ChildUpdate.child_id, ChildUpdate.conflict).where(
+        ChildUpdate.child_id.in_(child_ids), ChildUpdate.conflict.is_not(None),
+        ChildUpdate.conflict_resolved_at.is_(None)))
+    for child_id, conflict in rows:
+        if found.get(child_id) != UpdateConflict.HARD.value:
+            found[child_id] = str(conflict)
+    return found
+
+
+def entity_json(row: EntityRow, child: Child, conflict: str | None,
+                with_data: bool) -> dict[str, Any]:
+    version: dict[str, Any] = {"label": row.label, "current": True, "version": row.version,
+                               "createdAt": iso(child.updated_at), "creatorId": None,
+                               "baseVersion": None, "conflictingProperties": None}
+    if with_data:
+        version["data"] = row.properties
+    return {"uuid": row.id, "createdAt": iso(child.created_at), "creatorId": None,
+            "updatedAt": iso(child.updated_at), "deletedAt": None, "conflict": conflict,
+            "currentVersion": version}
+
+
+def _listing(who: Principal, project_id: int) -> EntityList:
+    return entity_list(db(), project_id, villages_visible_to(who, project_id))
+
+
+@ns.route(DATASET)
+class DatasetList(Resource):
+    def get(self, project_id: int) -> list[dict[str, Any]]:
+        """The project's entity lists: the registry's `children`."""
+        project = readable_project(acting_user(), project_id, "dataset.list")
+        return [dataset_json(project.id)]
+
+
+@ns.route(f"{DATASET}/<name>")
+class DatasetDetail(Resource):
+    def get(self, project_id: int, name: str) -> dict[str, Any]:
+        """`children` with its properties and the forms that read it."""
+        project_id = _dataset(acting_user(), project_id, name, "dataset.read")
+        forms = _linked_forms(project_id)
+        return {**dataset_json(project_id), "linkedForms": forms, "sourceForms": [],
+                "properties": [{"name": prop, "odataName": prop, "publishedAt": None,
+                                "forms": []} for prop in PROPERTIES]}
+
+
+@ns.route(f"{DATASET}/<name>/entities.csv")
+class EntitiesCsv(Resource):
+    def get(self, project_id: int, name: str) -> Response:
+        """The caller's villages' children as the phones' CSV (`name,label,__version,…`)."""
+        who = acting_user()
+        project_id = _dataset(who, project_id, name, "entity.list")
+        return csv_response(_listing(who, project_id), f"{ENTITY_LIST}.csv")
+
+
+@ns.route(f"{DATASET}/<name>/entities")
+class EntityCollection(Resource):
+    def get(self, project_id: int, name: str) -> list[dict[str, Any]]:
+        """Central's entity list (metadata and current version, without data)."""
+        who = acting_user()
+        project_id = _dataset(who, project_id, name, "entity.list")
+        rows = entity_rows(db(), project_id, villages_visible_to(who, project_id))
+        children = {child.id: child for child in db().scalars(
+            select(Child).where(Child.id.in_([row.id for row in rows])))} if rows else {}
+        conflicts = _conflicts(list(children))
+        return [entity_json(row, children[row.id], conflicts.get(row.id), with_data=False)
+                for row in rows]
+
+
+@ns.route(f"{DATASET}/<name>/entities/<uuid>")
+class EntityDetail(Resource):
+    def get(self, project_id: int, name: str, uuid: str) -> dict[str, Any]:
+        """One child as an entity, with its data; 404 for merged ids and other villages."""
+        who = acting_user()
+        project_id = _dataset(who, project_id, name, "entity.read")
+        child = db().get(Child, uuid)
+        villages = villages_visible_to(who, project_id)
+        if (child is None or child.project_id != project_id
+                or child.status != ChildStatus.ACTIVE.value
+                or (villages is not None and child.village_code not in villages)):
+            raise problems.not_found()
+        return entity_json(entity_row(db(), child), child, _conflicts([child.id]).get(child.id),
+                           with_data=True)
