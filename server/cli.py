@@ -159,7 +159,8 @@ def _register_extensions() -> None:
     """Command groups that live beside the features they drive."""
     from importlib import import_module
 
-    for module in ("server.cli_app_users", "server.cli_demo", "server.cli_sync"):
+    for module in ("server.cli_app_users", "server.cli_demo", "server.cli_sync",
+                   "server.cli_registry"):
         try:
             import_module(module).register(main)
         except ModuleNotFoundError as exc:

@@ -18,6 +18,7 @@ from server.auth.principal import new_token
 from server.db import utcnow
 from server.models import Form, FormAssignment, FormAttachment, FormDef, FormState, Project
 from server.operations.blobs import store_blob
+from server.registry.villages import VILLAGES_CSV, fill_from_csv
 from server.storage import BlobStore
 from sync.safe_xml import UnsafeXml
 from sync.xform import InvalidXForm, XFormInfo, inspect_xform
@@ -197,6 +198,8 @@ def attach_form_media(
         raise problems.not_found()
     attachment.blob_id = store_blob(db, store, data, content_type).id
     attachment.updated_at = utcnow()
+    if name == VILLAGES_CSV:  # the registry's village table follows the phones' list
+        fill_from_csv(db, db.get_one(Form, form_def.form_id).project_id, data)
     db.flush()
     return attachment
 

@@ -1,0 +1,186 @@
+"""`diemtua registry`: import a commune's Excel list, and write the files officers work from.
+
+* ``import FILE --project ID`` — `server.registry.importer.import_file` in one unit of work, then
+  a summary and one line per refused row (``row 12: <reason>``, as the spreadsheet numbers
+  rows). Exit 0 when the file was processed, even with refused rows; 1 when it was refused whole.
+* ``links --project ID --out FILE`` — ``record_id,child_id`` for every imported or submitted
+  record: an import row's own record_id, a submission record's ``<instanceID>#<n>``; the child
+  is the one the record belongs to now, merges followed.
+* ``review-queue --project ID --out FILE`` — the open review-queue rows, both sides side by side.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.config import load_settings
+from server.models import Child, ChildMembership, ChildRecord, MatchCandidate, Project
+from server.models.registry import CandidateStatus, RecordSource
+from server.registry.errors import NotFound
+from server.registry.importer import FileRefused, ImportReport, Outcome, import_file
+from server.services import Services
+
+REVIEW_COLUMNS = (
+    "candidate_id", "score", "reasons", "record_key", "record_name", "record_sex", "record_dob",
+    "record_village", "record_mother", "child_id", "child_name", "child_sex", "child_dob",
+    "child_village", "child_mother",
+)
+
+
+@click.group("registry")
+def registry_group() -> None:
+    """The master registry of children: imports and the files officers work from."""
+
+
+def _services() -> Services:
+    return Services.from_settings(load_settings())
+
+
+def summary_line(report: ImportReport) -> str:
+    return (f"created {report.count(Outcome.CREATED)}, linked {report.count(Outcome.LINKED)}, "
+            f"queued for review {report.count(Outcome.QUEUED)}, "
+            f"refused {report.count(Outcome.REFUSED)}, "
+            f"already imported {report.count(Outcome.ALREADY_IMPORTED)}")
+
+
+@registry_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--project", "project_id", type=int, required=True, help="Project (commune) id.")
+@click.option("--source", default=None,
+              help="Name of the list, for rows whose source column is empty "
+                   "(default: the file name without extension).")
+@click.option("--create-villages", is_flag=True, help="Add villages the project does not know.")
+@click.option("--dry-run", is_flag=True, help="Match and report, save nothing.")
+def import_command(file: Path, project_id: int, source: str | None, create_villages: bool,
+                   dry_run: bool) -> None:
+    """Import a children list (CSV UTF-8 or XLSX) with the phones' matching."""
+    svc = _services()
+    try:
+        with svc.database.unit_of_work() as session:
+            report = import_file(session, project_id, file.read_bytes(),
+                                 source=source or file.stem, create_villages=create_villages,
+                                 dry_run=dry_run, store=svc.store)
+    except FileRefused as exc:
+        click.echo(f"{file.name}: file refused: {exc}", err=True)
+        sys.exit(1)
+    except NotFound as exc:
+        raise click.ClickException(f"no such project: {exc}") from exc
+    finally:
+        svc.database.dispose()
+    lead = "Dry run, nothing saved" if dry_run else f"Imported {file.name}"
+    click.echo(f"{lead} (project {project_id}): {summary_line(report)}.")
+    if report.villages_created:
+        click.echo("Villages added: " + ", ".join(report.villages_created))
+    for result in report.refused:
+        click.echo(f"row {result.row}: {result.reason}")
+
+
+def _project(session: Session, project_id: int) -> Project:
+    project = session.get(Project, project_id)
+    if project is None or project.deleted_at is not None:
+        raise click.ClickException(f"no such project: {project_id}")
+    return project
+
+
+def current_children(session: Session, project_id: int) -> dict[str, str]:
+    """Every child id of the project → the child it is now (itself, or where merges led)."""
+    merged = dict(session.execute(select(Child.id, Child.merged_into)
+                                  .where(Child.project_id == project_id)).all())
+    resolved: dict[str, str] = {}
+    for start in merged:
+        child, seen = start, {start}
+        while (after := merged.get(child)) and after not in seen:  # a cycle would be a bug
+            child = after
+            seen.add(after)
+        resolved[start] = child
+    return resolved
+
+
+def own_record_id(record: ChildRecord) -> str:
+    """An import row's record_id as its list wrote it; a submission record's source key."""
+    if record.source == RecordSource.IMPORT.value:
+        own = (record.raw or {}).get("record_id")
+        return str(own) if own else record.source_key.split("#", 1)[-1]
+    return record.source_key
+
+
+def link_rows(session: Session, project_id: int) -> Iterator[tuple[str, str]]:
+    """(record_id, current child_id) of every placed record, oldest record first."""
+    children = current_children(session, project_id)
+    rows = session.execute(
+        select(ChildRecord, ChildMembership.child_id)
+        .join(ChildMembership, ChildMembership.record_id == ChildRecord.id)
+        .where(ChildRecord.project_id == project_id).order_by(ChildRecord.id))
+    for record, child_id in rows:
+        yield own_record_id(record), children.get(child_id, child_id)
+
+
+def review_rows(session: Session, project_id: int) -> Iterator[list[str]]:
+    """The open queue rows (`REVIEW_COLUMNS`), in the order they were queued."""
+    children = current_children(session, project_id)
+    rows = session.execute(
+        select(MatchCandidate, ChildRecord)
+        .join(ChildRecord, ChildRecord.id == MatchCandidate.record_id)
+        .where(ChildRecord.project_id == project_id,
+               MatchCandidate.status == CandidateStatus.OPEN.value)
+        .order_by(MatchCandidate.id))
+    for candidate, record in rows:
+        child = session.get_one(Child, children.get(candidate.child_id, candidate.child_id))
+        yield [str(candidate.id), f"{candidate.score:.2f}", " ".join(candidate.reasons or ()),
+               own_record_id(record), record.full_name, record.sex, record.dob or "",
+               record.village_code, record.mother_name, child.id, child.full_name, child.sex,
+               child.dob or "", child.village_code, child.mother_name]
+
+
+def _write_csv(out: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> int:
+    count = 0
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(row)
+            count += 1
+    return count
+
+
+@registry_group.command("links")
+@click.option("--project", "project_id", type=int, required=True)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              required=True)
+def links_command(project_id: int, out: Path) -> None:
+    """Write record_id,child_id for every imported or submitted record."""
+    svc = _services()
+    try:
+        with svc.database.unit_of_work() as session:
+            _project(session, project_id)
+            count = _write_csv(out, ("record_id", "child_id"), link_rows(session, project_id))
+    finally:
+        svc.database.dispose()
+    click.echo(f"Wrote {count} records to {out}")
+
+
+@registry_group.command("review-queue")
+@click.option("--project", "project_id", type=int, required=True)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              required=True)
+def review_queue_command(project_id: int, out: Path) -> None:
+    """Write the pairs waiting for a person (record and candidate child side by side)."""
+    svc = _services()
+    try:
+        with svc.database.unit_of_work() as session:
+            _project(session, project_id)
+            count = _write_csv(out, REVIEW_COLUMNS, review_rows(session, project_id))
+    finally:
+        svc.database.dispose()
+    click.echo(f"Wrote {count} pairs waiting for review to {out}")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(registry_group)
