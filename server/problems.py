@@ -167,6 +167,14 @@ def deleted_submission() -> Problem:
     return Problem("409.18", "This submission has been deleted. You may not resubmit it.")
 
 
+def registry_conflict(reason: str) -> Problem:
+    # Our own code beside Central's 409s: the registry's rules refuse the change (deciding a
+    # queue row twice, confirming an ended category, merging two different personal IDs).
+    # Not 409.40: codes travel as JSON numbers, and 409.40 would read as Central's 409.4.
+    return Problem("409.41", f"The registry cannot make this change: {reason}",
+                   {"reason": reason})
+
+
 # --- 413: too big ---------------------------------------------------------------------------
 
 

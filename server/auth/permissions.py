@@ -3,6 +3,14 @@
 Site admins may do anything. Project roles: "manager" (everything in the project), "viewer"
 (read forms and submissions), "formfill" (a data collector: see open forms, submit). App users
 act only on forms they are assigned to, in their own project.
+
+The registry roles of domain.md §7(d)3 are project roles too: "cp_officer" (Phòng VH-XH: the
+full record, sensitive categories included), "health_reviewer" (Trạm Y tế: the redacted
+registry plus the health categories it confirms) and "commune_leader" (acts on flags and the
+review queue over the redacted registry). A manager runs the commune's project and holds
+everything a cp_officer holds. A role may be limited to villages (`ProjectRole.villages`);
+`villages_for` says where a verb reaches. App users hold no registry verb: their children
+reach them through the entity list, filtered to their villages.
 """
 
 from __future__ import annotations
@@ -29,9 +37,38 @@ MANAGE_VERBS = READ_VERBS | COLLECT_VERBS | frozenset({
     "entity.update", "entity.delete", "dataset.update",
 })
 
+# The registry (issue 3 §6). `read` is the redacted registry: no sensitive category, no
+# confidential history (domain.md §7(d)4); `read_sensitive` adds them, `read_health` adds the
+# health categories the health station confirms. `category` confirms or ends any category the
+# caller sees, `category.health` only health ones. `flag` lists and acknowledges flags,
+# `flag.close` closes them; `review` decides the review queue and merges or unmerges children.
+REGISTRY_READ = "registry.read"
+REGISTRY_READ_SENSITIVE = "registry.read_sensitive"
+REGISTRY_READ_HEALTH = "registry.read_health"
+REGISTRY_REVIEW = "registry.review"
+REGISTRY_FLAG = "registry.flag"
+REGISTRY_FLAG_CLOSE = "registry.flag.close"
+REGISTRY_CATEGORY = "registry.category"
+REGISTRY_CATEGORY_HEALTH = "registry.category.health"
+REGISTRY_IMPORT = "registry.import"
+REGISTRY_FULL_VERBS = frozenset({
+    REGISTRY_READ, REGISTRY_READ_SENSITIVE, REGISTRY_READ_HEALTH, REGISTRY_REVIEW,
+    REGISTRY_FLAG, REGISTRY_FLAG_CLOSE, REGISTRY_CATEGORY, REGISTRY_CATEGORY_HEALTH,
+    REGISTRY_IMPORT,
+})
+
 ROLE_VERBS: dict[str, frozenset[str]] = {
-    "manager": MANAGE_VERBS,
-    "viewer": READ_VERBS,
+    "manager": MANAGE_VERBS | REGISTRY_FULL_VERBS,
+    "viewer": READ_VERBS | {REGISTRY_READ},
+    # The officer reads forms and submissions too: the full record links to its sources.
+    "cp_officer": READ_VERBS | REGISTRY_FULL_VERBS,
+    "health_reviewer": frozenset({
+        "project.read", REGISTRY_READ, REGISTRY_READ_HEALTH, REGISTRY_REVIEW, REGISTRY_FLAG,
+        REGISTRY_CATEGORY_HEALTH,
+    }),
+    "commune_leader": frozenset({
+        "project.read", REGISTRY_READ, REGISTRY_REVIEW, REGISTRY_FLAG, REGISTRY_FLAG_CLOSE,
+    }),
     "formfill": COLLECT_VERBS,
     # An app user's project-level grant; form-level verbs still need an assignment.
     "app-user": COLLECT_VERBS,
@@ -67,6 +104,25 @@ def can_on_form(db: DbSession, principal: Principal, verb: str, form: Form) -> b
     if principal.app_user is not None and verb in FORM_SCOPED_FOR_APP_USERS:
         return app_user_assigned(db, principal, form)
     return True
+
+
+def villages_for(principal: Principal, verb: str, project_id: int) -> frozenset[str] | None:
+    """The villages where `verb` reaches: None for every village, empty for none.
+
+    Each role granting the verb adds its villages; one unrestricted role lifts the limit.
+    """
+    if principal.is_admin:
+        return None
+    limits = principal.role_villages.get(project_id, {})
+    codes: set[str] = set()
+    for role in principal.project_roles.get(project_id, set()):
+        if verb not in ROLE_VERBS.get(role, frozenset()):
+            continue
+        limited = limits.get(role, frozenset())
+        if not limited:
+            return None
+        codes |= limited
+    return frozenset(codes)
 
 
 def require(principal: Principal, verb: str, project_id: int) -> None:

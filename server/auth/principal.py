@@ -27,6 +27,9 @@ class Principal:
     app_user: AppUser | None = None
     session_token: str | None = None
     project_roles: dict[int, set[str]] = field(default_factory=dict)
+    # Registry village scope of each role held, by project: the village codes a role is
+    # limited to, an empty set meaning every village (`ProjectRole.villages`).
+    role_villages: dict[int, dict[str, frozenset[str]]] = field(default_factory=dict)
 
     @property
     def is_anonymous(self) -> bool:
@@ -49,21 +52,29 @@ def new_token() -> str:
     return secrets.token_urlsafe(48).replace("-", "!").replace("_", "$")
 
 
-def _load_roles(db: DbSession, actor_id: int) -> dict[int, set[str]]:
+def _load_roles(
+    db: DbSession, actor_id: int
+) -> tuple[dict[int, set[str]], dict[int, dict[str, frozenset[str]]]]:
+    """The actor's roles by project, and the villages each role is limited to."""
     roles: dict[int, set[str]] = {}
-    for project_id, role in db.execute(
-        select(ProjectRole.project_id, ProjectRole.role).where(ProjectRole.actor_id == actor_id)
+    villages: dict[int, dict[str, frozenset[str]]] = {}
+    for project_id, role, codes in db.execute(
+        select(ProjectRole.project_id, ProjectRole.role, ProjectRole.villages)
+        .where(ProjectRole.actor_id == actor_id)
     ):
         roles.setdefault(project_id, set()).add(role)
-    return roles
+        villages.setdefault(project_id, {})[role] = frozenset(str(c) for c in codes or ())
+    return roles, villages
 
 
 def principal_for_user(db: DbSession, user: User, session_token: str | None = None) -> Principal:
+    roles, villages = _load_roles(db, user.actor_id)
     return Principal(
         actor=user.actor,
         user=user,
         session_token=session_token,
-        project_roles=_load_roles(db, user.actor_id),
+        project_roles=roles,
+        role_villages=villages,
     )
 
 

@@ -15,7 +15,8 @@ from server.models import Actor, AppUser, FormAssignment, ProjectRole, User
 from server.models import Session as TokenSession
 
 SITE_ROLES = ("admin", "none")
-PROJECT_ROLES = ("manager", "viewer", "formfill")
+PROJECT_ROLES = ("manager", "viewer", "formfill", "cp_officer", "health_reviewer",
+                 "commune_leader")
 
 
 def create_user(

@@ -182,7 +182,8 @@ def test_site_admin_role_is_granted_and_revoked_through_assignments(
 
 def test_roles_list_centrals_ids(client: FlaskClient) -> None:
     roles = {role["system"]: role["id"] for role in client.get("/v1/roles").json}
-    assert roles == {"admin": 1, "app-user": 2, "manager": 5, "viewer": 6, "formfill": 8}
+    assert roles == {"admin": 1, "app-user": 2, "manager": 5, "viewer": 6, "formfill": 8,
+                     "cp_officer": 101, "health_reviewer": 102, "commune_leader": 103}
     assert client.get("/v1/roles/manager").json["id"] == 5
     assert "form.create" in client.get("/v1/roles/5").json["verbs"]
     assert client.get("/v1/roles/nobody").status_code == 404

@@ -38,6 +38,7 @@ def _problem(problem: problems.Problem) -> NoReturn:
 from server.api.v1 import (  # noqa: E402
     app_users,
     assignments,
+    datasets,
     form_drafts,
     forms,
     odata,
@@ -50,6 +51,12 @@ from server.api.v1 import (  # noqa: E402
 from server.api.v1.common import register_error_handlers  # noqa: E402
 
 for _module in (sessions, users, roles, projects, assignments, app_users, forms, form_drafts,
-                submissions, odata):
+                submissions, odata, datasets):
     api.add_namespace(_module.ns)
+from server.api.v1 import registry  # noqa: E402
+
+api.add_namespace(registry.ns)
+from server.api.v1 import registry_import  # noqa: E402
+
+api.add_namespace(registry_import.ns)
 register_error_handlers(api)

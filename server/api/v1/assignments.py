@@ -4,6 +4,11 @@ Roles are named in URLs by Central's id or system name (see `roles`). Site-wide,
 exists here; on a project, "manager", "viewer" and "formfill" are granted to web users; on a
 form, "app-user" gives one app user (one phone) the form — without it the phone's form list is
 empty and its submissions are refused.
+
+Our addition: the registry roles ("cp_officer", "health_reviewer", "commune_leader") are project
+roles too, and a project assignment may carry a body `{"villages": [codes]}` limiting the role
+to those villages' children (none or an empty list: every village, Central's behaviour).
+Project assignment rows of a limited role show its `villages`; others keep Central's shape.
 """
 
 from __future__ import annotations
@@ -11,13 +16,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask_restx import Namespace, Resource
+from marshmallow import EXCLUDE, Schema, fields
 from sqlalchemy import select
 
 from server import problems
-from server.api.v1.common import acting_user, audit, extended, success
+from server.api.v1.common import acting_user, audit, extended, load_json, success
 from server.api.v1.projects import readable_project
 from server.api.v1.roles import ADMIN, Role, find_role, role_by_system
-from server.api.v1.schemas import actor_json
+from server.api.v1.schemas import VILLAGE_CODE, actor_json
 from server.auth import permissions
 from server.auth.principal import Principal
 from server.context import db
@@ -27,6 +33,7 @@ from server.operations.users import (
     get_app_user,
     get_user,
     grant_project_role,
+    normalise_villages,
     revoke_project_role,
 )
 
@@ -36,10 +43,19 @@ ns = Namespace("assignments", description="Role assignments: site-wide, project,
 FORM = "/projects/<int:project_id>/forms/<string:xml_form_id>"
 
 
-def _row(actor: Actor, role: Role) -> dict[str, Any]:
-    if extended():
-        return {"actor": actor_json(actor), "roleId": role.id}
-    return {"actorId": actor.id, "roleId": role.id}
+class ProjectAssignmentInput(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    villages = fields.List(fields.String(validate=VILLAGE_CODE), load_default=list)
+
+
+def _row(actor: Actor, role: Role, villages: list[str] | None = None) -> dict[str, Any]:
+    row: dict[str, Any] = ({"actor": actor_json(actor), "roleId": role.id} if extended()
+                           else {"actorId": actor.id, "roleId": role.id})
+    if villages is not None:
+        row["villages"] = villages
+    return row
 
 
 def _require_scope(role: Role, scope: str) -> None:
@@ -48,9 +64,12 @@ def _require_scope(role: Role, scope: str) -> None:
                                         f"assigned here (it applies to a {role.scope})")
 
 
-def _audit(who: Principal, actor: Actor, verb: str, role: Role, actee: str) -> None:
-    audit(who, f"{actor.type}.assignment.{verb}", f"actor:{actor.id}",
-          {"roleId": role.id, "acteeId": actee})
+def _audit(who: Principal, actor: Actor, verb: str, role: Role, actee: str,
+           villages: list[str] | None = None) -> None:
+    details: dict[str, Any] = {"roleId": role.id, "acteeId": actee}
+    if villages:
+        details["villages"] = villages
+    audit(who, f"{actor.type}.assignment.{verb}", f"actor:{actor.id}", details)
 
 
 # --- site-wide ------------------------------------------------------------------------------
@@ -111,12 +130,13 @@ class SiteAssignment(Resource):
 # --- project --------------------------------------------------------------------------------
 
 
-def _project_rows(project_id: int) -> list[tuple[Actor, Role]]:
-    rows = db().execute(select(Actor, ProjectRole.role).join(
+def _project_rows(project_id: int) -> list[tuple[Actor, Role, list[str]]]:
+    rows = db().execute(select(Actor, ProjectRole.role, ProjectRole.villages).join(
         ProjectRole, ProjectRole.actor_id == Actor.id).where(
         ProjectRole.project_id == project_id, Actor.deleted_at.is_(None))
         .order_by(Actor.id, ProjectRole.role))
-    return [(actor, role_by_system(role)) for actor, role in rows]
+    return [(actor, role_by_system(role), list(villages or []))
+            for actor, role, villages in rows]
 
 
 def _held_roles(project_id: int, actor_id: int) -> set[str]:
@@ -130,7 +150,9 @@ class ProjectAssignments(Resource):
         """Everyone holding a role on the project, app users included (role 2)."""
         who = acting_user()
         readable_project(who, project_id, "assignment.list")
-        return [_row(actor, role) for actor, role in _project_rows(project_id)]
+        # Central's rows, plus `villages` on a role limited to some (our addition).
+        return [_row(actor, role, villages or None)
+                for actor, role, villages in _project_rows(project_id)]
 
 
 @ns.route("/projects/<int:project_id>/assignments/<string:role_id>")
@@ -140,23 +162,27 @@ class ProjectRoleActors(Resource):
         who = acting_user()
         readable_project(who, project_id, "assignment.list")
         role = find_role(role_id)
-        return [actor_json(actor) for actor, held in _project_rows(project_id) if held == role]
+        return [actor_json(actor) for actor, held, _villages in _project_rows(project_id)
+                if held == role]
 
 
 @ns.route("/projects/<int:project_id>/assignments/<string:role_id>/<int:actor_id>")
 class ProjectAssignment(Resource):
     def post(self, project_id: int, role_id: str, actor_id: int) -> dict[str, bool]:
-        """Give a web user a project role: manager, viewer or formfill (data collector)."""
+        """Give a web user a project role: manager, viewer, formfill (data collector), or a
+        registry role (cp_officer, health_reviewer, commune_leader); an optional body
+        `{"villages": [codes]}` limits it to those villages' children."""
         who = acting_user()
         readable_project(who, project_id, "assignment.create")
         role = find_role(role_id)
         _require_scope(role, "project")
+        villages = normalise_villages(load_json(ProjectAssignmentInput())["villages"])
         user = get_user(db(), actor_id)
         if role.system in _held_roles(project_id, actor_id):
             raise problems.already_exists("assignments", {"actorId": actor_id,
                                                           "roleId": role.id})
-        grant_project_role(db(), project_id, actor_id, role.system)
-        _audit(who, user.actor, "create", role, f"project:{project_id}")
+        grant_project_role(db(), project_id, actor_id, role.system).villages = villages
+        _audit(who, user.actor, "create", role, f"project:{project_id}", villages)
         return success()
 
     def delete(self, project_id: int, role_id: str, actor_id: int) -> dict[str, bool]:

@@ -5,6 +5,9 @@ The ids are the ones a fresh Central database gives its system roles, in migrati
 pwreset = 3 and initbkup = 4, 20190227-01 manager = 5, 20190923-01 viewer = 6, 20200519-02
 formview = 7, 20200715-01 formfill = 8. pyodk hard-codes 2 for app users. Only the roles
 Điểm Tựa grants are listed; their system names are also our role names.
+
+The registry roles of domain.md §7(d)3 are ours: ids from 101 up, so a role Central adds later
+never takes one of their numbers.
 """
 
 from __future__ import annotations
@@ -48,7 +51,11 @@ APP_USER = Role(2, "app-user", "App User", "form")
 MANAGER = Role(5, "manager", "Project Manager", "project")
 VIEWER = Role(6, "viewer", "Project Viewer", "project")
 FORMFILL = Role(8, "formfill", "Data Collector", "project")
-ROLES = (ADMIN, APP_USER, MANAGER, VIEWER, FORMFILL)
+CP_OFFICER = Role(101, "cp_officer", "Child Protection Officer (Phòng VH-XH)", "project")
+HEALTH_REVIEWER = Role(102, "health_reviewer", "Health Reviewer (Trạm Y tế)", "project")
+COMMUNE_LEADER = Role(103, "commune_leader", "Commune Leader", "project")
+ROLES = (ADMIN, APP_USER, MANAGER, VIEWER, FORMFILL, CP_OFFICER, HEALTH_REVIEWER,
+         COMMUNE_LEADER)
 
 
 def find_role(param: str) -> Role:

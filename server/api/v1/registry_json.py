@@ -1,0 +1,184 @@
+"""The registry's JSON shapes (camelCase, Central's timestamps), for `server.api.v1.registry`.
+
+Serialisers only: what a caller may see is decided before these run
+(`server.registry.access`), so each takes only rows that may be shown. Source records leave out
+their raw answers and derived categories (either may carry Section F content).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from exports.records import iso_utc as iso
+from server.models import (
+    Child,
+    ChildCategoryEpisode,
+    ChildMembership,
+    ChildRecord,
+    ChildUpdate,
+    Flag,
+    LinkEdge,
+    MatchCandidate,
+    SubmissionDef,
+)
+from server.registry.access import ShownEpisode, category_of
+from sync.categories import Category
+
+
+def _labels(code: str) -> dict[str, str | None]:
+    category = category_of(code)
+    return {"labelVi": category.label_vi if category else None,
+            "labelEn": category.label_en if category else None}
+
+
+def episode_item_json(episode: ChildCategoryEpisode) -> dict[str, Any]:
+    return {"code": episode.code, "subcode": episode.subcode, "status": episode.status}
+
+
+def child_item_json(child: Child, episodes: Iterable[ChildCategoryEpisode],
+                    open_flags: int) -> dict[str, Any]:
+    """A row of the children list: the current view and the visible active categories."""
+    return {"id": child.id, "fullName": child.full_name, "sex": child.sex, "dob": child.dob,
+            "dobPrecision": child.dob_precision, "village": child.village_code,
+            "householdHead": child.household_head, "vitalStatus": child.vital_status,
+            "categories": [episode_item_json(e) for e in episodes], "openFlags": open_flags,
+            "version": child.version, "createdAt": iso(child.created_at),
+            "updatedAt": iso(child.updated_at)}
+
+
+def _history_json(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {"at": entry.get("at"), "by": entry.get("by"), "status": entry.get("status"),
+            "why": entry.get("why"), "rules": list(entry.get("rules") or []),
+            "source": entry.get("source"), "confidential": bool(entry.get("confidential"))}
+
+
+def episode_json(shown: ShownEpisode) -> dict[str, Any]:
+    episode = shown.episode
+    return {**episode_item_json(episode), **_labels(episode.code),
+            "urgentSignal": episode.urgent_signal, "confidential": episode.confidential,
+            "openedAt": iso(episode.opened_at), "updatedAt": iso(episode.updated_at),
+            "history": [_history_json(entry) for entry in shown.history]}
+
+
+def record_json(record: ChildRecord, instance_id: str | None) -> dict[str, Any]:
+    return {"id": record.id, "source": record.source, "sourceKey": record.source_key,
+            "instanceId": instance_id, "householdKey": record.household_key,
+            "fullName": record.full_name, "sex": record.sex, "dob": record.dob,
+            "dobPrecision": record.dob_precision, "dobEstimated": record.dob_estimated,
+            "village": record.village_code, "householdHead": record.household_head,
+            "motherName": record.mother_name, "fatherName": record.father_name,
+            "guardianName": record.guardian_name, "createdAt": iso(record.created_at)}
+
+
+def edge_json(edge: LinkEdge) -> dict[str, Any]:
+    return {"id": edge.id, "kind": edge.kind, "source": edge.source, "recordA": edge.record_a,
+            "recordB": edge.record_b, "score": edge.score, "modelVersion": edge.model_version,
+            "explanation": edge.explanation, "createdBy": edge.created_by,
+            "createdAt": iso(edge.created_at), "revoked": edge.revoked_at is not None,
+            "revokedAt": iso(edge.revoked_at), "revokedBy": edge.revoked_by}
+
+
+def flag_json(flag: Flag, child: Child) -> dict[str, Any]:
+    return {"id": flag.id, "childId": flag.child_id, "childName": child.full_name,
+            "village": child.village_code, "code": flag.code, **_labels(flag.code),
+            "kind": flag.kind, "deadline": iso(flag.deadline), "confidential": flag.confidential,
+            "status": flag.status, "recordId": flag.record_id, "raisedAt": iso(flag.raised_at),
+            "acknowledgedBy": flag.acknowledged_by, "acknowledgedAt": iso(flag.acknowledged_at),
+            "closedBy": flag.closed_by, "closedAt": iso(flag.closed_at),
+            "closeReason": flag.close_reason}
+
+
+def update_json(update: ChildUpdate, instance_id: str | None) -> dict[str, Any]:
+    return {"id": update.id, "instanceId": instance_id, "baseVersion": update.base_version,
+            "version": update.version, "properties": update.properties,
+            "conflict": update.conflict, "conflictResolvedAt": iso(update.conflict_resolved_at),
+            "createdAt": iso(update.created_at)}
+
+
+def _records(session: Session, child_id: str) -> list[tuple[ChildRecord, str | None]]:
+    return [(record, instance_id) for record, instance_id in session.execute(
+        select(ChildRecord, SubmissionDef.instance_id)
+        .join(ChildMembership, ChildMembership.record_id == ChildRecord.id)
+        .outerjoin(SubmissionDef, SubmissionDef.id == ChildRecord.submission_def_id)
+        .where(ChildMembership.child_id == child_id)
+        .order_by(ChildRecord.created_at, ChildRecord.id))]
+
+
+def _edges(session: Session, record_ids: Sequence[int]) -> list[LinkEdge]:
+    if not record_ids:
+        return []
+    return list(session.scalars(select(LinkEdge).where(or_(
+        LinkEdge.record_a.in_(record_ids), LinkEdge.record_b.in_(record_ids)))
+        .order_by(LinkEdge.created_at, LinkEdge.id)))
+
+
+def _updates(session: Session, child_id: str) -> list[tuple[ChildUpdate, str | None]]:
+    return [(update, instance_id) for update, instance_id in session.execute(
+        select(ChildUpdate, SubmissionDef.instance_id)
+        .outerjoin(SubmissionDef, SubmissionDef.id == ChildUpdate.submission_def_id)
+        .where(ChildUpdate.child_id == child_id).order_by(ChildUpdate.version, ChildUpdate.id))]
+
+
+def child_detail_json(session: Session, child: Child, episodes: Sequence[ShownEpisode],
+                      flags: Sequence[Flag]) -> dict[str, Any]:
+    """The whole child as one caller may see it (`episodes` and `flags` already redacted)."""
+    records = _records(session, child.id)
+    merged_from = list(session.scalars(select(Child.id).where(Child.merged_into == child.id)
+                                       .order_by(Child.id)))
+    return {
+        "id": child.id, "projectId": child.project_id, "status": child.status,
+        "fullName": child.full_name, "sex": child.sex, "dob": child.dob,
+        "dobPrecision": child.dob_precision, "village": child.village_code,
+        "householdHead": child.household_head, "motherName": child.mother_name,
+        "fatherName": child.father_name, "guardianName": child.guardian_name,
+        "personalId": child.personal_id or None, "vitalStatus": child.vital_status,
+        "schoolStatus": child.school_status or None, "support": child.support.split(),
+        "lastVisit": child.last_visit, "deathDate": child.death_date,
+        "movedDate": child.moved_date, "movedTo": child.moved_to or None,
+        "version": child.version, "createdAt": iso(child.created_at),
+        "updatedAt": iso(child.updated_at), "mergedFrom": merged_from,
+        "categories": [episode_json(shown) for shown in episodes],
+        "records": [record_json(record, instance_id) for record, instance_id in records],
+        "links": [edge_json(edge) for edge in _edges(session, [r.id for r, _ in records])],
+        "flags": [flag_json(flag, child) for flag in flags],
+        "updates": [update_json(update, instance_id)
+                    for update, instance_id in _updates(session, child.id)],
+    }
+
+
+def _side_json(row: ChildRecord | Child) -> dict[str, Any]:
+    return {"fullName": row.full_name, "sex": row.sex, "dob": row.dob,
+            "dobPrecision": row.dob_precision, "village": row.village_code,
+            "householdHead": row.household_head, "motherName": row.mother_name,
+            "fatherName": row.father_name, "guardianName": row.guardian_name}
+
+
+def candidate_json(candidate: MatchCandidate, record: ChildRecord, child: Child,
+                   record_child_id: str | None) -> dict[str, Any]:
+    """A review-queue row: the new record (and the child it sits in now) beside the existing
+    child it may be."""
+    return {
+        "id": candidate.id, "score": candidate.score, "reasons": list(candidate.reasons or []),
+        "explanation": candidate.explanation, "status": candidate.status,
+        "decision": candidate.decision, "decidedBy": candidate.decided_by,
+        "decidedAt": iso(candidate.decided_at),
+        "record": {"id": record.id, "childId": record_child_id, "source": record.source,
+                   "createdAt": iso(record.created_at), **_side_json(record)},
+        "child": {"id": child.id, "status": child.status, "mergedInto": child.merged_into,
+                  "version": child.version, **_side_json(child)},
+    }
+
+
+def category_json(category: Category) -> dict[str, Any]:
+    return {"code": category.code, "labelVi": category.label_vi, "labelEn": category.label_en,
+            "group": category.group.value, "article10Point": category.article10_point,
+            "legalBasis": list(category.legal_basis), "urgent": category.urgent,
+            "deadlineHours": category.deadline_hours, "sensitive": category.sensitive,
+            "visibleOnPhone": category.visible_on_phone,
+            "confirmedBy": category.confirmed_by.value, "active": category.active,
+            "subcodes": [{"code": sub.code, "labelVi": sub.label_vi, "labelEn": sub.label_en}
+                         for sub in category.subcodes]}

@@ -1,0 +1,217 @@
+"""Who sees which of a project's registry children, categories and flags (domain.md §7(d)).
+
+The rules, in one place, for every surface that shows registry data (the API today, exports
+and pages later):
+
+* a role limited to villages (`ProjectRole.villages`) sees only the children whose current
+  `village_code` is one of them — anywhere else the child does not exist for it;
+* sensitive categories (domain.md §7(d)4: E, G, I, L, M, DD, PLAN-HIVAFF), episodes known only
+  from confidential Section F answers, and confidential history entries are seen only with
+  `registry.read_sensitive`. Hidden means *absent*, not masked: a placeholder would still tell
+  a village head that something sensitive is on file;
+* the health station (`registry.read_health`) also sees the health categories it confirms
+  (catalogue `confirmed_by: health_reviewer`: D, DD, N, PLAN-HIVAFF), sensitive or not, but
+  never confidential episodes or entries;
+* a code the catalogue does not know is treated as sensitive (fail closed);
+* a flag is seen exactly when its category would be.
+
+Plain Python on values and SQLAlchemy expressions (no Flask): `RegistryAccess.of` reads the
+caller's verbs and village scopes once; the `*_clause` methods say the same thing in SQL so
+lists filter and count in the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, or_, true
+
+from server.auth import permissions
+from server.auth.principal import Principal
+from server.models import Child, ChildCategoryEpisode, Flag
+from sync.categories import Category, Role, UnknownCategory, default_catalogue
+
+
+@dataclass(frozen=True)
+class VillageScope:
+    """The villages a verb reaches: `codes` None means every village."""
+
+    codes: frozenset[str] | None
+
+    def covers(self, village: str) -> bool:
+        return self.codes is None or village in self.codes
+
+    @property
+    def is_empty(self) -> bool:
+        return self.codes is not None and not self.codes
+
+    def clause(self, column: Any) -> ColumnElement[bool]:
+        """The same test in SQL, on a village-code column."""
+        if self.codes is None:
+            return true()
+        if not self.codes:
+            return false()
+        return column.in_(sorted(self.codes))
+
+
+EVERY_VILLAGE = VillageScope(None)
+NO_VILLAGE = VillageScope(frozenset())
+
+
+def category_of(code: str) -> Category | None:
+    try:
+        return default_catalogue().get(code)
+    except UnknownCategory:
+        return None
+
+
+def is_sensitive_code(code: str) -> bool:
+    """Sensitive in the catalogue, or unknown to it (fail closed)."""
+    category = category_of(code)
+    return category is None or category.sensitive
+
+
+def is_health_code(code: str) -> bool:
+    """A category the health station confirms (domain.md §7(a): health and disability)."""
+    category = category_of(code)
+    return category is not None and category.confirmed_by is Role.HEALTH_REVIEWER
+
+
+def _public_codes() -> list[str]:
+    return [c.code for c in default_catalogue() if not c.sensitive]
+
+
+def _health_codes() -> list[str]:
+    return [c.code for c in default_catalogue() if c.confirmed_by is Role.HEALTH_REVIEWER]
+
+
+@dataclass(frozen=True)
+class RegistryAccess:
+    """What one caller may see and do in one project's registry, village by village."""
+
+    read: VillageScope
+    sensitive: VillageScope
+    health: VillageScope
+    review: VillageScope
+    flag: VillageScope
+    flag_close: VillageScope
+    category: VillageScope
+    category_health: VillageScope
+
+    @classmethod
+    def of(cls, principal: Principal, project_id: int) -> RegistryAccess:
+        def scope(verb: str) -> VillageScope:
+            return VillageScope(permissions.villages_for(principal, verb, project_id))
+
+        read = scope(permissions.REGISTRY_READ)
+
+        def within_read(verb: str) -> VillageScope:
+            # A verb never reaches further than reading does: no acting on an unseen child.
+            own = scope(verb)
+            if read.codes is None:
+                return own
+            if own.codes is None:
+                return read
+            return VillageScope(own.codes & read.codes)
+
+        return cls(
+            read=read,
+            sensitive=within_read(permissions.REGISTRY_READ_SENSITIVE),
+            health=within_read(permissions.REGISTRY_READ_HEALTH),
+            review=within_read(permissions.REGISTRY_REVIEW),
+            flag=within_read(permissions.REGISTRY_FLAG),
+            flag_close=within_read(permissions.REGISTRY_FLAG_CLOSE),
+            category=within_read(permissions.REGISTRY_CATEGORY),
+            category_health=within_read(permissions.REGISTRY_CATEGORY_HEALTH),
+        )
+
+    # --- children ---------------------------------------------------------------------------
+
+    def sees_child(self, village: str) -> bool:
+        return self.read.covers(village)
+
+    def child_clause(self) -> ColumnElement[bool]:
+        return self.read.clause(Child.village_code)
+
+    # --- categories and flags ---------------------------------------------------------------
+
+    def sees_category(self, code: str, village: str, *, confidential: bool = False) -> bool:
+        """Whether an episode (or a flag) of `code` on a child of `village` is shown."""
+        if not self.sees_child(village):
+            return False
+        if self.sensitive.covers(village):
+            return True
+        if confidential or category_of(code) is None:
+            return False
+        if not is_sensitive_code(code):
+            return True
+        return is_health_code(code) and self.health.covers(village)
+
+    def sees_history_entry(self, entry: Mapping[str, Any], village: str) -> bool:
+        """Confidential entries (written from Section F answers) are cp_officer eyes only."""
+        return not entry.get("confidential") or self.sensitive.covers(village)
+
+    def may_change_category(self, code: str, village: str, *, confidential: bool = False
+                            ) -> bool:
+        """Confirm or end: any category the caller sees with `registry.category`, health
+        categories with `registry.category.health` (the health station, domain.md §7(a))."""
+        if not self.sees_category(code, village, confidential=confidential):
+            return False
+        if self.category.covers(village):
+            return True
+        return is_health_code(code) and self.category_health.covers(village)
+
+    def _category_clause(self, code: Any, confidential: Any) -> ColumnElement[bool]:
+        """`sees_category` in SQL, on a query that joins `Child`."""
+        village = Child.village_code
+        return and_(self.child_clause(), or_(
+            self.sensitive.clause(village),
+            and_(confidential.is_(False), code.in_(_public_codes())),
+            and_(confidential.is_(False), code.in_(_health_codes()),
+                 self.health.clause(village)),
+        ))
+
+    def episode_clause(self) -> ColumnElement[bool]:
+        return self._category_clause(ChildCategoryEpisode.code,
+                                     ChildCategoryEpisode.confidential)
+
+    def flag_clause(self) -> ColumnElement[bool]:
+        return self._category_clause(Flag.code, Flag.confidential)
+
+
+# --- redaction of one child's categories -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShownEpisode:
+    """An episode as this caller may see it: its history without the entries it may not."""
+
+    episode: ChildCategoryEpisode
+    history: list[Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Redacted:
+    episodes: list[ShownEpisode]
+    # What was shown that §7(d)4 calls sensitive: the codes, for the audit row (never names).
+    sensitive_codes: list[str]
+
+
+def redact_episodes(access: RegistryAccess, village: str,
+                    episodes: Iterable[ChildCategoryEpisode]) -> Redacted:
+    """The episodes of one child of `village` this caller may see, and which of those were
+    sensitive (a sensitive or confidential category, or a confidential history entry)."""
+    shown: list[ShownEpisode] = []
+    sensitive: list[str] = []
+    for episode in episodes:
+        if not access.sees_category(episode.code, village, confidential=episode.confidential):
+            continue
+        entries: Sequence[Mapping[str, Any]] = episode.history or []
+        history = [entry for entry in entries if access.sees_history_entry(entry, village)]
+        shown.append(ShownEpisode(episode, history))
+        if (is_sensitive_code(episode.code) or episode.confidential
+                or any(entry.get("confidential") for entry in history)):
+            sensitive.append(episode.code)
+    return Redacted(shown, sorted(set(sensitive)))
