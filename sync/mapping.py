@@ -63,6 +63,7 @@ HOUSEHOLD_SCREENING = FormMapping(
         "entity_id": "meta/entity/@id",
         "categories": "c_categories",
         "school_status": "c_school",
+        "support": "g_support",
     },
     estimated_dob=frozenset({"estimated"}),
 )

@@ -120,6 +120,11 @@ class ChildRecord(Base):
     # was stored (`sync.categories.DerivedCategory` as dicts), so a child's provisional
     # categories can be recomputed from its records after an unmerge.
     derived_categories: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # When the child was reported: the phone's submission reaching the server, or an imported
+    # row's `submitted_at`. The current view prefers the most recently *reported* values, so an
+    # old Excel list imported after the phones' visits does not overwrite them. NULL (an
+    # undated list row) counts as older than any dated report.
+    reported_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

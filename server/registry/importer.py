@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -386,7 +386,20 @@ def _record(row: ImportRow, project: Project) -> ChildRecord:
         village_code=row.village.code, commune_code=project.commune_code or "",
         household_id="", household_head=row.household_head, mother_name=row.mother_name,
         father_name=row.father_name, guardian_name=row.guardian_name,
-        personal_id=row.personal_id, raw=row.raw, derived_categories=_derived(row))
+        personal_id=row.personal_id, raw=row.raw, derived_categories=_derived(row),
+        reported_at=reported_at(row.raw.get("submitted_at", "")))
+
+
+def reported_at(text: str) -> datetime | None:
+    """A row's ``submitted_at`` (ISO date or date-time; a zone is converted to UTC), or None
+    when it is blank or unreadable: it only orders reports, so it never refuses a row."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
 
 
 def _match_input(row: ImportRow, record: ChildRecord) -> MatchInput:

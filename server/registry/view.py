@@ -8,12 +8,12 @@ sort in SQL; `version` (the entity list's ``__version``) goes up only when the v
 
 Which value wins, field by field:
 
-* identity (name, sex, date of birth, parents, guardian, village, household) — the most recent
-  record that has a value, except that a more precise date of birth beats a vaguer one and a
-  personal ID is taken from any record that has one (the newest when several);
+* identity (name, sex, date of birth, parents, guardian, village, household) and the
+  screening's school and support answers — the most recently *reported* record that has a value
+  (`ChildRecord.reported_at`; an undated list row counts as oldest), except that a more precise
+  date of birth beats a vaguer one and a personal ID is taken from any record that has one;
 * what follow-up visits set (status, school, support, guardian, dates) — the latest update that
-  set it; a newer household screening's guardian or school answer is not a follow-up and does
-  not override a later follow-up visit.
+  set it, applied over the records: a follow-up visit is about the child now.
 """
 
 from __future__ import annotations
@@ -74,8 +74,9 @@ _IDENTITY = ("full_name", "village_code", "household_head", "mother_name", "fath
              "guardian_name")
 
 
-def _record_order(record: ChildRecord) -> tuple[datetime, int]:
-    return (record.created_at, record.id)
+def _record_order(record: ChildRecord) -> tuple[datetime, datetime, int]:
+    """Oldest report first: by when it was reported (undated list rows first), then stored."""
+    return (record.reported_at or datetime.min, record.created_at, record.id)
 
 
 def _dob_rank(record: ChildRecord) -> int:
@@ -98,9 +99,10 @@ def compute_view(records: Sequence[ChildRecord], updates: Sequence[ChildUpdate])
             view.sex = record.sex
         if record.personal_id:
             view.personal_id = record.personal_id
-        school = str((record.raw or {}).get("school_status") or "")
-        if school:
-            view.school_status = school
+        for column in ("school_status", "support"):
+            answer = str((record.raw or {}).get(column) or "")
+            if answer:
+                setattr(view, column, answer)
     dated = [r for r in ordered if r.dob]
     if dated:
         best = max(dated, key=lambda r: (_dob_rank(r), _record_order(r)))

@@ -85,6 +85,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('child_records', schema=None) as batch_op:
         batch_op.add_column(sa.Column('derived_categories', sa.JSON(), nullable=False, server_default=sa.text("'[]'")))
+        batch_op.add_column(sa.Column('reported_at', sa.DateTime(), nullable=True))
 
     with op.batch_alter_table('children', schema=None) as batch_op:
         batch_op.add_column(sa.Column('full_name', sa.String(length=255), nullable=False, server_default=sa.text("''")))
@@ -146,6 +147,7 @@ def downgrade() -> None:
         batch_op.drop_column('full_name')
 
     with op.batch_alter_table('child_records', schema=None) as batch_op:
+        batch_op.drop_column('reported_at')
         batch_op.drop_column('derived_categories')
 
     with op.batch_alter_table('flags', schema=None) as batch_op:
