@@ -1,0 +1,316 @@
+"""Reading an import file's rows: columns, cell values and the checks that refuse a row.
+
+The rules of the template (issue 3 §5) and the decisions about what a row may contain are in
+`server.registry.importer`'s docstring; this module is their code, and the report types that
+both modules share (`Outcome`, `RowResult`, `ImportReport`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from server.models import Project, Village
+from server.registry import villages
+from server.registry.import_files import FileRefused, Table
+from sync.categories import default_catalogue
+from sync.dates import PartialDate
+from sync.matching.records import Sex, parse_sex
+from sync.personal_id import check_personal_id
+from sync.vietnamese import clean, fold
+
+TEMPLATE_COLUMNS = (
+    "record_id", "source", "submission_id", "collaborator_id", "submitted_at", "commune_code",
+    "commune", "village", "household_head", "full_name", "sex", "dob", "mother_name",
+    "father_name", "guardian_name", "personal_id", "special_circumstances",
+)
+REQUIRED_COLUMNS = ("record_id", "full_name", "village")
+NAME_COLUMNS = ("full_name", "household_head", "mother_name", "father_name", "guardian_name")
+MAX_TEXT = 255  # the name columns of child_records
+MAX_KEY = 120  # record_id, source, submission_id: the household key fits in 255
+_UNKNOWN_SEX = frozenset({"u", "khong ro", "?", "-"})
+QUERY_CHUNK = 500
+
+
+class Outcome(StrEnum):
+    CREATED = "created"  # a new registry child
+    LINKED = "linked"  # the same child as one already in the registry
+    QUEUED = "queued"  # possibly an existing child: a new child for now, and a person decides
+    REFUSED = "refused"
+    ALREADY_IMPORTED = "already_imported"
+
+
+@dataclass
+class RowResult:
+    row: int  # as the spreadsheet shows it: the header is row 1
+    record_id: str
+    outcome: Outcome
+    reason: str = ""
+    child_id: str | None = None
+
+
+@dataclass
+class ImportReport:
+    dry_run: bool
+    results: list[RowResult] = field(default_factory=list)
+    villages_created: list[str] = field(default_factory=list)
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for result in self.results if result.outcome is outcome)
+
+    @property
+    def refused(self) -> list[RowResult]:
+        return [result for result in self.results if result.outcome is Outcome.REFUSED]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "dryRun": self.dry_run,
+            "counts": {outcome.value: self.count(outcome) for outcome in Outcome},
+            "villagesCreated": self.villages_created,
+            "rows": [{"row": r.row, "recordId": r.record_id, "outcome": r.outcome.value,
+                      "reason": r.reason or None, "childId": r.child_id}
+                     for r in self.results],
+        }
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """A valid row, ready to become a `ChildRecord`."""
+
+    number: int
+    record_id: str
+    source: str
+    submission_id: str
+    village: Village
+    full_name: str
+    sex: Sex
+    dob: PartialDate | None
+    household_head: str
+    mother_name: str
+    father_name: str
+    guardian_name: str
+    personal_id: str
+    codes: tuple[str, ...]
+    raw: dict[str, Any]
+
+    @property
+    def source_key(self) -> str:
+        return f"{self.source}#{self.record_id}"
+
+    @property
+    def household_key(self) -> str:
+        if self.submission_id:
+            return f"import:{self.source}#{self.submission_id}"
+        return f"import:{self.source_key}"
+
+
+class RowRefused(Exception):
+    """One row cannot be imported; the message is the reason the report gives."""
+
+
+# --- columns and cells -----------------------------------------------------------------------
+
+
+def column_name(header: str) -> str:
+    """``Full Name`` → ``full_name``: headers are compared ignoring case, spacing and marks."""
+    return "_".join(fold(clean(header)).replace("-", " ").split())
+
+
+def _columns(table: Table) -> dict[str, int]:
+    """Template column → position; raises `FileRefused` for duplicates or missing ones."""
+    positions: dict[str, int] = {}
+    for position, header in enumerate(table.header):
+        name = column_name(header)
+        if not name:
+            continue
+        if name in positions:
+            raise FileRefused(f"the column {header!r} appears twice in the header")
+        positions[name] = position
+    missing = [name for name in REQUIRED_COLUMNS if name not in positions]
+    if missing:
+        raise FileRefused("missing required column(s): " + ", ".join(missing)
+                          + " (the header row must name record_id, full_name and village)")
+    return positions
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    return clean(str(value)) if value is not None else ""
+
+
+@dataclass
+class _Cells:
+    """One row's cells by template column name."""
+
+    values: dict[str, Any]
+
+    def text(self, name: str) -> str:
+        return _text(self.values.get(name, ""))
+
+    def raw(self, name: str) -> Any:
+        return self.values.get(name, "")
+
+
+# --- one row ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RowContext:
+    session: Session
+    project: Project
+    directory: villages.VillageDirectory
+    default_source: str
+    create_villages: bool
+    allowed_villages: frozenset[str] | None
+    today: date
+    report: ImportReport
+
+
+def _sex(text: str) -> Sex:
+    if not text or fold(text) in _UNKNOWN_SEX:
+        return Sex.UNKNOWN
+    sex = parse_sex(text)
+    if sex is Sex.UNKNOWN:
+        raise RowRefused(f"sex {text!r} is not M/F or Nam/Nữ (leave it blank when unknown)")
+    return sex
+
+
+def _dob(value: Any, today: date) -> PartialDate | None:
+    if value in ("", None):
+        return None
+    if isinstance(value, int) and 1900 <= value <= 9999:
+        value = str(value)  # a year typed into a number cell
+    parsed = PartialDate.parse(value if isinstance(value, date) else _text(value))
+    if parsed is None:
+        raise RowRefused(f"dob {_text(value)!r} is not a date (YYYY-MM-DD, YYYY-MM or YYYY)")
+    if parsed.iso() > today.isoformat()[:len(parsed.iso())]:
+        raise RowRefused(f"dob {parsed.iso()} is in the future")
+    return parsed
+
+
+def _personal_id(value: Any, sex: Sex, dob: PartialDate | None) -> str:
+    # Excel drops the leading zeros of a number cell (001… is Hà Nội): put them back.
+    text = str(value).zfill(12) if isinstance(value, int) else _text(value)
+    check = check_personal_id(text, sex=sex.value if sex is not Sex.UNKNOWN else None,
+                              birth_year=dob.year if dob else None)
+    if check.digits is None:
+        return ""
+    if not check.valid:
+        problems = ", ".join(problem.value.replace("_", " ") for problem in check.problems)
+        raise RowRefused(f"personal_id {text!r} is not valid ({problems})")
+    return check.digits
+
+
+def _codes(text: str) -> tuple[str, ...]:
+    catalogue = default_catalogue()
+    codes = [part.strip().upper() for part in text.replace(",", ";").split(";")]
+    codes = [code for code in dict.fromkeys(codes) if code]
+    unknown = [code for code in codes if code not in catalogue]
+    if unknown:
+        raise RowRefused("unknown special_circumstances code(s): " + ", ".join(unknown))
+    return tuple(codes)
+
+
+def _commune(cells: _Cells, project: Project) -> None:
+    given, ours = cells.text("commune_code"), (project.commune_code or "").strip()
+    if not given or not ours:
+        return
+    same = given.lstrip("0") == ours.lstrip("0") if given.isdigit() and ours.isdigit() \
+        else given.lower() == ours.lower()
+    if not same:
+        raise RowRefused(f"commune_code {given} is not this project's commune ({ours})")
+
+
+def _village(cells: _Cells, ctx: RowContext) -> Village:
+    text = cells.text("village")
+    village = ctx.directory.find(text)
+    if village is None:
+        if not ctx.create_villages:
+            raise RowRefused(f"unknown village {text!r} (not a code or name of this commune's "
+                             "villages; --create-villages adds it)")
+        if ctx.allowed_villages is not None:
+            raise RowRefused(f"unknown village {text!r}; only a user of every village may add "
+                             "one")
+        try:
+            village = villages.create(ctx.session, ctx.project.id, text)
+        except ValueError as exc:
+            raise RowRefused(f"village {text!r}: {exc}") from None
+        ctx.directory.add(village)
+        ctx.report.villages_created.append(village.code)
+    if ctx.allowed_villages is not None and village.code not in ctx.allowed_villages:
+        raise RowRefused(f"village {village.code} is not one of your villages")
+    return village
+
+
+def _required(cells: _Cells) -> None:
+    empty = [name for name in REQUIRED_COLUMNS if not cells.text(name)]
+    if empty:
+        raise RowRefused("empty " + ", ".join(empty))
+    for name in ("record_id", "submission_id"):
+        if len(cells.text(name)) > MAX_KEY:
+            raise RowRefused(f"{name} is longer than {MAX_KEY} characters")
+    for name in NAME_COLUMNS:
+        if len(cells.text(name)) > MAX_TEXT:
+            raise RowRefused(f"{name} is longer than {MAX_TEXT} characters")
+
+
+def _parse_row(number: int, cells: _Cells, extra: dict[str, Any], ctx: RowContext) -> ImportRow:
+    """A valid row, or `RowRefused` with the first reason found (the village last, so a row
+    refused for anything else never adds a village)."""
+    _required(cells)
+    source = cells.text("source") or ctx.default_source
+    if len(source) > MAX_KEY:
+        raise RowRefused(f"source is longer than {MAX_KEY} characters")
+    _commune(cells, ctx.project)
+    sex = _sex(cells.text("sex"))
+    dob = _dob(cells.raw("dob"), ctx.today)
+    personal_id = _personal_id(cells.raw("personal_id"), sex, dob)
+    codes = _codes(cells.text("special_circumstances"))
+    village = _village(cells, ctx)
+    mother, father, guardian = (cells.text(n) for n in ("mother_name", "father_name",
+                                                        "guardian_name"))
+    raw = {"row": number, "record_id": cells.text("record_id"), "source": source,
+           "village_as_written": cells.text("village"),
+           **{name: cells.text(name) for name in ("collaborator_id", "submitted_at",
+                                                  "commune_code", "commune")
+              if cells.text(name)},
+           "special_circumstances": list(codes), "extra": extra}
+    return ImportRow(
+        number=number, record_id=cells.text("record_id"), source=source,
+        submission_id=cells.text("submission_id"), village=village,
+        full_name=cells.text("full_name"), sex=sex, dob=dob,
+        household_head=cells.text("household_head"), mother_name=mother, father_name=father,
+        # The carer is a parent already named: not a third person (as for the phones' form).
+        guardian_name="" if guardian in (mother, father) else guardian,
+        personal_id=personal_id, codes=codes, raw=raw)
+
+
+def parse_rows(table: Table, ctx: RowContext) -> list[ImportRow | RowResult]:
+    """Each non-blank row parsed, or its refusal; duplicates of a source key refused."""
+    positions = _columns(table)
+    extras = {p: h for p, h in enumerate(table.header)
+              if h.strip() and column_name(h) not in TEMPLATE_COLUMNS}
+    first_seen: dict[str, int] = {}
+    out: list[ImportRow | RowResult] = []
+    for number, cells in table.rows:
+        padded = list(cells) + [""] * (len(table.header) - len(cells))
+        values = _Cells({name: padded[p] for name, p in positions.items()})
+        extra = {header: _text(padded[p]) for p, header in extras.items() if _text(padded[p])}
+        try:
+            row = _parse_row(number, values, extra, ctx)
+        except RowRefused as exc:
+            out.append(RowResult(number, values.text("record_id"), Outcome.REFUSED, str(exc)))
+            continue
+        if row.source_key in first_seen:
+            out.append(RowResult(number, row.record_id, Outcome.REFUSED,
+                                 f"record_id {row.record_id} appears again (first on row "
+                                 f"{first_seen[row.source_key]})"))
+            continue
+        first_seen[row.source_key] = number
+        out.append(row)
+    return out
