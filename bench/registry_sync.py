@@ -19,13 +19,10 @@ RSS and its growth over the passes.
 from __future__ import annotations
 
 import argparse
-import re
 import resource
 import sys
 import tempfile
 import time
-import unicodedata
-import uuid
 from datetime import date
 from pathlib import Path
 
@@ -45,7 +42,12 @@ from server.operations.submissions import SubmissionContext, receive_submission 
 from server.registry.worker import run_once  # noqa: E402
 from server.services import Services  # noqa: E402
 from sync.instance import parse_instance  # noqa: E402
-from sync.synthetic_households import generate_households, read_villages  # noqa: E402
+from sync.synthetic_households import (  # noqa: E402
+    Retyping,
+    generate_households,
+    read_villages,
+    revisit_household,
+)
 from sync.xform import primary_instance  # noqa: E402
 
 TODAY = date(2026, 11, 29)
@@ -53,25 +55,6 @@ TODAY = date(2026, 11, 29)
 
 def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def revisit(xml: bytes, number: int) -> bytes:
-    """The same household visited again: new instance and entity ids, and every other
-    household's names typed without diacritics (a phone without a Vietnamese keyboard)."""
-    text = xml.decode("utf-8")
-    for old in set(re.findall(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
-                              text)):
-        text = text.replace(old, str(uuid.uuid4()))
-    if number % 2:
-        text = re.sub(r"<c_full_name>([^<]*)</c_full_name>",
-                      lambda m: f"<c_full_name>{strip_marks(m.group(1))}</c_full_name>", text)
-    return text.encode("utf-8")
-
-
-def strip_marks(text: str) -> str:
-    text = text.replace("Đ", "D").replace("đ", "d")
-    return "".join(c for c in unicodedata.normalize("NFD", text)
-                   if not unicodedata.combining(c))
 
 
 def store_visits(svc: Services, count: int, seed: int, again: bool) -> int:
@@ -88,7 +71,8 @@ def store_visits(svc: Services, count: int, seed: int, again: bool) -> int:
         with svc.database.unit_of_work() as db:
             form = db.scalars(select(Form).where(Form.xml_form_id == "household_screening")).one()
             for number, visit in enumerate(batch[start:start + 200], start=start):
-                xml = revisit(visit.xml, number) if again else visit.xml
+                how = (Retyping.NO_MARKS if number % 2 else Retyping.SAME)
+                xml = revisit_household(visit, seed, how).xml if again else visit.xml
                 context = SubmissionContext(submitter, visit.device_id, "bench/sync")
                 receive_submission(db, svc.store, form, parse_instance(xml), xml, {}, context)
                 children += visit.children

@@ -55,7 +55,8 @@ def summary_lines(summary: DemoSummary, public_base: str | None, seconds: float)
     lines.append(
         f"Submitted {summary.households_submitted} households ({summary.refusals} refusals, "
         f"{summary.children_submitted} children, {summary.children_with_categories} in special "
-        f"circumstances on the phone's provisional rules) through the phones' ingest path; "
+        f"circumstances on the phone's provisional rules) and {summary.revisits_submitted} second "
+        "visits of some of them (names retyped) through the phones' ingest path; "
         f"{summary.households_already_there} were already there. {seconds:.1f} s.")
     if summary.registry is not None:
         lines.append(f"Registry sync: {summary.registry.submissions} submissions, "

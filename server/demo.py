@@ -40,11 +40,13 @@ from server.services import Services
 from server.storage import BlobStore
 from sync.instance import parse_instance
 from sync.synthetic_households import (
+    Retyping,
     SyntheticHousehold,
     Village,
     device_id_for,
     generate_households,
     read_villages,
+    revisit_household,
 )
 from sync.xform import primary_instance
 
@@ -93,6 +95,8 @@ class DemoSummary:
     children_submitted: int
     children_with_categories: int
     followup_version: str = ""
+    # Households visited a second time by another collaborator (names retyped).
+    revisits_submitted: int = 0
     # The registry sync's outcome when `sync_registry` was asked for.
     registry: SyncSummary | None = None
 
@@ -197,14 +201,29 @@ def _households(form: Form, villages: list[Village], count: int, seed: int,
             "fresh data folder") from exc
 
 
+REVISIT_EVERY = 8  # one consenting household in 8 is reported twice
+
+
+def _revisits(visits: list[SyntheticHousehold], seed: int) -> list[SyntheticHousehold]:
+    """Some households reported again by another collaborator — names retyped the same, without
+    diacritics or with a typo — so the demo registry shows links and a review queue. Marked by
+    a negative index."""
+    with_children = [visit for visit in visits if visit.children]
+    ways = list(Retyping)
+    return [replace(revisit_household(visit, seed, ways[n % len(ways)]), index=-1 - n)
+            for n, visit in enumerate(with_children[::REVISIT_EVERY])]
+
+
 def load_demo(services: Services, households: int = 300, seed: int = 2026,
               admin_email: str = DEFAULT_ADMIN_EMAIL, admin_password: str | None = None,
-              today: date | None = None, sync_registry: bool = False) -> DemoSummary:
+              today: date | None = None, sync_registry: bool = False,
+              revisits: bool = True) -> DemoSummary:
     """Load (or complete) the demo commune in one unit of work: all of it or nothing.
 
     `sync_registry` then runs the registry sync (each submission in its own transaction, as
     `diemtua sync run`), so the registry and the phones' `children.csv` hold the children.
-    Off by default: tests that load households check the sync themselves.
+    Off by default: tests that load households check the sync themselves. `revisits` adds one
+    second visit for every eighth household with children (`_revisits`), counted apart.
     """
     villages_csv = xlsforms.VILLAGES_CSV.read_bytes()
     villages = read_villages(villages_csv.decode("utf-8"))
@@ -218,6 +237,8 @@ def load_demo(services: Services, households: int = 300, seed: int = 2026,
         phones = {v.code: _phone(db, project.id, [form, followup], v, admin.actor_id)
                   for v in villages}
         visits = _households(form, villages, households, seed, today)
+        if revisits:
+            visits += _revisits(visits, seed)
         already = set(db.scalars(select(SubmissionDef.instance_id)
                                  .where(SubmissionDef.form_id == form.id)))
         fresh = [visit for visit in visits if visit.instance_id not in already]
@@ -226,7 +247,8 @@ def load_demo(services: Services, households: int = 300, seed: int = 2026,
                                         USER_AGENT)
             receive_submission(db, store, form, parse_instance(visit.xml), visit.xml, {},
                                context)
-        per_village = Counter(visit.village for visit in visits)
+        firsts = [visit for visit in fresh if visit.index >= 0]
+        per_village = Counter(visit.village for visit in visits if visit.index >= 0)
         assert form.current_def is not None and followup.current_def is not None
         summary = DemoSummary(
             admin_email=admin.email, generated_password=generated, admin_created=admin_created,
@@ -235,10 +257,13 @@ def load_demo(services: Services, households: int = 300, seed: int = 2026,
             phones=[DemoPhone(app_user.actor_id, app_user.actor.display_name, code,
                               app_user.token, device_id_for(seed, code), per_village[code])
                     for code, app_user in phones.items()],
-            households_submitted=len(fresh), households_already_there=len(visits) - len(fresh),
-            refusals=sum(not visit.consented for visit in fresh),
-            children_submitted=sum(visit.children for visit in fresh),
-            children_with_categories=sum(1 for visit in fresh for codes in visit.categories
+            households_submitted=len(firsts),
+            households_already_there=sum(1 for visit in visits
+                                         if visit.index >= 0 and visit.instance_id in already),
+            revisits_submitted=sum(1 for visit in fresh if visit.index < 0),
+            refusals=sum(not visit.consented for visit in firsts),
+            children_submitted=sum(visit.children for visit in firsts),
+            children_with_categories=sum(1 for visit in firsts for codes in visit.categories
                                          if any(c.startswith("HCDB") for c in codes.split())),
             followup_version=followup.current_def.version,
         )

@@ -14,11 +14,14 @@ Rates are plausible guesses for a rural northern commune, not statistics.
 from __future__ import annotations
 
 import csv
+import enum
 import io
 import random
+import re
+import unicodedata
 import uuid
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from xml.etree.ElementTree import Element, SubElement, tostring
 
@@ -332,3 +335,53 @@ def generate_households(template: Element, villages: Sequence[Village], count: i
     day = today or date.today()
     for index in range(count):
         yield generate_household(template, villages, seed, index, day, campaign_days)
+
+
+# --- re-visits ---------------------------------------------------------------------------------
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_CHILD_NAME = re.compile(r"<c_full_name>([^<]*)</c_full_name>")
+
+
+class Retyping(enum.Enum):
+    """How the second collaborator typed the children's names on a re-visit."""
+
+    SAME = "same"  # as before
+    NO_MARKS = "no_marks"  # a phone without a Vietnamese keyboard: Nguyễn → Nguyen
+    TYPO = "typo"  # two letters of the given name swapped, and no marks
+
+
+def strip_marks(text: str) -> str:
+    """``Đặng Thủy`` → ``Dang Thuy``."""
+    text = text.replace("Đ", "D").replace("đ", "d")
+    return "".join(c for c in unicodedata.normalize("NFD", text)
+                   if not unicodedata.combining(c))
+
+
+def _swap_in_given_name(name: str) -> str:
+    *rest, given = name.split(" ")
+    if len(given) < 3:
+        return name
+    given = given[0] + given[2] + given[1] + given[3:]
+    return " ".join([*rest, given])
+
+
+def _retype(name: str, how: Retyping) -> str:
+    if how is Retyping.SAME:
+        return name
+    plain = strip_marks(name)
+    return plain if how is Retyping.NO_MARKS else _swap_in_given_name(plain)
+
+
+def revisit_household(visit: SyntheticHousehold, seed: int, how: Retyping) -> SyntheticHousehold:
+    """The same household reported again (another collaborator, another day): new instance and
+    entity ids — the same for the same seed, so loading twice adds nothing — and the children's
+    names retyped as ``how`` says. The registry should recognise every child."""
+    text = visit.xml.decode("utf-8")
+    rng = random.Random(f"diemtua-demo:{seed}:revisit:{visit.instance_id}")
+    renamed = {old: _uuid(rng) for old in dict.fromkeys(_UUID.findall(text))}
+    text = _UUID.sub(lambda m: renamed[m.group(0)], text)
+    text = _CHILD_NAME.sub(
+        lambda m: f"<c_full_name>{_retype(m.group(1), how)}</c_full_name>", text)
+    instance_id = "uuid:" + renamed[visit.instance_id.removeprefix("uuid:")]
+    return replace(visit, instance_id=instance_id, xml=text.encode("utf-8"))

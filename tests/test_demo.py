@@ -255,7 +255,7 @@ def test_demo_loads_a_commune_with_one_phone_per_village(services: Services,
         # Each visit came from its own village's phone, as Collect would send it.
         by_actor = {p.actor_id: p.villages[0] for p in phones}
         versions = list(db.scalars(select(SubmissionDef).where(SubmissionDef.form_id == form.id)))
-        assert len(versions) == 20
+        assert len(versions) == 20 + summary.revisits_submitted
         for version in versions:
             root = parse_instance(version.xml.encode("utf-8")).root
             assert version.submitter_id is not None
@@ -278,7 +278,7 @@ def test_running_the_demo_again_adds_nothing_and_a_larger_count_tops_up(
     assert count(services, Project) == 1 and count(services, Form) == 2
     assert count(services, AppUser) == len(first.phones)
     assert count(services, FormAssignment) == 2 * len(first.phones)
-    assert count(services, Submission) == 25
+    assert count(services, Submission) == 25 + first.revisits_submitted + more.revisits_submitted
 
 
 def test_demo_refuses_to_borrow_an_account_that_is_not_an_admin(services: Services) -> None:
@@ -300,7 +300,8 @@ def test_the_admin_and_each_phone_see_the_demo_over_http(services: Services,
     headers = {"Authorization": f"Bearer {session.json['token']}"}
     base = f"/v1/projects/{summary.project_id}"
     listed = client.get(f"{base}/forms/household_screening/submissions", headers=headers)
-    assert listed.status_code == 200 and len(listed.json or []) == 20
+    assert listed.status_code == 200
+    assert len(listed.json or []) == 20 + summary.revisits_submitted
     phone = summary.phones[0]
     key = f"/v1/key/{phone.token}/projects/{summary.project_id}"
     forms = parse_form_list(client.get(f"{key}/formList", headers=collect_headers()).data)
@@ -317,7 +318,8 @@ def test_a_synced_demo_gives_each_phone_its_villages_children(
         services: Services, client: FlaskClient) -> None:
     summary = load_demo(services, households=20, seed=11, today=TODAY, sync_registry=True)
     assert summary.registry is not None and summary.registry.failed == 0
-    assert summary.registry.submissions == 20 and summary.registry.new > 0
+    assert summary.registry.submissions == 20 + summary.revisits_submitted
+    assert summary.registry.new > 0
     with services.database.unit_of_work() as db:
         villages = Counter(db.scalars(select(Child.village_code).where(
             Child.project_id == summary.project_id, Child.status == "active")))
@@ -347,7 +349,10 @@ def test_cli_demo_runs_end_to_end(database_url: str, tmp_path: Path,
     assert "Admin login: quantri@example.org (created)" in out
     assert ADMIN_PASSWORD not in out and "password:" not in out
     assert "Form child_followup version" in out and "children.csv" in out
-    assert re.search(r"Registry sync: 20 submissions, \d+ new children", out)
+    second = re.search(r"and (\d+) second visits", out)
+    assert second and int(second.group(1)) > 0
+    assert re.search(rf"Registry sync: {20 + int(second.group(1))} submissions, \d+ new "
+                     r"children, \d+ linked", out)
     assert out.count("Collect URL: http://127.0.0.1:8383/v1/key/") == 6
     assert re.search(r"diemtua app-user qr \d+ --out T01\.png", out)
     assert re.search(r"/v1/projects/\d+/app-users/\d+/qr\.png", out)
@@ -414,3 +419,26 @@ PHONE_STAMPS = {"start", "end", "deviceid", "enumerator", "instanceID"}
 def stamped_out(root: Element) -> list[tuple[str, str, dict[str, str]]]:
     return [(path, (node.text or "").strip(), {k: v for k, v in node.attrib.items() if k != "id"})
             for path, node in with_nodes(root) if path.rpartition("/")[2] not in PHONE_STAMPS]
+
+
+def test_the_demo_registry_recognises_households_visited_twice(services: Services) -> None:
+    def active_children() -> int:
+        with services.database.unit_of_work() as db:
+            return db.scalar(select(func.count()).select_from(Child)
+                             .where(Child.status == "active")) or 0
+
+    first = load_demo(services, households=120, seed=5, admin_password=ADMIN_PASSWORD,
+                      today=date(2026, 11, 29), sync_registry=True, revisits=False)
+    before = active_children()
+    again = load_demo(services, households=120, seed=5, admin_password=ADMIN_PASSWORD,
+                      today=date(2026, 11, 29), sync_registry=True)
+    assert first.revisits_submitted == 0 and again.households_submitted == 0
+    assert again.revisits_submitted >= 5
+    registry = again.registry
+    assert registry is not None and registry.failed == 0
+    assert registry.submissions == again.revisits_submitted
+    # Every child of a second visit is linked to its first report or sent to a person, never
+    # silently made a second child; retyped names still link mostly.
+    assert registry.new == 0 and registry.records == registry.linked + registry.queued
+    assert registry.linked > registry.queued > 0
+    assert active_children() == before + registry.queued

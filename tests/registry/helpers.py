@@ -22,7 +22,7 @@ TODAY = date(2026, 11, 29)
 
 
 def load_households(services: Services, count: int) -> None:
-    load_demo(services, households=count, today=TODAY)
+    load_demo(services, households=count, today=TODAY, revisits=False)
 
 
 def strip_marks(text: str) -> str:
