@@ -7,7 +7,8 @@ act only on forms they are assigned to, in their own project.
 The registry roles of domain.md §7(d)3 are project roles too: "cp_officer" (Phòng VH-XH: the
 full record, sensitive categories included), "health_reviewer" (Trạm Y tế: the redacted
 registry plus the health categories it confirms) and "commune_leader" (acts on flags and the
-review queue over the redacted registry). A manager runs the commune's project and holds
+review queue over the redacted registry, and receives every urgent alert, masked when its
+category is sensitive). A manager runs the commune's project and holds
 everything a cp_officer holds. A role may be limited to villages (`ProjectRole.villages`);
 `villages_for` says where a verb reaches. App users hold no registry verb: their children
 reach them through the entity list, filtered to their villages.
@@ -41,20 +42,24 @@ MANAGE_VERBS = READ_VERBS | COLLECT_VERBS | frozenset({
 # confidential history (domain.md §7(d)4); `read_sensitive` adds them, `read_health` adds the
 # health categories the health station confirms. `category` confirms or ends any category the
 # caller sees, `category.health` only health ones. `flag` lists and acknowledges flags,
-# `flag.close` closes them; `review` decides the review queue and merges or unmerges children.
+# `flag.close` closes them; `review` decides the review queue, merges or unmerges children and
+# withdraws a reviewer's "not the same child". `flag.urgent` receives every urgent alert
+# (domain.md §7(a) rule 3: the commune chair), masked when its category may not be read
+# (`server.registry.access`).
 REGISTRY_READ = "registry.read"
 REGISTRY_READ_SENSITIVE = "registry.read_sensitive"
 REGISTRY_READ_HEALTH = "registry.read_health"
 REGISTRY_REVIEW = "registry.review"
 REGISTRY_FLAG = "registry.flag"
 REGISTRY_FLAG_CLOSE = "registry.flag.close"
+REGISTRY_FLAG_URGENT = "registry.flag.urgent"
 REGISTRY_CATEGORY = "registry.category"
 REGISTRY_CATEGORY_HEALTH = "registry.category.health"
 REGISTRY_IMPORT = "registry.import"
 REGISTRY_FULL_VERBS = frozenset({
     REGISTRY_READ, REGISTRY_READ_SENSITIVE, REGISTRY_READ_HEALTH, REGISTRY_REVIEW,
-    REGISTRY_FLAG, REGISTRY_FLAG_CLOSE, REGISTRY_CATEGORY, REGISTRY_CATEGORY_HEALTH,
-    REGISTRY_IMPORT,
+    REGISTRY_FLAG, REGISTRY_FLAG_CLOSE, REGISTRY_FLAG_URGENT, REGISTRY_CATEGORY,
+    REGISTRY_CATEGORY_HEALTH, REGISTRY_IMPORT,
 })
 
 ROLE_VERBS: dict[str, frozenset[str]] = {
@@ -68,6 +73,7 @@ ROLE_VERBS: dict[str, frozenset[str]] = {
     }),
     "commune_leader": frozenset({
         "project.read", REGISTRY_READ, REGISTRY_REVIEW, REGISTRY_FLAG, REGISTRY_FLAG_CLOSE,
+        REGISTRY_FLAG_URGENT,
     }),
     "formfill": COLLECT_VERBS,
     # An app user's project-level grant; form-level verbs still need an assignment.

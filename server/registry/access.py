@@ -13,17 +13,34 @@ and pages later):
   (catalogue `confirmed_by: health_reviewer`: D, DD, N, PLAN-HIVAFF), sensitive or not, but
   never confidential episodes or entries;
 * a code the catalogue does not know is treated as sensitive (fail closed);
-* a flag is seen exactly when its category would be.
+* a flag is seen exactly when its category would be — with one exception, the urgent alert:
+* domain.md §7(a) rule 3 sends urgent alerts (a flag with a Decree 56 Art. 26 deadline) to the
+  commune chair as well as the officer, yet the chair (`commune_leader`) may not read the
+  sensitive categories most urgent cases carry (sexual abuse, trafficking, severe violence) or
+  confidential Section F referrals. A role holding `registry.flag.urgent` therefore sees such
+  a flag *masked* (`FlagView.MASKED`): that there is a confidential urgent case, on which child
+  id, in which village, with which deadline and status, and when it was raised, acknowledged,
+  closed — never the code or its labels, the flag's kind (a referral would say "Section F"),
+  the child's name, the record that raised it or the reason it was closed. The child id is
+  shown because the chair must act within the 12 hours (emergency protection is the commune
+  chair's decision) and asks the officer about that child; the name is left out so that a
+  list of alerts, on a screen or in a meeting, never puts a name next to "confidential".
+  The masked flag stays out of everything keyed by the child (its detail, its flag count, the
+  children list's `flag` filter), so opening the child shows nothing confidential. A masked
+  flag may be acknowledged (the chair has seen the alert) but not closed: closing needs a
+  reason, which is the officer's to give. Confidential flags *without* a deadline stay absent.
 
 Plain Python on values and SQLAlchemy expressions (no Flask): `RegistryAccess.of` reads the
 caller's verbs and village scopes once; the `*_clause` methods say the same thing in SQL so
-lists filter and count in the database.
+lists filter and count in the database (each takes the village column to test, for queries
+that join more than one child).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, true
@@ -79,6 +96,14 @@ def is_health_code(code: str) -> bool:
     return category is not None and category.confirmed_by is Role.HEALTH_REVIEWER
 
 
+class FlagView(StrEnum):
+    """How one caller sees one flag (see the module docstring)."""
+
+    FULL = "full"
+    MASKED = "masked"  # a confidential urgent case, for the commune chair
+    HIDDEN = "hidden"
+
+
 def _public_codes() -> list[str]:
     return [c.code for c in default_catalogue() if not c.sensitive]
 
@@ -97,6 +122,7 @@ class RegistryAccess:
     review: VillageScope
     flag: VillageScope
     flag_close: VillageScope
+    flag_urgent: VillageScope
     category: VillageScope
     category_health: VillageScope
 
@@ -123,6 +149,7 @@ class RegistryAccess:
             review=within_read(permissions.REGISTRY_REVIEW),
             flag=within_read(permissions.REGISTRY_FLAG),
             flag_close=within_read(permissions.REGISTRY_FLAG_CLOSE),
+            flag_urgent=within_read(permissions.REGISTRY_FLAG_URGENT),
             category=within_read(permissions.REGISTRY_CATEGORY),
             category_health=within_read(permissions.REGISTRY_CATEGORY_HEALTH),
         )
@@ -132,8 +159,8 @@ class RegistryAccess:
     def sees_child(self, village: str) -> bool:
         return self.read.covers(village)
 
-    def child_clause(self) -> ColumnElement[bool]:
-        return self.read.clause(Child.village_code)
+    def child_clause(self, village: Any = None) -> ColumnElement[bool]:
+        return self.read.clause(Child.village_code if village is None else village)
 
     # --- categories and flags ---------------------------------------------------------------
 
@@ -163,22 +190,41 @@ class RegistryAccess:
             return True
         return is_health_code(code) and self.category_health.covers(village)
 
-    def _category_clause(self, code: Any, confidential: Any) -> ColumnElement[bool]:
-        """`sees_category` in SQL, on a query that joins `Child`."""
-        village = Child.village_code
-        return and_(self.child_clause(), or_(
+    def flag_view(self, code: str, village: str, *, confidential: bool,
+                  urgent: bool) -> FlagView:
+        """Full when its category is seen; masked when it is an urgent alert the caller
+        receives without reading its category; hidden otherwise."""
+        if self.sees_category(code, village, confidential=confidential):
+            return FlagView.FULL
+        if urgent and self.sees_child(village) and self.flag_urgent.covers(village):
+            return FlagView.MASKED
+        return FlagView.HIDDEN
+
+    def _category_clause(self, code: Any, confidential: Any,
+                         village: Any = None) -> ColumnElement[bool]:
+        """`sees_category` in SQL, on the village column given (else `Child`'s)."""
+        village = Child.village_code if village is None else village
+        return and_(self.child_clause(village), or_(
             self.sensitive.clause(village),
             and_(confidential.is_(False), code.in_(_public_codes())),
             and_(confidential.is_(False), code.in_(_health_codes()),
                  self.health.clause(village)),
         ))
 
-    def episode_clause(self) -> ColumnElement[bool]:
+    def episode_clause(self, village: Any = None) -> ColumnElement[bool]:
         return self._category_clause(ChildCategoryEpisode.code,
-                                     ChildCategoryEpisode.confidential)
+                                     ChildCategoryEpisode.confidential, village)
 
-    def flag_clause(self) -> ColumnElement[bool]:
-        return self._category_clause(Flag.code, Flag.confidential)
+    def flag_clause(self, village: Any = None) -> ColumnElement[bool]:
+        """Flags seen in full."""
+        return self._category_clause(Flag.code, Flag.confidential, village)
+
+    def flag_list_clause(self, village: Any = None) -> ColumnElement[bool]:
+        """Flags seen in full or masked (`flag_view` in SQL)."""
+        village = Child.village_code if village is None else village
+        return or_(self.flag_clause(village),
+                   and_(Flag.deadline.is_not(None), self.child_clause(village),
+                        self.flag_urgent.clause(village)))
 
 
 # --- redaction of one child's categories -----------------------------------------------------

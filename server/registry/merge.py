@@ -5,7 +5,9 @@ one reviewer ``link`` edge and keeps the *older* child's id (created first, then
 id); the other becomes a redirect (`status="merged"`, `merged_into`). The edge's explanation
 remembers what the merge moved (``merge``: which child was absorbed with which records,
 updates and flags), so that revoking it — an undone review decision, or a record taken out —
-gives the absorbed child its id back instead of inventing a new one.
+gives the absorbed child its id back instead of inventing a new one. Open queue rows follow
+the merge to the survivor; a record that had a row for each of the two children keeps one,
+the highest score, and the others are settled by the merge (reopened if it is undone).
 
 Never merged, whoever asks: two children with different valid personal IDs, two records of one
 household visit (twins are two children by construction), records joined by a non-revoked
@@ -93,11 +95,14 @@ def _id_conflict(a: ChildRecord, b: ChildRecord) -> bool:
     return cannot_link(left, right) is not None
 
 
-def _cannot_link_edge(session: Session, left: Sequence[int], right: Sequence[int]) -> bool:
-    return session.scalar(select(LinkEdge.id).where(
+def _cannot_link_edges(session: Session, left: Sequence[int], right: Sequence[int]
+                       ) -> list[int]:
+    """Ids of the non-revoked ``cannot_link`` edges between the two groups of records."""
+    return list(session.scalars(select(LinkEdge.id).where(
         LinkEdge.kind == EdgeKind.CANNOT_LINK.value, LinkEdge.revoked_at.is_(None),
         or_((LinkEdge.record_a.in_(left)) & (LinkEdge.record_b.in_(right)),
-            (LinkEdge.record_a.in_(right)) & (LinkEdge.record_b.in_(left)))).limit(1)) is not None
+            (LinkEdge.record_a.in_(right)) & (LinkEdge.record_b.in_(left))))
+        .order_by(LinkEdge.id)))
 
 
 def merge_refusal(session: Session, a: Child, b: Child) -> str | None:
@@ -111,8 +116,11 @@ def merge_refusal(session: Session, a: Child, b: Child) -> str | None:
                     "two children by construction")
         if _id_conflict(x, y):
             return f"records {x.id} and {y.id} have different valid personal IDs"
-    if _cannot_link_edge(session, [r.id for r in left], [r.id for r in right]):
-        return "a reviewer decided these records are not the same child"
+    if edges := _cannot_link_edges(session, [r.id for r in left], [r.id for r in right]):
+        # The edge ids let the reviewer withdraw the separation (`review.revoke_cannot_link`).
+        listed = ", ".join(str(edge) for edge in edges)
+        return ("a reviewer decided these records are not the same child "
+                f"(cannot-link edge {listed})")
     return None
 
 
@@ -177,6 +185,7 @@ def _absorb(session: Session, survivor: Child, absorbed: Child, edge: LinkEdge,
     session.execute(update(MatchCandidate).where(
         MatchCandidate.child_id == absorbed.id,
         MatchCandidate.status == CandidateStatus.OPEN.value).values(child_id=survivor.id))
+    _close_duplicate_rows(session, survivor.id, edge.id, actor_id, now)
     combined = categories.combine(categories.episodes(session, survivor.id),
                                   categories.episodes(session, absorbed.id))
     categories.save_episodes(session, absorbed.id, [])
@@ -197,9 +206,30 @@ def _close_settled_rows(session: Session, child_id: str, edge_id: int,
         MatchCandidate.child_id == child_id, ChildMembership.child_id == child_id,
         MatchCandidate.status == CandidateStatus.OPEN.value))
     for row in rows:
-        row.status, row.decision, row.edge_id = CandidateStatus.DECIDED.value, None, edge_id
-        row.decided_by, row.decided_at = actor_id, now
+        _settle_by_merge(row, edge_id, actor_id, now)
     session.flush()
+
+
+def _close_duplicate_rows(session: Session, child_id: str, edge_id: int,
+                          actor_id: int | None, now: datetime) -> None:
+    """A record queued against both merged children now has two open rows proposing one
+    child: the highest score (then the oldest row) stays; the others are settled by the
+    merge like `_close_settled_rows`, so undoing the merge reopens them."""
+    rows = session.scalars(select(MatchCandidate).where(
+        MatchCandidate.child_id == child_id,
+        MatchCandidate.status == CandidateStatus.OPEN.value))
+    kept: set[int] = set()
+    for row in sorted(rows, key=lambda r: (-r.score, r.id)):
+        if row.record_id in kept:
+            _settle_by_merge(row, edge_id, actor_id, now)
+        kept.add(row.record_id)
+    session.flush()
+
+
+def _settle_by_merge(row: MatchCandidate, edge_id: int, actor_id: int | None,
+                     now: datetime) -> None:
+    row.status, row.decision, row.edge_id = CandidateStatus.DECIDED.value, None, edge_id
+    row.decided_by, row.decided_at = actor_id, now
 
 
 # --- split ------------------------------------------------------------------------------------

@@ -10,23 +10,53 @@ A queue row (`MatchCandidate`) proposes that a record is an existing child. The 
 * ``unsure`` — recorded, but the row stays in the queue, after the undecided rows.
 
 Every decision can be undone: the edge is revoked (never deleted), a merge is split back so the
-merged-away id returns with its records, and the row opens again.
+merged-away id returns with its records, and the row opens again. A separation — the
+``cannot_link`` of a ``not_same`` or of `merge.unmerge_record` — can also be withdrawn on its
+own (`revoke_cannot_link`), so that a person who separated two records by mistake can decide
+"same" on them, or merge their children, afterwards. Withdrawing it joins nothing by itself.
+
+Order (matching.md §5.4, "special circumstances first, a new child at risk must not wait
+behind typos, then score closeness to threshold"): undecided rows before "unsure" ones; within
+each, rows where the record's child or the proposed child is in special circumstances (an open
+Article 10 category, or a flag not yet closed); then the highest score first — every queued
+score lies below the auto-link threshold or was sent to a person by a rule (possible twins),
+so the highest score is the pair closest to being linked; then the oldest row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import ColumnElement, case, exists, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from server.db import utcnow
-from server.models import Child, ChildMembership, ChildRecord, LinkEdge, MatchCandidate
-from server.models.registry import CandidateStatus, EdgeKind, EdgeSource, ReviewDecision
+from server.models import (
+    Child,
+    ChildCategoryEpisode,
+    ChildMembership,
+    ChildRecord,
+    Flag,
+    LinkEdge,
+    MatchCandidate,
+)
+from server.models.registry import (
+    CandidateStatus,
+    EdgeKind,
+    EdgeSource,
+    FlagStatus,
+    ReviewDecision,
+)
 from server.registry import merge
 from server.registry.errors import InvalidDecision, NotFound
 from server.registry.view import records_of
+from sync.categories import default_catalogue
+
+# A visibility test in SQL on a village-code column (`RegistryAccess.flag_list_clause` …).
+Seen = Callable[[Any], ColumnElement[bool]]
+_OPEN_EPISODE = ("provisional", "confirmed")
 
 
 def get_candidate(session: Session, candidate_id: int,
@@ -40,9 +70,42 @@ def get_candidate(session: Session, candidate_id: int,
     return row
 
 
+def _in_special_circumstances(child_id: Any, flag_seen: Seen | None,
+                              episode_seen: Seen | None) -> ColumnElement[bool]:
+    """The child named by ``child_id`` has an open Article 10 category or an unclosed flag
+    (only those the caller may see, when ``*_seen`` say which)."""
+    flag_owner, episode_owner = aliased(Child), aliased(Child)
+    flagged = (select(Flag.id).join(flag_owner, flag_owner.id == Flag.child_id)
+               .where(Flag.child_id == child_id, Flag.status != FlagStatus.CLOSED.value,
+                      flag_seen(flag_owner.village_code) if flag_seen else true()))
+    article10 = [category.code for category in default_catalogue().article10()]
+    open_episode = (select(ChildCategoryEpisode.id)
+                    .join(episode_owner, episode_owner.id == ChildCategoryEpisode.child_id)
+                    .where(ChildCategoryEpisode.child_id == child_id,
+                           ChildCategoryEpisode.status.in_(_OPEN_EPISODE),
+                           ChildCategoryEpisode.code.in_(article10),
+                           episode_seen(episode_owner.village_code) if episode_seen
+                           else true()))
+    return or_(exists(flagged), exists(open_episode))
+
+
+def special_circumstances(record_child: Any, proposed_child: Any, *,
+                          flag_seen: Seen | None = None,
+                          episode_seen: Seen | None = None) -> ColumnElement[bool]:
+    """Whether either side of a queue row is a child in special circumstances (SQL)."""
+    return or_(_in_special_circumstances(record_child, flag_seen, episode_seen),
+               _in_special_circumstances(proposed_child, flag_seen, episode_seen))
+
+
+def queue_order(priority: ColumnElement[bool]) -> list[Any]:
+    """ORDER BY of the queue (module docstring), given `special_circumstances`' clause."""
+    return [case((MatchCandidate.decision == ReviewDecision.UNSURE.value, 1), else_=0),
+            case((priority, 0), else_=1), MatchCandidate.score.desc(), MatchCandidate.id]
+
+
 def review_queue(session: Session, project_id: int,
                  villages: Collection[str] | None = None) -> list[MatchCandidate]:
-    """Open rows: undecided before unsure, then the highest score first.
+    """Open rows in the queue's order (module docstring).
 
     ``villages`` (None = all) keeps rows whose record or proposed child is in one of them.
     """
@@ -50,15 +113,15 @@ def review_queue(session: Session, project_id: int,
     query = (select(MatchCandidate)
              .join(ChildRecord, ChildRecord.id == MatchCandidate.record_id)
              .join(proposed, proposed.id == MatchCandidate.child_id)
+             .outerjoin(ChildMembership, ChildMembership.record_id == ChildRecord.id)
              .where(ChildRecord.project_id == project_id,
                     MatchCandidate.status == CandidateStatus.OPEN.value))
     if villages is not None:
         wanted = list(villages)
         query = query.where(or_(ChildRecord.village_code.in_(wanted),
                                 proposed.village_code.in_(wanted)))
-    unsure_last = case((MatchCandidate.decision == ReviewDecision.UNSURE.value, 1), else_=0)
-    return list(session.scalars(query.order_by(unsure_last, MatchCandidate.score.desc(),
-                                               MatchCandidate.id)))
+    priority = special_circumstances(ChildMembership.child_id, MatchCandidate.child_id)
+    return list(session.scalars(query.order_by(*queue_order(priority))))
 
 
 def _partner(session: Session, row: MatchCandidate, child: Child) -> ChildRecord:
@@ -150,3 +213,46 @@ def _reopen_settled(session: Session, edge_id: int) -> list[MatchCandidate]:
         row.decided_by = row.decided_at = None
     session.flush()
     return rows
+
+
+# --- withdrawing a separation -----------------------------------------------------------------
+
+
+def get_edge(session: Session, edge_id: int, project_id: int | None = None) -> LinkEdge:
+    edge = session.get(LinkEdge, edge_id)
+    if edge is not None and project_id is not None:
+        record = session.get_one(ChildRecord, edge.record_a)
+        edge = edge if record.project_id == project_id else None
+    if edge is None:
+        raise NotFound(f"edge {edge_id} not found")
+    return edge
+
+
+def revoke_cannot_link(session: Session, edge_id: int, actor_id: int | None
+                       ) -> tuple[LinkEdge, MatchCandidate | None]:
+    """Withdraw a reviewer's "not the same child" (a ``not_same`` decision's edge, or one an
+    unmerge wrote); returns the edge and the queue row it reopened, if any.
+
+    The edge is revoked, never deleted. If a ``not_same`` decision wrote it, that row opens
+    again (the decision is withdrawn with its edge), proposing the child its compared record
+    is in now. Nothing is linked or merged: the two records stay two children until a person
+    decides "same" on a row or merges them, which the edge no longer refuses. Link edges are
+    taken back with `undo` or `merge.unmerge_record` instead.
+    """
+    edge = get_edge(session, edge_id)
+    if edge.kind != EdgeKind.CANNOT_LINK.value:
+        raise InvalidDecision(f"edge {edge_id} is a link; undo the decision that wrote it or "
+                              "take the record out with an unmerge")
+    if edge.revoked_at is not None:
+        raise InvalidDecision(f"edge {edge_id} is already withdrawn")
+    merge.revoke(edge, actor_id)
+    row = session.scalar(select(MatchCandidate).where(
+        MatchCandidate.edge_id == edge.id,
+        MatchCandidate.status == CandidateStatus.DECIDED.value))
+    if row is not None:
+        row.status, row.decision, row.edge_id = CandidateStatus.OPEN.value, None, None
+        row.decided_by = row.decided_at = None
+    session.flush()
+    if row is not None:
+        merge.retarget_open_rows(session, [row.child_id])
+    return edge, row

@@ -13,6 +13,7 @@ from server.models import ChildCategoryEpisode, User
 from server.registry.access import (
     EVERY_VILLAGE,
     NO_VILLAGE,
+    FlagView,
     RegistryAccess,
     VillageScope,
     redact_episodes,
@@ -127,3 +128,19 @@ def test_redaction_drops_hidden_episodes_and_confidential_entries_entirely() -> 
     officer = redact_episodes(access("cp_officer"), "T01", episodes)
     assert len(officer.episodes) == 4 and officer.sensitive_codes == ["HCDB-L", "RISK"]
     assert [e["why"] for e in officer.episodes[2].history] == ["ordinary", "section F"]
+
+
+def test_the_commune_chair_receives_urgent_alerts_it_may_not_read_masked() -> None:
+    chair = access("commune_leader")
+    assert chair.flag_view("HCDB-M", "T01", confidential=True, urgent=True) is FlagView.MASKED
+    assert chair.flag_view("RISK", "T01", confidential=True, urgent=True) is FlagView.MASKED
+    assert chair.flag_view("HCDB-E", "T01", confidential=True, urgent=False) is FlagView.HIDDEN
+    assert chair.flag_view("HCDB-B", "T01", confidential=False, urgent=True) is FlagView.FULL
+    assert not chair.sees_category("HCDB-M", "T01")  # the category itself stays unseen
+    limited = access("commune_leader", commune_leader=["T01"])
+    assert limited.flag_view("HCDB-L", "T02", confidential=True, urgent=True) is FlagView.HIDDEN
+    for role in ("viewer", "health_reviewer"):
+        assert access(role).flag_view("HCDB-L", "T01", confidential=True,
+                                      urgent=True) is FlagView.HIDDEN, role
+    officer = access("cp_officer")
+    assert officer.flag_view("HCDB-L", "T01", confidential=True, urgent=True) is FlagView.FULL

@@ -84,14 +84,20 @@ class Commune:
             return list(rows)
 
 
-@pytest.fixture
-def commune(services: Services, client: FlaskClient, world: World,
-            admin_headers: dict[str, str]) -> Commune:
+def demo_commune(services: Services, client: FlaskClient,
+                 admin_headers: dict[str, str]) -> Commune:
+    """The demo commune's households, synced; for the `commune` fixture of each module."""
     load_households(services, HOUSEHOLDS)
     sync_pending(services.database.sessions)
     with services.database.unit_of_work() as db:
         project_id = db.scalars(select(Project.id).where(Project.name == DEMO_PROJECT)).one()
     return Commune(services, client, admin_headers, project_id)
+
+
+@pytest.fixture
+def commune(services: Services, client: FlaskClient, world: World,
+            admin_headers: dict[str, str]) -> Commune:
+    return demo_commune(services, client, admin_headers)
 
 
 def open_categories(commune: Commune, child_id: str, codes: list[str]) -> None:
@@ -373,15 +379,17 @@ def test_flags_are_acknowledged_then_closed_with_a_reason(commune: Commune) -> N
 
 def test_a_confidential_flag_is_not_found_by_a_role_that_may_not_see_it(
         commune: Commune) -> None:
-    open_categories(commune, commune.child_in("T02"), ["HCDB-M"])
+    open_categories(commune, commune.child_in("T02"), ["HCDB-E"])  # sensitive, no deadline
     officer = commune.person("cp_officer")
-    (flag,) = [f for f in commune.get("flags", officer) if f["code"] == "HCDB-M"]
-    assert flag["confidential"] and flag["labelEn"] == "Trafficked"
-    leader = commune.person("commune_leader")
-    assert commune.get("flags", leader) == []
-    hidden = commune.client.post(f"{commune.base}/flags/{flag['id']}/acknowledge",
-                                 headers=leader)
-    assert hidden.status_code == 404
+    (flag,) = [f for f in commune.get("flags", officer) if f["code"] == "HCDB-E"]
+    assert flag["confidential"] and flag["labelEn"] == "In conflict with the law"
+    assert flag["deadline"] is None and not flag["masked"]
+    for role in ("commune_leader", "viewer", "health_reviewer"):
+        someone = commune.person(role)
+        assert commune.get("flags", someone) == [], role
+        hidden = commune.client.post(f"{commune.base}/flags/{flag['id']}/acknowledge",
+                                     headers=someone)
+        assert hidden.status_code == 404
 
 
 # --- review queue, merge ----------------------------------------------------------------------

@@ -8,9 +8,11 @@ from xml.etree.ElementTree import Element
 import pytest
 from sqlalchemy import func, select
 
-from server.models import Child, ChildMembership, ChildRecord, LinkEdge
+from server.models import Child, ChildMembership, ChildRecord, LinkEdge, MatchCandidate
+from server.models.registry import ReviewDecision
 from server.registry.errors import InvalidDecision, NotFound
 from server.registry.merge import merge_children, resolve, unmerge_record
+from server.registry.review import decide, review_queue, undo
 from server.registry.view import records_of
 from server.services import Services
 from sync.instance import parse_instance
@@ -150,3 +152,36 @@ def test_taking_out_the_record_that_held_a_child_together_keeps_the_rest_one_chi
     rest = [r for r in reports if _record_of(services, r) != hub]
     assert [children_of(services, r)[0] for r in rest] == [child, child]
     assert children_of(services, reports[records.index(hub)])[0] == own != child
+
+
+def test_a_merge_leaves_one_open_row_per_record_and_child_the_highest_score(
+        services: Services) -> None:
+    original, newcomer, row_id = queued_pair(services)
+    with services.database.unit_of_work() as db:
+        # A third child's record the matcher found ambiguous between the two children: the
+        # sync writes one row per candidate, each naming the record it was compared with.
+        other = db.scalars(select(ChildMembership.record_id).where(
+            ChildMembership.child_id.not_in([original, newcomer]))
+            .order_by(ChildMembership.record_id)).first()
+        assert other is not None
+        rows = []
+        for child_id, score in ((original, 20.8), (newcomer, 20.95)):
+            compared = records_of(db, child_id)[0].id
+            row = MatchCandidate(record_id=other, child_id=child_id, score=score,
+                                 reasons=["AMBIGUOUS"],
+                                 explanation={"other_record_id": str(compared)})
+            db.add(row)
+            rows.append(row)
+        db.flush()
+        to_original, to_newcomer = (row.id for row in rows)
+        project_id = db.get_one(Child, original).project_id
+    with services.database.unit_of_work() as db:
+        edge_id = decide(db, row_id, ReviewDecision.SAME, None).edge_id
+        open_rows = [r for r in review_queue(db, project_id) if r.record_id == other]
+        assert [(r.id, r.child_id) for r in open_rows] == [(to_newcomer, original)]
+        dropped = db.get_one(MatchCandidate, to_original)
+        assert (dropped.status, dropped.decision, dropped.edge_id) == ("decided", None, edge_id)
+    with services.database.unit_of_work() as db:
+        undo(db, row_id, None)  # the merge undone: both rows are back, each with its child
+        back = {r.id: r.child_id for r in review_queue(db, project_id) if r.record_id == other}
+        assert back == {to_original: original, to_newcomer: newcomer}

@@ -9,12 +9,16 @@ from xml.etree.ElementTree import Element
 import pytest
 from sqlalchemy import select
 
-from server.models import Child, LinkEdge, MatchCandidate, SubmissionDef, User
+from server.db import utcnow
+from server.models import Child, ChildMembership, LinkEdge, MatchCandidate, SubmissionDef, User
 from server.models.registry import ReviewDecision
-from server.registry.errors import InvalidDecision
-from server.registry.merge import merge_children, resolve
-from server.registry.review import decide, review_queue, undo
+from server.registry import categories
+from server.registry.errors import InvalidDecision, NotFound
+from server.registry.flags import close
+from server.registry.merge import merge_children, resolve, unmerge_record
+from server.registry.review import decide, review_queue, revoke_cannot_link, undo
 from server.registry.sync import SyncSummary, sync_pending
+from server.registry.view import records_of
 from server.services import Services
 from sync.instance import parse_instance
 from tests.registry.helpers import (
@@ -187,6 +191,96 @@ def test_review_queue_shows_a_village_only_its_rows(services: Services) -> None:
             row_id]
         assert review_queue(db, child.project_id, ["NO-SUCH-VILLAGE"]) == []
         assert review_queue(db, child.project_id + 1) == []
+
+
+def test_a_withdrawn_not_same_reopens_its_row_and_the_pair_may_be_one_child(
+        services: Services) -> None:
+    original, newcomer, row_id = queued_pair(services)
+    actor = admin_id(services)
+    with services.database.unit_of_work() as db:
+        edge_id = decide(db, row_id, ReviewDecision.NOT_SAME, actor).edge_id
+        assert edge_id is not None
+    with services.database.unit_of_work() as db:
+        edge, reopened = revoke_cannot_link(db, edge_id, actor)
+        assert edge.revoked_at is not None and edge.revoked_by == actor
+        assert reopened is not None and reopened.id == row_id
+        assert (reopened.status, reopened.decision, reopened.edge_id) == ("open", None, None)
+        assert resolve(db, newcomer).id == newcomer  # withdrawing joins nothing by itself
+        assert [r.id for r in review_queue(db, resolve(db, original).project_id)] == [row_id]
+    with services.database.unit_of_work() as db:
+        assert db.get(LinkEdge, edge_id) is not None  # revoked, never deleted
+        decide(db, row_id, ReviewDecision.SAME, actor)
+        assert resolve(db, newcomer).id == original
+
+
+def test_after_an_unmerge_same_is_refused_until_the_separation_is_withdrawn(
+        services: Services) -> None:
+    original, newcomer, row_id = queued_pair(services)
+    with services.database.unit_of_work() as db:
+        decide(db, row_id, ReviewDecision.SAME, None)
+        moved = db.get_one(MatchCandidate, row_id).record_id
+        assert unmerge_record(db, moved, None) == newcomer
+        assert undo(db, row_id, None).status == "open"
+        with pytest.raises(InvalidDecision, match="cannot-link edge") as refused:
+            decide(db, row_id, ReviewDecision.SAME, None)
+        separations = db.scalars(select(LinkEdge).where(
+            LinkEdge.kind == "cannot_link", LinkEdge.revoked_at.is_(None))).all()
+        assert [str(e.id) in str(refused.value) for e in separations] == [True]
+        assert separations[0].explanation == {"rule": "reviewer_unmerge"}
+        edge, reopened = revoke_cannot_link(db, separations[0].id, None)
+        assert edge.revoked_at is not None
+        assert reopened is None  # an unmerge's separation belongs to no queue row
+        decide(db, row_id, ReviewDecision.SAME, None)
+        assert resolve(db, newcomer).id == original
+        assert moved in [r.id for r in records_of(db, original)]
+
+
+def test_only_a_standing_separation_can_be_withdrawn(services: Services) -> None:
+    _, _, row_id = queued_pair(services)
+    with services.database.unit_of_work() as db:
+        link_id = decide(db, row_id, ReviewDecision.SAME, None).edge_id
+        assert link_id is not None
+        with pytest.raises(InvalidDecision, match="is a link"):
+            revoke_cannot_link(db, link_id, None)
+        undo(db, row_id, None)
+        cannot_id = decide(db, row_id, ReviewDecision.NOT_SAME, None).edge_id
+        assert cannot_id is not None
+        revoke_cannot_link(db, cannot_id, None)
+        with pytest.raises(InvalidDecision, match="already withdrawn"):
+            revoke_cannot_link(db, cannot_id, None)
+        with pytest.raises(NotFound):
+            revoke_cannot_link(db, cannot_id + 1000, None)
+
+
+def test_a_child_in_special_circumstances_comes_first_then_the_score(
+        services: Services) -> None:
+    load_households(services, 8)
+    sync(services)
+    first, second = _two_households(services)
+    submit_variant(services, first, renamed("Hậu"))
+    submit_variant(services, second, renamed("Khoa"))
+    assert sync(services).queued == 2
+    with services.database.unit_of_work() as db:
+        project_id = db.scalars(select(Child.project_id)).first()
+        assert project_id is not None
+        high, low = review_queue(db, project_id)
+        assert high.score >= low.score
+        # A plan marker is no special circumstance: the order stays by score.
+        categories.apply_codes(db, low.child_id, ["PLAN-POOR"], source="test", by="sync",
+                               now=utcnow())
+        assert [r.id for r in review_queue(db, project_id)] == [high.id, low.id]
+        # The record's own child newly found in special circumstances (a flag is raised).
+        record_child = db.scalars(select(ChildMembership.child_id).where(
+            ChildMembership.record_id == low.record_id)).one()
+        (flag,) = categories.apply_codes(db, record_child, ["HCDB-A"], source="test",
+                                         by="sync", now=utcnow())
+        assert [r.id for r in review_queue(db, project_id)] == [low.id, high.id]
+        # The flag closed, the category still open: still first.
+        close(db, flag.id, None, "đã lập hồ sơ")
+        assert [r.id for r in review_queue(db, project_id)] == [low.id, high.id]
+        # "Unsure" still goes after every undecided row.
+        decide(db, low.id, ReviewDecision.UNSURE, None)
+        assert [r.id for r in review_queue(db, project_id)] == [high.id, low.id]
 
 
 def _two_households(services: Services) -> tuple[str, str]:

@@ -53,9 +53,15 @@ from server.api.v1.common import register_error_handlers  # noqa: E402
 for _module in (sessions, users, roles, projects, assignments, app_users, forms, form_drafts,
                 submissions, odata, datasets):
     api.add_namespace(_module.ns)
-from server.api.v1 import registry  # noqa: E402
+from server.api.v1 import (  # noqa: E402
+    registry,
+    registry_categories,
+    registry_flags,
+    registry_review,
+)
 
-api.add_namespace(registry.ns)
+for _module in (registry, registry_categories, registry_review, registry_flags):
+    api.add_namespace(_module.ns)
 from server.api.v1 import registry_import  # noqa: E402
 
 api.add_namespace(registry_import.ns)

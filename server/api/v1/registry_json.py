@@ -1,4 +1,4 @@
-"""The registry's JSON shapes (camelCase, Central's timestamps), for `server.api.v1.registry`.
+"""The registry's JSON shapes (camelCase, Central's timestamps), for `server.api.v1.registry*`.
 
 Serialisers only: what a caller may see is decided before these run
 (`server.registry.access`), so each takes only rows that may be shown. Source records leave out
@@ -82,14 +82,28 @@ def edge_json(edge: LinkEdge) -> dict[str, Any]:
             "revokedAt": iso(edge.revoked_at), "revokedBy": edge.revoked_by}
 
 
-def flag_json(flag: Flag, child: Child) -> dict[str, Any]:
-    return {"id": flag.id, "childId": flag.child_id, "childName": child.full_name,
-            "village": child.village_code, "code": flag.code, **_labels(flag.code),
-            "kind": flag.kind, "deadline": iso(flag.deadline), "confidential": flag.confidential,
-            "status": flag.status, "recordId": flag.record_id, "raisedAt": iso(flag.raised_at),
-            "acknowledgedBy": flag.acknowledged_by, "acknowledgedAt": iso(flag.acknowledged_at),
-            "closedBy": flag.closed_by, "closedAt": iso(flag.closed_at),
-            "closeReason": flag.close_reason}
+# What a masked flag keeps (`server.registry.access.FlagView.MASKED`): an allow-list, so a field
+# added to flags later stays hidden from the commune chair until someone decides otherwise.
+_MASKED_FLAG_FIELDS = frozenset({
+    "id", "childId", "village", "deadline", "status", "raisedAt",
+    "acknowledgedBy", "acknowledgedAt", "closedBy", "closedAt",
+})
+
+
+def flag_json(flag: Flag, child: Child, *, masked: bool = False) -> dict[str, Any]:
+    """A flag; ``masked`` keeps only `_MASKED_FLAG_FIELDS` (the others are null)."""
+    shown = {"id": flag.id, "childId": flag.child_id, "childName": child.full_name,
+             "village": child.village_code, "code": flag.code, **_labels(flag.code),
+             "kind": flag.kind, "deadline": iso(flag.deadline),
+             "confidential": flag.confidential, "masked": False, "status": flag.status,
+             "recordId": flag.record_id, "raisedAt": iso(flag.raised_at),
+             "acknowledgedBy": flag.acknowledged_by,
+             "acknowledgedAt": iso(flag.acknowledged_at), "closedBy": flag.closed_by,
+             "closedAt": iso(flag.closed_at), "closeReason": flag.close_reason}
+    if not masked:
+        return shown
+    return {**{key: value if key in _MASKED_FLAG_FIELDS else None
+               for key, value in shown.items()}, "masked": True, "confidential": True}
 
 
 def update_json(update: ChildUpdate, instance_id: str | None) -> dict[str, Any]:
@@ -158,18 +172,22 @@ def _side_json(row: ChildRecord | Child) -> dict[str, Any]:
 
 
 def candidate_json(candidate: MatchCandidate, record: ChildRecord, child: Child,
-                   record_child_id: str | None) -> dict[str, Any]:
+                   record_child_id: str | None, special: bool = False) -> dict[str, Any]:
     """A review-queue row: the new record (and the child it sits in now) beside the existing
-    child it may be."""
+    child it may be — the child that id is now, following merges (`proposedId` keeps the id
+    the row named, which a decided row keeps as it was when decided). ``special``: either
+    side is a child in special circumstances, which puts the row first (`review`)."""
     return {
         "id": candidate.id, "score": candidate.score, "reasons": list(candidate.reasons or []),
         "explanation": candidate.explanation, "status": candidate.status,
         "decision": candidate.decision, "decidedBy": candidate.decided_by,
-        "decidedAt": iso(candidate.decided_at),
+        "decidedAt": iso(candidate.decided_at), "edgeId": candidate.edge_id,
+        "specialCircumstances": special,
         "record": {"id": record.id, "childId": record_child_id, "source": record.source,
                    "createdAt": iso(record.created_at), **_side_json(record)},
-        "child": {"id": child.id, "status": child.status, "mergedInto": child.merged_into,
-                  "version": child.version, **_side_json(child)},
+        "child": {"id": child.id, "proposedId": candidate.child_id, "status": child.status,
+                  "mergedInto": child.merged_into, "version": child.version,
+                  **_side_json(child)},
     }
 
 

@@ -1,0 +1,109 @@
+"""What every registry route shares (`server.api.v1.registry*`): who is asking, village scope,
+domain errors as problems, paging.
+
+Paged lists take `limit` (default 100, at most 1000) and `offset`, and give the number of
+matching rows in `X-Total-Count`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import request
+from marshmallow import EXCLUDE, Schema
+from sqlalchemy import Select, func, select
+
+from server import problems
+from server.api.v1.common import acting_user
+from server.api.v1.projects import readable_project
+from server.auth import permissions
+from server.auth.principal import Principal
+from server.context import db
+from server.models import Child
+from server.registry import merge
+from server.registry.access import RegistryAccess, VillageScope
+from server.registry.errors import InvalidDecision, NotFound
+from sync.categories import CategoryError, UnknownCategory
+
+BASE = "/projects/<int:project_id>/registry"
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+PAGING = {"limit": f"rows per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})",
+          "offset": "rows to skip"}
+
+
+class Body(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+def caller(project_id: int) -> tuple[Principal, RegistryAccess]:
+    """The web user and their registry access: 401/403 without `registry.read`, 404 for a
+    project that does not exist."""
+    who = acting_user()
+    readable_project(who, project_id, permissions.REGISTRY_READ)
+    return who, RegistryAccess.of(who, project_id)
+
+
+def allowed(scope: VillageScope, *villages: str) -> None:
+    """403 when the caller sees the thing but may not act on it there."""
+    if not all(scope.covers(village) for village in villages):
+        raise problems.insufficient_rights()
+
+
+@contextmanager
+def registry_errors() -> Iterator[None]:
+    """Registry operations raise domain errors; here they become Central-style problems."""
+    try:
+        yield
+    except (NotFound, UnknownCategory) as error:
+        raise problems.not_found() from error
+    except (InvalidDecision, CategoryError) as error:
+        raise problems.registry_conflict(str(error)) from error
+
+
+def actor_ref(who: Principal) -> str:
+    """`by` in category histories: the actor's id, never a name (histories are shown)."""
+    return f"actor:{who.actor_id}"
+
+
+def visible_child(project_id: int, child_id: str, access: RegistryAccess) -> Child:
+    """The child (a merged id's survivor) when it is in the project and the caller's villages;
+    404 otherwise, so an id outside them tells nothing."""
+    with registry_errors():
+        child = merge.resolve(db(), child_id, project_id)
+    if not access.sees_child(child.village_code):
+        raise problems.not_found()
+    return child
+
+
+# --- paging ---------------------------------------------------------------------------------
+
+
+def int_arg(name: str, default: int, maximum: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise problems.invalid_data_type(name, "integer") from None
+    if value < 0 or (maximum is not None and value > maximum):
+        upper = f" and {maximum}" if maximum is not None else ""
+        raise problems.unexpected_value(name, f"it must be between 0{upper}")
+    return value
+
+
+def paged(query: Select[*tuple[Any, ...]]) -> tuple[list[Any], int]:
+    """One page of `query`'s rows and the number of all matching rows."""
+    total = db().scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    limit = int_arg("limit", DEFAULT_LIMIT, MAX_LIMIT)
+    offset = int_arg("offset", 0)
+    return list(db().execute(query.limit(limit).offset(offset))), total
+
+
+def with_total(body: Any, total: int) -> tuple[Any, int, dict[str, str]]:
+    return body, 200, {"X-Total-Count": str(total)}

@@ -1,0 +1,183 @@
+"""The review queue over JSON (issue 3 §6, matching.md §5.4): list, one row, decide, undo, and
+withdrawing a reviewer's "not the same child".
+
+A row is shown only when the caller sees both sides (a row showing a child of another village
+would leak that child's name and parents) and acted on only with `registry.review` in both
+villages. The proposed side is the child the row's id is now, following merges.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_restx import Namespace, Resource
+from marshmallow import fields, validate
+from sqlalchemy import ColumnElement, Select, select
+
+from server import problems
+from server.api.v1.common import audit, load_json
+from server.api.v1.registry_common import (
+    BASE,
+    PAGING,
+    Body,
+    allowed,
+    caller,
+    paged,
+    registry_errors,
+    with_total,
+)
+from server.api.v1.registry_json import candidate_json, edge_json
+from server.context import db
+from server.models import Child, ChildMembership, ChildRecord, MatchCandidate
+from server.models.registry import CandidateStatus, ReviewDecision
+from server.registry import merge, review
+from server.registry.access import RegistryAccess
+from server.registry.errors import NotFound
+
+ns = Namespace("registry_review", description="The review queue: pairs the matcher could not "
+               "decide, and a person's answers (issue 3 §2, §6)", path="/")
+
+
+class DecisionInput(Body):
+    decision = fields.String(required=True,
+                             validate=validate.OneOf([d.value for d in ReviewDecision]))
+
+
+def _special(access: RegistryAccess, record_child: Any, proposed_child: Any
+             ) -> ColumnElement[bool]:
+    """Either side in special circumstances, judged on what the caller may see (a masked
+    urgent alert counts: the commune chair receives it anyway)."""
+    return review.special_circumstances(record_child, proposed_child,
+                                        flag_seen=access.flag_list_clause,
+                                        episode_seen=access.episode_clause)
+
+
+def _queue_query(project_id: int, access: RegistryAccess
+                 ) -> Select[MatchCandidate, ChildRecord, Child, str, bool]:
+    """Open rows whose both sides lie in the caller's villages, in the queue's order
+    (`server.registry.review`: undecided before "unsure", special circumstances first, then
+    the highest score). Open rows always name a current child: merges re-point them."""
+    record_child = ChildMembership.child_id
+    special = _special(access, record_child, MatchCandidate.child_id)
+    return (select(MatchCandidate, ChildRecord, Child, record_child, special)
+            .join(ChildRecord, ChildRecord.id == MatchCandidate.record_id)
+            .join(Child, Child.id == MatchCandidate.child_id)
+            .outerjoin(ChildMembership, ChildMembership.record_id == ChildRecord.id)
+            .where(Child.project_id == project_id,
+                   MatchCandidate.status == CandidateStatus.OPEN.value,
+                   access.child_clause(), access.read.clause(ChildRecord.village_code))
+            .order_by(*review.queue_order(special)))
+
+
+@ns.route(f"{BASE}/review-queue")
+class ReviewQueue(Resource):
+    @ns.doc(params=PAGING)
+    def get(self, project_id: int) -> Any:
+        """Pairs waiting for a person, children in special circumstances first, then the
+        highest score: the new record, the child it may be, the score, the reasons and the
+        field-by-field explanation."""
+        _who, access = caller(project_id)
+        rows, total = paged(_queue_query(project_id, access))
+        return with_total([candidate_json(*row) for row in rows], total)
+
+
+def _current(child_id: str) -> Child:
+    """The child an id names now; a broken redirect chain shows the row's own child."""
+    try:
+        return merge.resolve(db(), child_id)
+    except NotFound:
+        return db().get_one(Child, child_id)
+
+
+def _candidate(project_id: int, candidate_id: int, access: RegistryAccess, *,
+               acting: bool = True) -> tuple[MatchCandidate, ChildRecord, Child]:
+    """A queue row of the project (any status) whose both sides the caller sees (else 404)
+    and, when ``acting``, reviews (else 403). The child is the current one."""
+    row = db().execute(
+        select(MatchCandidate, ChildRecord)
+        .join(ChildRecord, ChildRecord.id == MatchCandidate.record_id)
+        .where(MatchCandidate.id == candidate_id, ChildRecord.project_id == project_id)).first()
+    if row is None:
+        raise problems.not_found()
+    candidate, record = row
+    child = _current(candidate.child_id)
+    if not (access.sees_child(record.village_code) and access.sees_child(child.village_code)):
+        raise problems.not_found()
+    if acting:
+        allowed(access.review, record.village_code, child.village_code)
+    return candidate, record, child
+
+
+def _candidate_answer(candidate: MatchCandidate, access: RegistryAccess) -> dict[str, Any]:
+    db().flush()
+    record = db().get_one(ChildRecord, candidate.record_id)
+    child = _current(candidate.child_id)
+    membership = db().scalar(select(ChildMembership.child_id).where(
+        ChildMembership.record_id == record.id))
+    special = bool(db().scalar(select(_special(access, membership, child.id))))
+    return candidate_json(candidate, record, child, membership, special)
+
+
+@ns.route(f"{BASE}/review-queue/<int:candidate_id>")
+class ReviewRow(Resource):
+    def get(self, project_id: int, candidate_id: int) -> dict[str, Any]:
+        """One row, open or decided, with the child it proposes as that child is now."""
+        _who, access = caller(project_id)
+        candidate, _record, _child = _candidate(project_id, candidate_id, access,
+                                                acting=False)
+        return _candidate_answer(candidate, access)
+
+
+@ns.route(f"{BASE}/review-queue/<int:candidate_id>/decision")
+class ReviewDecisionResource(Resource):
+    def post(self, project_id: int, candidate_id: int) -> dict[str, Any]:
+        """Decide a row `{"decision": "same" | "not_same" | "unsure"}`. "same" merges the
+        record's child into the candidate child (its id then redirects)."""
+        who, access = caller(project_id)
+        candidate, _record, _child = _candidate(project_id, candidate_id, access)
+        body = load_json(DecisionInput())
+        assert who.actor_id is not None
+        with registry_errors():
+            decided = review.decide(db(), candidate.id, ReviewDecision(body["decision"]),
+                                    who.actor_id)
+        audit(who, "registry.review.decide", f"candidate:{candidate.id}",
+              {"projectId": project_id, "decision": body["decision"]})
+        return _candidate_answer(decided, access)
+
+
+@ns.route(f"{BASE}/review-queue/<int:candidate_id>/undo")
+class ReviewUndo(Resource):
+    def post(self, project_id: int, candidate_id: int) -> dict[str, Any]:
+        """Undo a decision: the row is open again and what it changed is reverted."""
+        who, access = caller(project_id)
+        candidate, _record, _child = _candidate(project_id, candidate_id, access)
+        assert who.actor_id is not None
+        with registry_errors():
+            reopened = review.undo(db(), candidate.id, who.actor_id)
+        audit(who, "registry.review.undo", f"candidate:{candidate.id}",
+              {"projectId": project_id})
+        return _candidate_answer(reopened, access)
+
+
+@ns.route(f"{BASE}/edges/<int:edge_id>/revoke")
+class EdgeRevoke(Resource):
+    def post(self, project_id: int, edge_id: int) -> dict[str, Any]:
+        """Withdraw a reviewer's "not the same child" (a `cannot_link` edge, listed in the
+        child's `links`): the two records may then be decided "same" or merged. Joins
+        nothing by itself; a "not the same" decision's row opens again. 409 for a link edge
+        or one already withdrawn."""
+        who, access = caller(project_id)
+        with registry_errors():
+            edge = review.get_edge(db(), edge_id, project_id)
+            sides = [merge.child_of_record(db(), edge.record_a),
+                     merge.child_of_record(db(), edge.record_b)]
+        if not all(access.sees_child(child.village_code) for child in sides):
+            raise problems.not_found()
+        allowed(access.review, *(child.village_code for child in sides))
+        assert who.actor_id is not None
+        with registry_errors():
+            edge, reopened = review.revoke_cannot_link(db(), edge.id, who.actor_id)
+        audit(who, "registry.edge.revoke", f"edge:{edge.id}",
+              {"projectId": project_id, "reopened": reopened.id if reopened else None})
+        return {"edge": edge_json(edge),
+                "reopened": _candidate_answer(reopened, access) if reopened else None}
