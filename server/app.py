@@ -123,7 +123,9 @@ def _register_blueprints(app: Flask) -> None:
     from server.api.v1 import blueprint as api_v1
     from server.health import blueprint as health
     from server.openrosa import blueprint as openrosa
+    from server.web import blueprint as web
 
     app.register_blueprint(health)
     app.register_blueprint(openrosa)
     app.register_blueprint(api_v1)
+    app.register_blueprint(web)

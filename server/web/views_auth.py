@@ -1,0 +1,80 @@
+"""Signing in and out, and choosing the commune (project) to work on."""
+
+from __future__ import annotations
+
+from flask import make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from server import problems
+from server.api.v1.common import audit
+from server.auth import permissions
+from server.context import db
+from server.operations.projects import list_projects
+from server.web import auth, blueprint
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a page of this UI: an open redirect would make the sign-in page a phishing aid."""
+    if target and target.startswith("/ui/") and not target.startswith("//"):
+        return target
+    return url_for("web.home")
+
+
+@blueprint.get("/")
+def root() -> ResponseReturnValue:
+    """People typing the server's address land on the pages; phones and API clients use
+    their own paths (`/v1/…`, `/formList`, `/submission`) and never come here."""
+    return redirect(url_for("web.home"))
+
+
+def _login_form(error: str | None = None, status: int = 200) -> ResponseReturnValue:
+    response = make_response("", status)
+    token = auth.login_csrf(response)
+    response.set_data(render_template("web/login.html", login_token=token, error=error,
+                                      email=request.form.get("email", ""),
+                                      next=request.values.get("next", "")))
+    return response
+
+
+@blueprint.get("/ui/login")
+def login() -> ResponseReturnValue:
+    if auth.web_user() is not None:
+        return redirect(_safe_next(request.args.get("next")))
+    return _login_form()
+
+
+@blueprint.post("/ui/login")
+def login_post() -> ResponseReturnValue:
+    if not auth.login_csrf_ok():
+        return _login_form("login.expired", 403)
+    try:
+        who, row = auth.sign_in(request.form.get("email", ""), request.form.get("password", ""))
+    except problems.Problem:
+        return _login_form("login.failed", 401)
+    audit(who, "user.session.create", f"actor:{row.actor_id}", {"via": "web"})
+    response = redirect(_safe_next(request.form.get("next")), 303)
+    auth.set_session_cookie(response, row)
+    return response
+
+
+@blueprint.post("/ui/logout")
+def logout() -> ResponseReturnValue:
+    response = redirect(url_for("web.login"), 303)
+    auth.sign_out(response)
+    return response
+
+
+@blueprint.get("/ui/")
+def home() -> ResponseReturnValue:
+    """The communes whose registry this person may read; straight to it when there is one."""
+    user = auth.web_user()
+    if user is None:
+        return redirect(url_for("web.login"))
+    who = user.principal
+    only = None if who.is_admin else {
+        project_id for project_id in who.project_roles
+        if permissions.can(who, permissions.REGISTRY_READ, project_id)}
+    projects = list_projects(db(), only)
+    if len(projects) == 1:
+        return redirect(url_for("web.children", project_id=projects[0].id))
+    return render_template("web/projects.html", projects=projects)
