@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -104,6 +104,12 @@ def _problem(problem: problems.Problem) -> ResponseReturnValue:
     detail = problem.details.get("reason") if status == 409 else None
     key = f"error.{status}" if status in (400, 403, 404, 409) else "error.500"
     return error_page(status, key, detail)
+
+
+@blueprint.route("/ui/<path:_unknown>", methods=["GET", "POST"])
+def unknown_page(_unknown: str) -> ResponseReturnValue:
+    """A page address that matches no route: people get a page, not the API's JSON."""
+    abort(404)
 
 
 @blueprint.errorhandler(HTTPException)

@@ -170,3 +170,10 @@ def test_the_commune_chair_sees_a_confidential_urgent_case_masked(
     seen = client.post(f"/ui/p/{registry.project_id}/flags/{flag_id}/acknowledge",
                        data={"csrf": csrf})
     assert seen.status_code == 303 and registry.flag_status(flag_id) == "acknowledged"
+
+
+def test_an_unknown_page_address_is_a_page_not_json(client: FlaskClient) -> None:
+    response = client.get("/ui/no/such/page")
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    assert "<html" in response.get_data(as_text=True).lower()
