@@ -20,7 +20,7 @@ from datetime import date, datetime
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from server.models import Child, ChildCategoryEpisode, ChildRecord, Flag
@@ -144,10 +144,14 @@ def _episode(row: ChildCategoryEpisode) -> ChildCategory:
                          row.urgent_signal, row.confidential)
 
 
+# Built once: the sync reads a child's episodes for every child it touches.
+_ROWS = (select(ChildCategoryEpisode)
+         .where(ChildCategoryEpisode.child_id == bindparam("child_id"))
+         .order_by(ChildCategoryEpisode.opened_at, ChildCategoryEpisode.id))
+
+
 def _rows(session: Session, child_id: str) -> list[ChildCategoryEpisode]:
-    return list(session.scalars(
-        select(ChildCategoryEpisode).where(ChildCategoryEpisode.child_id == child_id)
-        .order_by(ChildCategoryEpisode.opened_at, ChildCategoryEpisode.id)))
+    return list(session.scalars(_ROWS, {"child_id": child_id}))
 
 
 def _identity(episode: ChildCategory) -> tuple[str, str]:
@@ -167,7 +171,12 @@ def save_episodes(session: Session, child_id: str, wanted: Sequence[ChildCategor
     child's ``__version`` like any other (a child not yet in the list, version 0, waits for
     `refresh_child` to make it 1).
     """
-    rows = _rows(session, child_id)
+    _store(session, child_id, _rows(session, child_id), wanted)
+
+
+def _store(session: Session, child_id: str, rows: Sequence[ChildCategoryEpisode],
+           wanted: Sequence[ChildCategory]) -> None:
+    """`save_episodes` over the child's episode rows as already read."""
     existing = {_identity(_episode(row)): row for row in rows}
     child = session.get(Child, child_id)
     if (child is not None and child.version
@@ -277,9 +286,13 @@ def apply_record_categories(session: Session, child_id: str, records: Sequence[C
     report that no longer shows a circumstance leaves its category to a person.
     """
     child = _child(session, child_id)
-    after, raised = _replay(session, child, episodes(session, child_id), records,
-                            lambda _: now, by)
-    save_episodes(session, child_id, after)
+    rows = _rows(session, child_id)
+    current = [_episode(row) for row in rows]
+    if (not any(record.derived_categories for record in records)
+            and len({_identity(episode) for episode in current}) == len(current)):
+        return []  # nothing to open, and storing the episodes unchanged would change nothing
+    after, raised = _replay(session, child, current, records, lambda _: now, by)
+    _store(session, child_id, rows, after)
     return raised
 
 

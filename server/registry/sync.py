@@ -2,10 +2,16 @@
 
 Runs off the request path (a phone never waits for matching) from the durable
 ``submission_defs.sync_state`` column: a version is ``pending`` until its records, keys, edges
-and queue rows are committed together with ``done`` in one transaction, so a crash loses nothing
-and a rerun skips what is done. A version that cannot be synced is marked ``failed`` with the
-error in ``sync_error`` and the others go on. Submissions are matched one at a time, in arrival
-order, so each one sees every earlier child of its project.
+and queue rows are committed together with ``done``, so a crash loses nothing and a rerun skips
+what is done. A version that cannot be synced is marked ``failed`` with the error in
+``sync_error`` and the others go on. Submissions are matched one at a time, in arrival order,
+so each one sees every earlier child of its project.
+
+Several submissions share one transaction (`GROUP_SIZE`, `GROUP_SECONDS`), each in a savepoint
+of its own: a commit waits for the disk, and would otherwise cost more than the sync itself. A
+submission that fails is rolled back to its savepoint and marked ``failed`` alone; if the group's
+transaction itself fails (its connection, its commit), nothing of it is stored and its
+submissions are synced again one transaction each.
 
 Outcomes (matching.md §5.3–5.5): an automatic link adds a ``link`` edge and puts the record into
 the linked child; a record for review becomes a new child of its own *and* opens review-queue
@@ -19,18 +25,24 @@ no longer current when its turn comes is marked ``superseded`` and not synced at
 
 Run one sync at a time per database: two concurrent runs could each match a submission without
 seeing the other's (PostgreSQL rows are claimed with SKIP LOCKED, so nothing is synced twice).
+
+A submission costs a fixed handful of statements, whatever its number of children: its forms'
+project is remembered for the pass, a household's keys are looked up in one query and its keys
+and memberships written in one statement each, and a new child's view is computed from the
+records in hand instead of being read back.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from xml.etree.ElementTree import Element
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload
 
 from server.db import utcnow
 from server.models import (
@@ -46,13 +58,31 @@ from server.models.registry import EdgeKind, EdgeSource, RecordSource
 from server.registry.candidates import DatabaseRegistry, with_record_id
 from server.registry.categories import apply_record_categories, derive_from_instance
 from server.registry.followup import FOLLOWUP_FORMS, apply_followup
-from server.registry.view import refresh_child
+from server.registry.view import (
+    CurrentView,
+    fill_new_child,
+    refresh_child,
+    refresh_children,
+)
 from sync.instance import parse_instance
 from sync.mapping import FORM_MAPPINGS, MappedHousehold, map_instance
-from sync.matching import Band, Decision, Matcher, MatchModel, prepare
+from sync.matching import (
+    Band,
+    Decision,
+    Matcher,
+    MatchModel,
+    MatchRecord,
+    blocking_keys,
+    prepare,
+)
 from sync.matching import ChildRecord as MatchInput
 
 log = logging.getLogger(__name__)
+
+# At most this many submissions, or this long, in one transaction: it holds SQLite's write lock
+# (a phone's submission waits for it) and on PostgreSQL delays what others see of the registry.
+GROUP_SIZE = 50
+GROUP_SECONDS = 0.25
 
 
 class SyncState:
@@ -78,6 +108,25 @@ class SyncSummary:
         """Versions taken off the pending list (what ``--limit`` counts)."""
         return self.submissions + self.failed + self.superseded
 
+    def add(self, other: SyncSummary) -> None:
+        self.submissions += other.submissions
+        self.failed += other.failed
+        self.superseded += other.superseded
+        self.records += other.records
+        self.linked += other.linked
+        self.queued += other.queued
+        self.new += other.new
+        self.errors += other.errors
+
+
+@dataclass(frozen=True)
+class FormInfo:
+    """What the sync needs of a submission's form, read once per pass."""
+
+    xml_form_id: str
+    project_id: int
+    commune_code: str
+
 
 @dataclass
 class ProjectMatcher:
@@ -93,6 +142,16 @@ def _pending_ids(session: Session, after: int, batch: int) -> list[int]:
         .where(SubmissionDef.sync_state == SyncState.PENDING, SubmissionDef.id > after,
                Form.xml_form_id.in_([*FORM_MAPPINGS, *FOLLOWUP_FORMS]))
         .order_by(SubmissionDef.id).limit(batch)))
+
+
+def _form_info(session: Session, form_id: int, forms: dict[int, FormInfo]) -> FormInfo:
+    info = forms.get(form_id)
+    if info is None:
+        form = session.get_one(Form, form_id)
+        project = session.get_one(Project, form.project_id)
+        info = forms[form_id] = FormInfo(form.xml_form_id, project.id,
+                                         project.commune_code or "")
+    return info
 
 
 def _store_records(session: Session, version: SubmissionDef, project_id: int,
@@ -124,11 +183,37 @@ def new_child(session: Session, project_id: int, wanted_id: str = "") -> str:
     """A new registry child. A phone's own entity id (``meta/entity/@id``) is kept when it is a
     fresh UUID, so the entity the phone created offline is the same one it downloads later."""
     child_id = _usable_uuid(wanted_id)
-    if child_id is None or session.get(Child, child_id) is not None:
+    taken = set() if child_id is None or session.get(Child, child_id) is None else {child_id}
+    return _make_child(session, project_id, wanted_id, taken).id
+
+
+def _make_child(session: Session, project_id: int, wanted_id: str, taken: set[str]) -> Child:
+    """`new_child` given the wanted ids already used by a child (the made one is added)."""
+    child_id = _usable_uuid(wanted_id)
+    if child_id is None or child_id in taken:
         child_id = str(uuid.uuid4())
+    taken.add(child_id)
     # Version 0 until `refresh_child` fills the view: the entity's first version is then 1.
-    session.add(Child(id=child_id, project_id=project_id, version=0))
-    return child_id
+    # The view's columns hold their defaults from the start, so it can be filled before the
+    # child is first flushed.
+    child = Child(id=child_id, project_id=project_id, version=0, **_VIEW_DEFAULTS)
+    session.add(child)
+    return child
+
+
+_VIEW_DEFAULTS = asdict(CurrentView())
+_CHILDREN = select(Child).where(Child.id.in_(bindparam("ids", expanding=True)))
+
+
+def _children(session: Session, decisions: Sequence[Decision],
+              wanted_ids: Sequence[str]) -> dict[str, Child]:
+    """In one query, the children the records link to and those the phones' wanted entity
+    ids already name (the latter then cannot be used for a new child)."""
+    ids = {d.child_id for d in decisions if d.band is Band.AUTO_LINK and d.child_id}
+    ids |= {u for u in map(_usable_uuid, wanted_ids) if u is not None}
+    if not ids:
+        return {}
+    return {child.id: child for child in session.scalars(_CHILDREN, {"ids": list(ids)})}
 
 
 def _usable_uuid(text: str) -> str | None:
@@ -149,8 +234,9 @@ class Placement:
 
 
 def _apply(session: Session, project_id: int, row: ChildRecord, decision: Decision,
-           summary: SyncSummary, wanted_id: str) -> str:
-    """Store one decision; returns the child the record now belongs to."""
+           summary: SyncSummary, wanted_id: str, taken: set[str]) -> str | Child:
+    """Store one decision; returns the child the record now belongs to: its id when the child
+    already exists, the `Child` itself when this record makes it."""
     if decision.band is Band.AUTO_LINK and decision.child_id and decision.explanation:
         explanation = decision.explanation
         session.add(LinkEdge(
@@ -160,7 +246,7 @@ def _apply(session: Session, project_id: int, row: ChildRecord, decision: Decisi
             explanation={**explanation.as_dict(), "reasons": list(decision.reasons)}))
         summary.linked += 1
         return decision.child_id
-    child_id = new_child(session, project_id, wanted_id)
+    child = _make_child(session, project_id, wanted_id, taken)
     if decision.band is Band.REVIEW:
         for candidate in decision.candidates:
             session.add(MatchCandidate(
@@ -169,7 +255,7 @@ def _apply(session: Session, project_id: int, row: ChildRecord, decision: Decisi
         summary.queued += 1
     else:
         summary.new += 1
-    return child_id
+    return child
 
 
 def place_records(session: Session, pm: ProjectMatcher, rows: Sequence[ChildRecord],
@@ -181,25 +267,64 @@ def place_records(session: Session, pm: ProjectMatcher, rows: Sequence[ChildReco
     lists alike: match (rows of one household are never one child), write edges and queue
     rows, index the records, then recompute every touched child's view.
     """
-    pm.registry.session = session
-    pm.registry.fresh = {row.id for row in rows}
     records = [prepare(with_record_id(record, row))
                for record, row in zip(inputs, rows, strict=True)]
-    decisions = pm.matcher.match_submission(records)
+    decisions = _match(session, pm, rows, records)
     wanted = list(wanted_ids) + [""] * (len(rows) - len(wanted_ids))
-    placements = []
-    for record, row, decision, wanted_id in zip(records, rows, decisions, wanted, strict=True):
-        child_id = _apply(session, pm.registry.project_id, row, decision, summary, wanted_id)
-        pm.registry.add(record, child_id, decision.keys)
-        placements.append(Placement(row, child_id, decision.band))
+    # Held here so the session's identity map keeps each one from its categories to its view.
+    existing = _children(session, decisions, wanted)
+    taken = set(existing)
+    placements, made = [], {}
+    for row, decision, wanted_id in zip(rows, decisions, wanted, strict=True):
+        child = _apply(session, pm.registry.project_id, row, decision, summary, wanted_id, taken)
+        if isinstance(child, Child):
+            made[child.id] = child
+        placements.append(Placement(row, child if isinstance(child, str) else child.id,
+                                    decision.band))
+    by_child: dict[str, list[ChildRecord]] = {}
+    for placement in placements:
+        by_child.setdefault(placement.child_id, []).append(placement.row)
+    # A new child with no categories to open gets its view before its first INSERT.
+    for child_id, placed in by_child.items():
+        if child_id in made and not _derives(placed):
+            fill_new_child(made[child_id], placed)
     session.flush()  # children before the memberships and keys that refer to them
+    pm.registry.add_all([(record, p.child_id, decision.keys)
+                         for record, p, decision in zip(records, placements, decisions,
+                                                        strict=True)])
     now = utcnow()
-    for child_id in dict.fromkeys(p.child_id for p in placements):
-        apply_record_categories(session, child_id,
-                                [p.row for p in placements if p.child_id == child_id], now)
-        refresh_child(session, child_id)
+    for child_id, placed in by_child.items():
+        if child_id not in made:
+            apply_record_categories(session, child_id, placed, now)
+        elif _derives(placed):  # a new child's view only after its categories (version 0)
+            apply_record_categories(session, child_id, placed, now)
+            fill_new_child(made[child_id], placed)
+    # Categories do not enter the view, so the linked children's views come after them all.
+    linked = [child_id for child_id in by_child if child_id not in made]
+    refresh_children(session, [existing[c] for c in linked if c in existing])
+    for child_id in linked:
+        if child_id not in existing:
+            refresh_child(session, child_id)
     summary.records += len(rows)
     return placements
+
+
+def _match(session: Session, pm: ProjectMatcher, rows: Sequence[ChildRecord],
+           records: Sequence[MatchRecord]) -> list[Decision]:
+    """The matcher's decisions for one household, its keys looked up in one query."""
+    registry = pm.registry
+    registry.session = session
+    registry.fresh = {row.id for row in rows}
+    registry.look_ahead(key for record in records for key in blocking_keys(record))
+    try:
+        return pm.matcher.match_submission(records)
+    finally:
+        registry.forget_look_ahead()
+
+
+def _derives(records: Sequence[ChildRecord]) -> bool:
+    """Whether any of the records points to a special-circumstance category."""
+    return any(record.derived_categories for record in records)
 
 
 def project_matcher(session: Session, project_id: int, matchers: dict[int, ProjectMatcher],
@@ -211,69 +336,133 @@ def project_matcher(session: Session, project_id: int, matchers: dict[int, Proje
     return pm
 
 
-def _sync_one(session: Session, version: SubmissionDef, matchers: dict[int, ProjectMatcher],
-              model: MatchModel, summary: SyncSummary) -> None:
-    form = session.get_one(Form, version.form_id)
-    project = session.get_one(Project, form.project_id)
+def _sync_one(session: Session, version: SubmissionDef, form: FormInfo,
+              matchers: dict[int, ProjectMatcher], model: MatchModel,
+              summary: SyncSummary) -> None:
     if form.xml_form_id in FOLLOWUP_FORMS:
-        apply_followup(session, version, project.id)
+        apply_followup(session, version, form.project_id)
         return
     instance = parse_instance(version.xml.encode("utf-8"))
-    mapped = map_instance(instance.root, version.instance_id, commune=project.commune_code or "")
-    rows = _store_records(session, version, project.id, mapped, instance.root)
-    pm = project_matcher(session, project.id, matchers, model)
+    mapped = map_instance(instance.root, version.instance_id, commune=form.commune_code)
+    rows = _store_records(session, version, form.project_id, mapped, instance.root)
+    pm = project_matcher(session, form.project_id, matchers, model)
     place_records(session, pm, rows, [child.record for child in mapped.children], summary,
                   [child.answers.get("entity_id", "") for child in mapped.children])
 
 
+@dataclass
+class _Run:
+    """One `sync_pending` call: its caches (kept across transactions) and its summary."""
+
+    session_factory: Callable[[], Session]
+    model: MatchModel
+    summary: SyncSummary = field(default_factory=SyncSummary)
+    matchers: dict[int, ProjectMatcher] = field(default_factory=dict)
+    forms: dict[int, FormInfo] = field(default_factory=dict)
+
+
 def sync_pending(session_factory: Callable[[], Session], *, limit: int | None = None,
                  model: MatchModel | None = None, batch: int = 200) -> SyncSummary:
-    """Sync up to ``limit`` pending versions (all when None), each in its own transaction."""
-    model = model or MatchModel.load()
-    summary = SyncSummary()
-    matchers: dict[int, ProjectMatcher] = {}
+    """Sync up to ``limit`` pending versions (all when None), oldest first."""
+    run = _Run(session_factory, model or MatchModel.load())
     last = 0
-    while limit is None or summary.attempted < limit:
+    while limit is None or run.summary.attempted < limit:
         with session_factory() as session:
             ids = _pending_ids(session, last, batch)
         if not ids:
             break
-        for def_id in ids:
-            if limit is not None and summary.attempted >= limit:
-                break
-            last = def_id
-            _claim_and_sync(session_factory, def_id, matchers, model, summary)
-    return summary
+        while ids and (limit is None or run.summary.attempted < limit):
+            room = GROUP_SIZE if limit is None else min(GROUP_SIZE,
+                                                        limit - run.summary.attempted)
+            taken = _sync_group(run, ids[:room])
+            last, ids = ids[taken - 1], ids[taken:]
+    return run.summary
+
+
+def _claim(session: Session, ids: Sequence[int]) -> dict[int, SubmissionDef]:
+    """Lock the group's versions that no other run holds (PostgreSQL skips locked rows)."""
+    return {version.id: version for version in session.scalars(
+        select(SubmissionDef).where(SubmissionDef.id.in_(ids))
+        .options(joinedload(SubmissionDef.submission, innerjoin=True))
+        .with_for_update(of=SubmissionDef, skip_locked=True))}
+
+
+def _sync_group(run: _Run, ids: Sequence[int]) -> int:
+    """Sync the first versions of ``ids`` in one transaction; returns how many it took."""
+    group = SyncSummary()  # counted only once the group's transaction commits
+    started, taken = time.monotonic(), 0
+    try:
+        with run.session_factory() as session, session.begin():
+            versions = _claim(session, ids)
+            for def_id in ids:
+                taken += 1
+                version = versions.get(def_id)
+                if version is not None and version.sync_state == SyncState.PENDING:
+                    _sync_in_savepoint(session, version, run, group)
+                if time.monotonic() - started >= GROUP_SECONDS:
+                    break
+    except Exception:  # the transaction is gone: retry its submissions one by one
+        log.warning("registry sync group of %s submissions failed; retrying one at a time",
+                    taken, exc_info=True)
+        run.matchers.clear()  # they hold records of the rolled-back transaction
+        taken = max(taken, 1)  # always move on (or raise: the database is gone)
+        for def_id in ids[:taken]:
+            _claim_and_sync(run.session_factory, def_id, run.forms, run.matchers, run.model,
+                            run.summary)
+        return taken
+    run.summary.add(group)
+    return taken
+
+
+def _sync_in_savepoint(session: Session, version: SubmissionDef, run: _Run,
+                       group: SyncSummary) -> None:
+    if not version.current:
+        version.sync_state = SyncState.SUPERSEDED
+        group.superseded += 1
+        return
+    part = SyncSummary()
+    try:
+        with session.begin_nested():
+            _sync_one(session, version, _form_info(session, version.form_id, run.forms),
+                      run.matchers, run.model, part)
+            version.sync_state, version.sync_error = SyncState.DONE, None
+    except Exception as exc:  # one bad submission must not stop the others
+        run.matchers.clear()  # cached records of the rolled-back savepoint (ids are reused)
+        _mark_failed(version, exc, group)
+        return
+    part.submissions = 1
+    group.add(part)
+
+
+def _mark_failed(version: SubmissionDef, exc: Exception, summary: SyncSummary) -> None:
+    message = f"{type(exc).__name__}: {exc}"
+    version.sync_state, version.sync_error = SyncState.FAILED, message[:4000]
+    summary.failed += 1
+    summary.errors.append(f"submission version {version.id}: {message}")
+    log.warning("registry sync of submission version %s failed", version.id, exc_info=exc)
 
 
 def _claim_and_sync(session_factory: Callable[[], Session], def_id: int,
-                    matchers: dict[int, ProjectMatcher], model: MatchModel,
-                    summary: SyncSummary) -> None:
+                    forms: dict[int, FormInfo], matchers: dict[int, ProjectMatcher],
+                    model: MatchModel, summary: SyncSummary) -> None:
+    """Sync one version in a transaction of its own (a group's retry after it failed)."""
     part = SyncSummary()  # counted only once the submission's transaction commits
     try:
         with session_factory() as session, session.begin():
-            version = session.scalar(select(SubmissionDef).where(SubmissionDef.id == def_id)
-                                     .with_for_update(skip_locked=True))
+            version = _claim(session, [def_id]).get(def_id)
             if version is None or version.sync_state != SyncState.PENDING:
                 return
             if not version.current:
                 version.sync_state = SyncState.SUPERSEDED
                 summary.superseded += 1
                 return
-            _sync_one(session, version, matchers, model, part)
+            _sync_one(session, version, _form_info(session, version.form_id, forms),
+                      matchers, model, part)
             version.sync_state, version.sync_error = SyncState.DONE, None
-        summary.submissions += 1
-        summary.records += part.records
-        summary.linked += part.linked
-        summary.queued += part.queued
-        summary.new += part.new
+        part.submissions = 1
+        summary.add(part)
     except Exception as exc:  # one bad submission must not stop the others
         # Cached records of the rolled-back transaction must not outlive it (ids are reused).
         matchers.clear()
-        message = f"{type(exc).__name__}: {exc}"
         with session_factory() as session, session.begin():
-            version = session.get_one(SubmissionDef, def_id)
-            version.sync_state, version.sync_error = SyncState.FAILED, message[:4000]
-        summary.failed += 1
-        summary.errors.append(f"submission version {def_id}: {message}")
-        log.warning("registry sync of submission version %s failed", def_id, exc_info=True)
+            _mark_failed(session.get_one(SubmissionDef, def_id), exc, summary)

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from server.models import Child, ChildMembership, ChildRecord, ChildUpdate
@@ -117,14 +117,38 @@ def compute_view(records: Sequence[ChildRecord], updates: Sequence[ChildUpdate])
     return view
 
 
+# Built once: composing a statement costs more than running it (the sync runs these per child).
+_RECORDS_OF = (select(ChildRecord)
+               .join(ChildMembership, ChildMembership.record_id == ChildRecord.id)
+               .where(ChildMembership.child_id == bindparam("child_id")))
+_UPDATES_OF = select(ChildUpdate).where(ChildUpdate.child_id == bindparam("child_id"))
+_RECORDS_OF_MANY = (
+    select(ChildRecord, ChildMembership.child_id)
+    .join(ChildMembership, ChildMembership.record_id == ChildRecord.id)
+    .where(ChildMembership.child_id.in_(bindparam("child_ids", expanding=True))))
+_UPDATES_OF_MANY = select(ChildUpdate).where(
+    ChildUpdate.child_id.in_(bindparam("child_ids", expanding=True)))
+
+
 def records_of(session: Session, child_id: str) -> list[ChildRecord]:
-    return list(session.scalars(
-        select(ChildRecord).join(ChildMembership, ChildMembership.record_id == ChildRecord.id)
-        .where(ChildMembership.child_id == child_id)))
+    return list(session.scalars(_RECORDS_OF, {"child_id": child_id}))
 
 
 def updates_of(session: Session, child_id: str) -> list[ChildUpdate]:
-    return list(session.scalars(select(ChildUpdate).where(ChildUpdate.child_id == child_id)))
+    return list(session.scalars(_UPDATES_OF, {"child_id": child_id}))
+
+
+def store_view(child: Child, view: CurrentView) -> bool:
+    """Write ``view`` into the child's columns; bump its version if anything changed."""
+    changed = False
+    for item in fields(CurrentView):
+        value = getattr(view, item.name)
+        if getattr(child, item.name) != value:
+            setattr(child, item.name, value)
+            changed = True
+    if changed:
+        child.version = (child.version or 0) + 1
+    return changed
 
 
 def refresh_child(session: Session, child: Child | str) -> bool:
@@ -136,13 +160,30 @@ def refresh_child(session: Session, child: Child | str) -> bool:
     session.flush()
     if isinstance(child, str):
         child = session.get_one(Child, child)
-    view = compute_view(records_of(session, child.id), updates_of(session, child.id))
-    changed = False
-    for item in fields(CurrentView):
-        value = getattr(view, item.name)
-        if getattr(child, item.name) != value:
-            setattr(child, item.name, value)
-            changed = True
-    if changed:
-        child.version = (child.version or 0) + 1
-    return changed
+    return store_view(child, compute_view(records_of(session, child.id),
+                                          updates_of(session, child.id)))
+
+
+def refresh_children(session: Session, children: Sequence[Child]) -> None:
+    """`refresh_child` for several children, their records and updates read in one query each
+    (the sync's household of children re-reported together)."""
+    session.flush()
+    ids = [child.id for child in children]
+    records: dict[str, list[ChildRecord]] = {child_id: [] for child_id in ids}
+    updates: dict[str, list[ChildUpdate]] = {child_id: [] for child_id in ids}
+    if ids:
+        for record, child_id in session.execute(_RECORDS_OF_MANY, {"child_ids": ids}):
+            records[child_id].append(record)
+        for update in session.scalars(_UPDATES_OF_MANY, {"child_ids": ids}):
+            updates[update.child_id].append(update)
+    for child in children:
+        store_view(child, compute_view(records[child.id], updates[child.id]))
+
+
+def fill_new_child(child: Child, records: Sequence[ChildRecord]) -> bool:
+    """`refresh_child` for a child made in this transaction from ``records``, without reading
+    them back: they are all its records, and a child this new has no follow-up updates yet.
+
+    The child must still hold the view's defaults (as `new_child` makes it).
+    """
+    return store_view(child, compute_view(records, []))
