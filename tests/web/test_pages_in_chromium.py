@@ -26,11 +26,11 @@ if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
     pytest.skip(f"needs Chromium ({CHROMIUM}) and chromedriver ({CHROMEDRIVER})",
                 allow_module_level=True)
 
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
-from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -73,7 +73,16 @@ class Officer:
         redirect), as a person waits before reading on."""
         page = self.driver.find_element(By.TAG_NAME, "html")
         element.click()
-        WebDriverWait(self.driver, 10).until(expected_conditions.staleness_of(page))
+
+        def next_page_loaded(driver: WebDriver) -> bool:
+            try:
+                page.is_enabled()
+                return False  # still the old page
+            except WebDriverException:
+                # Stale, or (mid-navigation) "node does not belong to the document": gone.
+                return bool(driver.execute_script("return document.readyState") == "complete")
+
+        WebDriverWait(self.driver, 10).until(next_page_loaded)
 
     def text(self, element_id: str) -> str:
         return self.driver.find_element(By.ID, element_id).text
