@@ -80,7 +80,7 @@ def codes_as_derived(codes: Sequence[str], *, source: str) -> list[DerivedCatego
 
 # --- screening answers → derived categories (the sync, per child element) ---------------------
 
-def _leaves(node: Element, skip: Collection[str] = ()) -> dict[str, str]:
+def leaves(node: Element, skip: Collection[str] = ()) -> dict[str, str]:
     """Every answer under ``node`` by field name (groups flattened; XLSForm names are unique)."""
     found: dict[str, str] = {}
     for child in node:
@@ -88,13 +88,13 @@ def _leaves(node: Element, skip: Collection[str] = ()) -> dict[str, str]:
         if name in skip:
             continue
         if len(child):
-            found.update(_leaves(child, skip))
+            found.update(leaves(child, skip))
         else:
             found[name] = (child.text or "").strip()
     return found
 
 
-def _screening_day(household: Mapping[str, str], fallback: date) -> date:
+def screening_day(household: Mapping[str, str], fallback: date) -> date:
     try:
         return date.fromisoformat(household.get("today", "")[:10])
     except ValueError:
@@ -115,11 +115,11 @@ def derive_from_instance(root: Element, fallback_today: date) -> list[list[dict[
     children = [n for n in groups[0] if local_name(n.tag) == mapping.child]
     if form_id not in FORM_RULES:
         return [[] for _ in children]
-    household = {**_leaves(root, skip={mapping.household, "meta"}),
-                 **_leaves(groups[0], skip={mapping.child})}
-    today = _screening_day(household, fallback_today)
+    household = {**leaves(root, skip={mapping.household, "meta"}),
+                 **leaves(groups[0], skip={mapping.child})}
+    today = screening_day(household, fallback_today)
     return [[derived_to_json(d) for d in
-             provisional_categories(form_id, household, _leaves(node, skip={"meta"}), today)]
+             provisional_categories(form_id, household, leaves(node, skip={"meta"}), today)]
             for node in children]
 
 
@@ -302,8 +302,16 @@ def apply_codes(session: Session, child_id: str, codes: Sequence[str], *, source
 
     Raises `UnknownCategory` (nothing stored) when a code is not in the catalogue.
     """
+    return apply_derived_categories(session, child_id, codes_as_derived(codes, source=source),
+                                    source=source, by=by, now=now, record_id=record_id)
+
+
+def apply_derived_categories(session: Session, child_id: str,
+                             derived: Sequence[DerivedCategory], *, source: str, by: str,
+                             now: datetime, record_id: int | None = None) -> list[Flag]:
+    """Open what a report without a `ChildRecord` derived (a follow-up visit's Section F) and
+    store the flags that raises, as for a screening."""
     child = _child(session, child_id)
-    derived = codes_as_derived(codes, source=source)
     before = episodes(session, child_id)
     after = apply_derived(before, derived, by=by, at=now, source=source)
     raised = raise_flags(session, child, before, after, now, record_id)

@@ -29,6 +29,10 @@ Decisions, with Central's rules where it has one (central-backend `_updateEntity
 * **New circumstances** (`update/circ` codes the phone's copy did not have) open provisional
   categories through `server.registry.categories.apply_codes`, flags included; removing a
   code on the phone ends nothing (only an officer ends a category).
+* **Section F** (the collaborator's confidential protection concern) is read with
+  `sync/categories/followup_rules.json` — the screening's Section F rules — even on a visit
+  without news ("not met"), so a concern raised at a follow-up opens the same referrals and
+  12-hour clocks as one raised at a screening.
 """
 
 from __future__ import annotations
@@ -48,12 +52,14 @@ from server.registry.entities import ENTITY_LIST, entity_row
 from server.registry.errors import NotFound, RegistryError
 from server.registry.merge import resolve
 from server.registry.view import refresh_child
+from sync.categories import provisional_categories
 from sync.instance import parse_instance
 from sync.safe_xml import local_name, parse_xml
 
 log = logging.getLogger(__name__)
 
-FOLLOWUP_FORMS = frozenset({"child_followup"})
+FOLLOWUP_FORM = "child_followup"
+FOLLOWUP_FORMS = frozenset({FOLLOWUP_FORM})
 
 ENTITIES_NS = "http://www.opendatakit.org/xforms/entities"
 XFORMS_NS = "http://www.w3.org/2002/xforms"
@@ -212,7 +218,14 @@ def apply_followup(session: Session, version: SubmissionDef, project_id: int) ->
     form_def = session.get_one(FormDef, version.form_def_id)
     root = parse_instance(version.xml.encode("utf-8")).root
     update = read_followup(root, saveto_paths(form_def))
-    if update is None or not update.update or _already_applied(session, version):
+    if update is None or _already_applied(session, version):
+        return
+    if not update.update:
+        # No news to store, but a protection concern noted at the visit still reaches the
+        # officer (a second sync of it raises nothing twice: one flag per episode).
+        if update.entity_id:
+            child, _ = _target(session, update.entity_id, project_id)
+            apply_protection_concern(session, child.id, root, version)
         return
     child, redirected = _target(session, update.entity_id, project_id)
     changes = changes_of(update)
@@ -227,6 +240,20 @@ def apply_followup(session: Session, version: SubmissionDef, project_id: int) ->
     new_codes = _new_circumstances(update)
     if new_codes:
         apply_circumstances(session, child.id, new_codes, version)
+    apply_protection_concern(session, child.id, root, version)
+
+
+def apply_protection_concern(session: Session, child_id: str, root: Element,
+                             version: SubmissionDef) -> None:
+    """Section F of the follow-up (`sync/categories/followup_rules.json`): the same confidential
+    referrals and RISK (urgent on immediate danger) as a screening's Section F."""
+    answers = categories.leaves(root, skip={"meta"})
+    today = categories.screening_day(answers, version.created_at.date())
+    derived = provisional_categories(FOLLOWUP_FORM, answers, answers, today)
+    if derived:
+        categories.apply_derived_categories(session, child_id, derived,
+                                            source=version.instance_id, by="sync",
+                                            now=version.created_at)
 
 
 def _new_circumstances(update: EntityUpdate) -> list[str]:

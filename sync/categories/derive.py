@@ -25,7 +25,10 @@ from sync.categories.rules import Context
 from sync.categories.ruleset import Outcome, RuleSet, load_ruleset
 
 # form_id → its rule file, packaged next to this module. One entry per form, one file per form.
-FORM_RULES: Mapping[str, str] = {"household_screening": "screening_rules.json"}
+FORM_RULES: Mapping[str, str] = {
+    "household_screening": "screening_rules.json",
+    "child_followup": "followup_rules.json",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -190,3 +190,17 @@ def test_rules_name_only_catalogue_codes_and_sub_codes(rules: RuleSet) -> None:
 def test_health_station_and_officer_only_codes_have_no_screening_rule(rules: RuleSet) -> None:
     # HCDB-DD and PLAN-HIVAFF: "Do not ask at the door. Only the health station sets it."
     assert not {"HCDB-DD", "PLAN-HIVAFF"} & rules.codes()
+
+
+def test_the_follow_up_rules_read_the_follow_up_forms_own_protection_section() -> None:
+    followup = read_form("child_followup")
+    names = followup.child | followup.household
+    rules = ruleset_for("child_followup")
+    read = {field.name for rule in rules.rules for field in rule.fields()}
+    assert read and read <= names  # (its age block is unused: no rule asks an age)
+    assert {rule.code for rule in rules.rules} == {
+        rule.code for rule in ruleset_for("household_screening").rules
+        if {f.name for f in rule.fields()} & rules.confidential_fields}
+    for rule_id, test in all_tests(rules):
+        if isinstance(test, OneOf | Selected):
+            assert set(test.values) <= followup.selects[test.field.name][1], rule_id

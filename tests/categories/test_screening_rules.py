@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from sync.categories import DerivedCategory, NoRulesForForm, provisional_categories
+from sync.categories import (
+    DerivedCategory,
+    NoRulesForForm,
+    forms_with_rules,
+    provisional_categories,
+)
 from tests.categories.builders import (
     FORM,
     NEUTRAL_CHILD,
@@ -297,5 +302,6 @@ def test_answers_may_be_keyed_by_submission_path_and_be_non_strings() -> None:
 
 def test_a_form_without_rules_is_an_error_with_a_code() -> None:
     with pytest.raises(NoRulesForForm) as raised:
-        provisional_categories("child_followup", {}, {}, TODAY)
+        provisional_categories("village_meeting", {}, {}, TODAY)
     assert raised.value.code == "no_rules_for_form"
+    assert "child_followup" in forms_with_rules()  # the follow-up has its Section F rules

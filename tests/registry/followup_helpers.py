@@ -51,9 +51,11 @@ def followup_xml(row: dict[str, str], status: str, *, entity_id: str | None = No
                  school: str | None = None, circ: str | None = None,
                  moved: tuple[str, str] | None = None, died: str | None = None,
                  instance_id: str | None = None, deprecated_id: str | None = None,
-                 update: str | None = None) -> str:
+                 update: str | None = None,
+                 concern: tuple[str, str] | None = None) -> str:
     """A follow-up of the child in `row` (a children.csv row the phone held), with the
-    form's own fallbacks: every saved property is the phone's copy unless the visit set it."""
+    form's own fallbacks: every saved property is the phone's copy unless the visit set it.
+    `concern` fills Section F."""
     still = status == "still_here"
     out = {prop: row.get(prop, "") for prop in PROPERTIES}
     out["status"] = {"died": "died", "moved_away": "moved_away"}.get(status, "active")
@@ -78,6 +80,9 @@ def followup_xml(row: dict[str, str], status: str, *, entity_id: str | None = No
     saved = "".join(f"<out_{p}>{escape(out[p])}</out_{p}>" for p in
                     ("status", "categories", "support", "school_status", "guardian_name",
                      "death_date", "moved_date", "moved_to", "last_visit"))
+    if concern:  # Section F: (f_type, f_urgency), as the collaborator ticked them
+        groups += (f"<f_protection><f_concern>yes</f_concern><f_type>{concern[0]}</f_type>"
+                   f"<f_urgency>{concern[1]}</f_urgency><f_note/></f_protection>")
     deprecated = f"<deprecatedID>{deprecated_id}</deprecatedID>" if deprecated_id else ""
     flag = update if update is not None else ("1" if news else "0")
     return (

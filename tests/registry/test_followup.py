@@ -5,11 +5,12 @@ marked soft or hard, unknown children fail the submission with a message."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from server.models import ChildCategoryEpisode, ChildUpdate, SubmissionDef
+from server.models import ChildCategoryEpisode, ChildUpdate, Flag, SubmissionDef
 from server.services import Services
 from tests.openrosa.test_entity_list import reviewer_merges_two
 from tests.registry.followup_helpers import (
@@ -152,3 +153,38 @@ def test_new_circumstances_open_provisional_categories(
     assert "PLAN-LABOUR" in opened
     now = next(r for r in children_csv(phone) if r["name"] == child["name"])
     assert "PLAN-LABOUR" in now["categories"].split()
+
+
+def test_a_protection_concern_at_a_follow_up_reaches_the_officer_with_its_clock(
+        services: Services, client: FlaskClient) -> None:
+    demo = load_synced_demo(services)
+    phone = phone_of(client, demo, "T02")
+    child = children_csv(phone)[0]
+    first_id = f"uuid:{uuid.uuid4()}"
+    concern = ("sexual_abuse_suspected", "immediate_danger")
+    send_followup(phone, followup_xml(child, "not_met", concern=concern, instance_id=first_id))
+    assert sync(services).failed == 0
+    with services.database.unit_of_work() as db:
+        opened = {row.code: row for row in db.scalars(select(ChildCategoryEpisode).where(
+            ChildCategoryEpisode.child_id == child["name"]))}
+        flags = {flag.code: flag for flag in db.scalars(
+            select(Flag).where(Flag.child_id == child["name"], Flag.status == "open"))}
+        received = db.scalars(select(SubmissionDef.created_at).order_by(
+            SubmissionDef.id.desc())).first()
+        # A referral the officer decides, known only from confidential answers.
+        assert opened["HCDB-L"].status == "referred" and opened["HCDB-L"].confidential
+        assert opened["RISK"].urgent_signal
+        assert flags["HCDB-L"].confidential
+        deadlines = [flag.deadline for flag in flags.values() if flag.deadline]
+        assert received is not None and deadlines
+        assert min(deadlines) == received + timedelta(hours=12)
+    # Nothing of it reaches the phones.
+    now = next(r for r in children_csv(phone) if r["name"] == child["name"])
+    assert not {"HCDB-L", "RISK"} & set(now["categories"].split())
+    # An edit of the visit, synced again, raises nothing twice.
+    send_followup(phone, followup_xml(child, "not_met", concern=concern,
+                                      deprecated_id=first_id))
+    assert sync(services).failed == 0
+    with services.database.unit_of_work() as db:
+        assert db.scalar(select(func.count()).select_from(Flag).where(
+            Flag.child_id == child["name"])) == len(flags)
