@@ -8,13 +8,15 @@ from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from server import problems
 from server.api.v1.common import audit
-from server.api.v1.registry_common import allowed, caller, registry_errors, visible_child
+from server.api.v1.registry_common import (
+    caller,
+    unmerge_visible_record,
+    visible_child,
+)
 from server.api.v1.registry_json import child_detail_json
 from server.context import db
-from server.models import ChildCategoryEpisode, ChildMembership, Project
-from server.registry import merge
+from server.models import ChildCategoryEpisode, Project
 from server.registry.access import redact_episodes
 from server.web import blueprint, queries
 from server.web.explain import plain
@@ -82,16 +84,7 @@ def child(project_id: int, child_id: str) -> ResponseReturnValue:
                 "/unmerge")
 def unmerge(project_id: int, child_id: str, record_id: int) -> ResponseReturnValue:
     """The same checks as `POST …/records/<id>/unmerge` of the API."""
-    who, access = caller(project_id)
-    found = visible_child(project_id, child_id, access)
-    allowed(access.review, found.village_code)
-    held = db().scalar(select(ChildMembership.child_id).where(
-        ChildMembership.record_id == record_id))
-    if held != found.id:
-        raise problems.not_found()
-    assert who.actor_id is not None
-    with registry_errors():
-        now_in = merge.unmerge_record(db(), record_id, who.actor_id)
+    who, found, now_in = unmerge_visible_record(project_id, child_id, record_id)
     audit(who, "registry.record.unmerge", f"record:{record_id}",
           {"projectId": project_id, "from": found.id, "to": now_in, "via": "web"})
     return redirect(url_for("web.child", project_id=project_id, child_id=found.id,

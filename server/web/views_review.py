@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from server import problems
 from server.api.v1.common import audit
-from server.api.v1.registry_common import allowed, caller, registry_errors
+from server.api.v1.registry_common import caller, registry_errors, visible_candidate
 from server.context import db
-from server.models import Child, ChildRecord, MatchCandidate, Project
+from server.models import Project
 from server.models.registry import ReviewDecision
-from server.registry import merge, review
-from server.registry.access import RegistryAccess
-from server.registry.errors import NotFound
+from server.registry import review
 from server.web import blueprint, queries
 from server.web.explain import plain
 from server.web.views_children import done_message
@@ -37,34 +34,10 @@ def review_queue(project_id: int) -> ResponseReturnValue:
         done=done_message())
 
 
-def _current(child_id: str) -> Child:
-    try:
-        return merge.resolve(db(), child_id)
-    except NotFound:
-        return db().get_one(Child, child_id)
-
-
-def _candidate(project_id: int, candidate_id: int, access: RegistryAccess) -> MatchCandidate:
-    """A queue row of the project whose both sides the caller sees (else 404) and reviews
-    (else 403) — the API's rule for the same row."""
-    row = db().execute(
-        select(MatchCandidate, ChildRecord)
-        .join(ChildRecord, ChildRecord.id == MatchCandidate.record_id)
-        .where(MatchCandidate.id == candidate_id, ChildRecord.project_id == project_id)).first()
-    if row is None:
-        raise problems.not_found()
-    candidate, record = row
-    child = _current(candidate.child_id)
-    if not (access.sees_child(record.village_code) and access.sees_child(child.village_code)):
-        raise problems.not_found()
-    allowed(access.review, record.village_code, child.village_code)
-    return candidate
-
-
 @blueprint.post("/ui/p/<int:project_id>/review/<int:candidate_id>/decide")
 def decide(project_id: int, candidate_id: int) -> ResponseReturnValue:
     who, access = caller(project_id)
-    candidate = _candidate(project_id, candidate_id, access)
+    candidate, _, _ = visible_candidate(project_id, candidate_id, access)
     try:
         decision = ReviewDecision(request.form.get("decision", ""))
     except ValueError:
@@ -81,7 +54,7 @@ def decide(project_id: int, candidate_id: int) -> ResponseReturnValue:
 @blueprint.post("/ui/p/<int:project_id>/review/<int:candidate_id>/undo")
 def undo(project_id: int, candidate_id: int) -> ResponseReturnValue:
     who, access = caller(project_id)
-    candidate = _candidate(project_id, candidate_id, access)
+    candidate, _, _ = visible_candidate(project_id, candidate_id, access)
     assert who.actor_id is not None
     with registry_errors():
         review.undo(db(), candidate.id, who.actor_id)

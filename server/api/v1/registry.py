@@ -34,13 +34,14 @@ from server.api.v1.registry_common import (
     caller,
     paged,
     registry_errors,
+    unmerge_visible_record,
     visible_child,
     with_total,
 )
 from server.api.v1.registry_json import child_detail_json, child_item_json
 from server.auth.principal import Principal
 from server.context import api_base, db
-from server.models import Child, ChildCategoryEpisode, ChildMembership, Flag
+from server.models import Child, ChildCategoryEpisode, Flag
 from server.models.registry import ChildStatus, FlagStatus
 from server.registry import merge
 from server.registry.access import RegistryAccess, redact_episodes
@@ -201,16 +202,7 @@ class ChildMerge(Resource):
 class RecordUnmerge(Resource):
     def post(self, project_id: int, child_id: str, record_id: int) -> dict[str, Any]:
         """Take one source record out of this child; it answers the child that now holds it."""
-        who, access = caller(project_id)
-        child = visible_child(project_id, child_id, access)
-        allowed(access.review, child.village_code)
-        held = db().scalar(select(ChildMembership.child_id).where(
-            ChildMembership.record_id == record_id))
-        if held != child.id:
-            raise problems.not_found()
-        assert who.actor_id is not None
-        with registry_errors():
-            now_in = merge.unmerge_record(db(), record_id, who.actor_id)
+        who, child, now_in = unmerge_visible_record(project_id, child_id, record_id)
         audit(who, "registry.record.unmerge", f"record:{record_id}",
               {"projectId": project_id, "from": child.id, "to": now_in})
         return {"recordId": record_id, "childId": now_in, "formerChildId": child.id}

@@ -21,7 +21,7 @@ from server.api.v1.projects import readable_project
 from server.auth import permissions
 from server.auth.principal import Principal
 from server.context import db
-from server.models import Child
+from server.models import Child, ChildMembership, ChildRecord, MatchCandidate
 from server.registry import merge
 from server.registry.access import RegistryAccess, VillageScope
 from server.registry.errors import InvalidDecision, NotFound
@@ -107,3 +107,48 @@ def paged(query: Select[*tuple[Any, ...]]) -> tuple[list[Any], int]:
 
 def with_total(body: Any, total: int) -> tuple[Any, int, dict[str, str]]:
     return body, 200, {"X-Total-Count": str(total)}
+
+
+def current_child(child_id: str) -> Child:
+    """The child an id names now; a broken redirect chain shows the row's own child."""
+    try:
+        return merge.resolve(db(), child_id)
+    except NotFound:
+        return db().get_one(Child, child_id)
+
+
+def visible_candidate(project_id: int, candidate_id: int, access: RegistryAccess, *,
+                      acting: bool = True) -> tuple[MatchCandidate, ChildRecord, Child]:
+    """A queue row of the project (any status) whose both sides the caller sees (else 404)
+    and, when ``acting``, reviews (else 403). The child is the current one. The API and the
+    web pages both use it, so a row is judged by one rule."""
+    row = db().execute(
+        select(MatchCandidate, ChildRecord)
+        .join(ChildRecord, ChildRecord.id == MatchCandidate.record_id)
+        .where(MatchCandidate.id == candidate_id, ChildRecord.project_id == project_id)).first()
+    if row is None:
+        raise problems.not_found()
+    candidate, record = row
+    child = current_child(candidate.child_id)
+    if not (access.sees_child(record.village_code) and access.sees_child(child.village_code)):
+        raise problems.not_found()
+    if acting:
+        allowed(access.review, record.village_code, child.village_code)
+    return candidate, record, child
+
+
+def unmerge_visible_record(project_id: int, child_id: str, record_id: int
+                           ) -> tuple[Principal, Child, str]:
+    """Take a record the caller may review out of a child it sees; → (who, former child,
+    the record's child now). 404 when the record is not in that child."""
+    who, access = caller(project_id)
+    child = visible_child(project_id, child_id, access)
+    allowed(access.review, child.village_code)
+    held = db().scalar(select(ChildMembership.child_id).where(
+        ChildMembership.record_id == record_id))
+    if held != child.id:
+        raise problems.not_found()
+    assert who.actor_id is not None
+    with registry_errors():
+        now_in = merge.unmerge_record(db(), record_id, who.actor_id)
+    return who, child, now_in

@@ -22,8 +22,10 @@ from server.api.v1.registry_common import (
     Body,
     allowed,
     caller,
+    current_child,
     paged,
     registry_errors,
+    visible_candidate,
     with_total,
 )
 from server.api.v1.registry_json import candidate_json, edge_json
@@ -32,7 +34,6 @@ from server.models import Child, ChildMembership, ChildRecord, MatchCandidate
 from server.models.registry import CandidateStatus, ReviewDecision
 from server.registry import merge, review
 from server.registry.access import RegistryAccess
-from server.registry.errors import NotFound
 
 ns = Namespace("registry_review", description="The review queue: pairs the matcher could not "
                "decide, and a person's answers (issue 3 §2, §6)", path="/")
@@ -81,37 +82,10 @@ class ReviewQueue(Resource):
         return with_total([candidate_json(*row) for row in rows], total)
 
 
-def _current(child_id: str) -> Child:
-    """The child an id names now; a broken redirect chain shows the row's own child."""
-    try:
-        return merge.resolve(db(), child_id)
-    except NotFound:
-        return db().get_one(Child, child_id)
-
-
-def _candidate(project_id: int, candidate_id: int, access: RegistryAccess, *,
-               acting: bool = True) -> tuple[MatchCandidate, ChildRecord, Child]:
-    """A queue row of the project (any status) whose both sides the caller sees (else 404)
-    and, when ``acting``, reviews (else 403). The child is the current one."""
-    row = db().execute(
-        select(MatchCandidate, ChildRecord)
-        .join(ChildRecord, ChildRecord.id == MatchCandidate.record_id)
-        .where(MatchCandidate.id == candidate_id, ChildRecord.project_id == project_id)).first()
-    if row is None:
-        raise problems.not_found()
-    candidate, record = row
-    child = _current(candidate.child_id)
-    if not (access.sees_child(record.village_code) and access.sees_child(child.village_code)):
-        raise problems.not_found()
-    if acting:
-        allowed(access.review, record.village_code, child.village_code)
-    return candidate, record, child
-
-
 def _candidate_answer(candidate: MatchCandidate, access: RegistryAccess) -> dict[str, Any]:
     db().flush()
     record = db().get_one(ChildRecord, candidate.record_id)
-    child = _current(candidate.child_id)
+    child = current_child(candidate.child_id)
     membership = db().scalar(select(ChildMembership.child_id).where(
         ChildMembership.record_id == record.id))
     special = bool(db().scalar(select(_special(access, membership, child.id))))
@@ -123,7 +97,7 @@ class ReviewRow(Resource):
     def get(self, project_id: int, candidate_id: int) -> dict[str, Any]:
         """One row, open or decided, with the child it proposes as that child is now."""
         _who, access = caller(project_id)
-        candidate, _record, _child = _candidate(project_id, candidate_id, access,
+        candidate, _record, _child = visible_candidate(project_id, candidate_id, access,
                                                 acting=False)
         return _candidate_answer(candidate, access)
 
@@ -134,7 +108,7 @@ class ReviewDecisionResource(Resource):
         """Decide a row `{"decision": "same" | "not_same" | "unsure"}`. "same" merges the
         record's child into the candidate child (its id then redirects)."""
         who, access = caller(project_id)
-        candidate, _record, _child = _candidate(project_id, candidate_id, access)
+        candidate, _record, _child = visible_candidate(project_id, candidate_id, access)
         body = load_json(DecisionInput())
         assert who.actor_id is not None
         with registry_errors():
@@ -150,7 +124,7 @@ class ReviewUndo(Resource):
     def post(self, project_id: int, candidate_id: int) -> dict[str, Any]:
         """Undo a decision: the row is open again and what it changed is reverted."""
         who, access = caller(project_id)
-        candidate, _record, _child = _candidate(project_id, candidate_id, access)
+        candidate, _record, _child = visible_candidate(project_id, candidate_id, access)
         assert who.actor_id is not None
         with registry_errors():
             reopened = review.undo(db(), candidate.id, who.actor_id)
