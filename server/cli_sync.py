@@ -46,6 +46,8 @@ def run(limit: int | None, no_wait: bool) -> None:
                f"{summary.superseded} superseded by an edit) in {seconds:.1f} s: "
                f"{summary.records} child records — {summary.linked} linked to an existing "
                f"child, {summary.queued} queued for review, {summary.new} new children.")
+    if summary.aged_out:
+        click.echo(f"{summary.aged_out} children turned 16 while entitled: AGEOUT-16-22 opened.")
     for error in summary.errors:
         click.echo(f"  failed: {error}", err=True)
     if summary.failed:

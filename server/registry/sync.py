@@ -101,6 +101,8 @@ class SyncSummary:
     linked: int = 0
     queued: int = 0
     new: int = 0
+    # Children who reached 16 and kept AGEOUT-16-22 (`server.registry.ageing`, run by the worker).
+    aged_out: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property

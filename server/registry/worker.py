@@ -13,14 +13,20 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
+from server.db import utcnow
+from server.registry.ageing import open_age_outs
 from server.registry.sync import SyncSummary, sync_pending
 from sync.matching import MatchModel
 
 log = logging.getLogger(__name__)
+
+# Indochina Time, UTC+7 all year (no daylight saving): no time-zone database needed.
+VIETNAM = timezone(timedelta(hours=7))
 
 # pg_advisory_lock key: "diemtua registry sync" (any constant shared by all processes).
 SYNC_LOCK_KEY = 0x5D1E7A_5C
@@ -60,9 +66,19 @@ def _acquire(connection: Connection, wait: bool) -> None:
 def run_once(engine: Engine, session_factory: Callable[[], Session], *,
              limit: int | None = None, model: MatchModel | None = None,
              wait: bool = True) -> SyncSummary:
-    """One catch-up pass under the lock (what `diemtua sync run` does)."""
+    """One catch-up pass under the lock (what `diemtua sync run` does), then the children who
+    turned 16 since the last pass (`server.registry.ageing`)."""
     with sync_lock(engine, wait=wait):
-        return sync_pending(session_factory, limit=limit, model=model)
+        summary = sync_pending(session_factory, limit=limit, model=model)
+        with session_factory() as session, session.begin():
+            now = utcnow()
+            summary.aged_out = len(open_age_outs(session, today_in_vietnam(), now))
+        return summary
+
+
+def today_in_vietnam() -> date:
+    """Birthdays are reached on the commune's calendar, not UTC's."""
+    return datetime.now(VIETNAM).date()
 
 
 def run_forever(engine: Engine, session_factory: Callable[[], Session], *,
