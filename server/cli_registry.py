@@ -79,7 +79,7 @@ def import_command(file: Path, project_id: int, source: str | None, create_villa
     if report.villages_created:
         click.echo("Villages added: " + ", ".join(report.villages_created))
     for result in report.refused:
-        click.echo(f"row {result.row}: {result.reason}")
+        click.echo(f"row {result.row}: {result.reason_vi} — {result.reason}")
 
 
 def _project(session: Session, project_id: int) -> Project:

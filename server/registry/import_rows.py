@@ -49,8 +49,9 @@ class RowResult:
     row: int  # as the spreadsheet shows it: the header is row 1
     record_id: str
     outcome: Outcome
-    reason: str = ""
+    reason: str = ""  # English
     child_id: str | None = None
+    reason_vi: str = ""
 
 
 @dataclass
@@ -72,7 +73,8 @@ class ImportReport:
             "counts": {outcome.value: self.count(outcome) for outcome in Outcome},
             "villagesCreated": self.villages_created,
             "rows": [{"row": r.row, "recordId": r.record_id, "outcome": r.outcome.value,
-                      "reason": r.reason or None, "childId": r.child_id}
+                      "reason": r.reason or None, "reasonVi": r.reason_vi or None,
+                      "childId": r.child_id}
                      for r in self.results],
         }
 
@@ -109,7 +111,12 @@ class ImportRow:
 
 
 class RowRefused(Exception):
-    """One row cannot be imported; the message is the reason the report gives."""
+    """One row cannot be imported: the reason in Vietnamese (what a commune officer reads
+    first) and in English (``str(exc)``)."""
+
+    def __init__(self, vi: str, en: str) -> None:
+        super().__init__(en)
+        self.vi = vi
 
 
 # --- columns and cells -----------------------------------------------------------------------
@@ -176,7 +183,8 @@ def _sex(text: str) -> Sex:
         return Sex.UNKNOWN
     sex = parse_sex(text)
     if sex is Sex.UNKNOWN:
-        raise RowRefused(f"sex {text!r} is not M/F or Nam/Nữ (leave it blank when unknown)")
+        raise RowRefused(f"giới tính {text!r} không phải Nam/Nữ (để trống nếu không rõ)",
+                         f"sex {text!r} is not M/F or Nam/Nữ (leave it blank when unknown)")
     return sex
 
 
@@ -187,9 +195,12 @@ def _dob(value: Any, today: date) -> PartialDate | None:
         value = str(value)  # a year typed into a number cell
     parsed = PartialDate.parse(value if isinstance(value, date) else _text(value))
     if parsed is None:
-        raise RowRefused(f"dob {_text(value)!r} is not a date (YYYY-MM-DD, YYYY-MM or YYYY)")
+        raise RowRefused(f"ngày sinh {_text(value)!r} không phải ngày (YYYY-MM-DD, YYYY-MM "
+                         "hoặc YYYY)",
+                         f"dob {_text(value)!r} is not a date (YYYY-MM-DD, YYYY-MM or YYYY)")
     if parsed.iso() > today.isoformat()[:len(parsed.iso())]:
-        raise RowRefused(f"dob {parsed.iso()} is in the future")
+        raise RowRefused(f"ngày sinh {parsed.iso()} ở tương lai",
+                         f"dob {parsed.iso()} is in the future")
     return parsed
 
 
@@ -202,7 +213,8 @@ def _personal_id(value: Any, sex: Sex, dob: PartialDate | None) -> str:
         return ""
     if not check.valid:
         problems = ", ".join(problem.value.replace("_", " ") for problem in check.problems)
-        raise RowRefused(f"personal_id {text!r} is not valid ({problems})")
+        raise RowRefused(f"mã định danh {text!r} không hợp lệ ({problems})",
+                         f"personal_id {text!r} is not valid ({problems})")
     return check.digits
 
 
@@ -212,7 +224,8 @@ def _codes(text: str) -> tuple[str, ...]:
     codes = [code for code in dict.fromkeys(codes) if code]
     unknown = [code for code in codes if code not in catalogue]
     if unknown:
-        raise RowRefused("unknown special_circumstances code(s): " + ", ".join(unknown))
+        raise RowRefused("mã hoàn cảnh đặc biệt không có trong danh mục: " + ", ".join(unknown),
+                         "unknown special_circumstances code(s): " + ", ".join(unknown))
     return tuple(codes)
 
 
@@ -223,7 +236,8 @@ def _commune(cells: _Cells, project: Project) -> None:
     same = given.lstrip("0") == ours.lstrip("0") if given.isdigit() and ours.isdigit() \
         else given.lower() == ours.lower()
     if not same:
-        raise RowRefused(f"commune_code {given} is not this project's commune ({ours})")
+        raise RowRefused(f"mã xã {given} không phải xã của dự án này ({ours})",
+                         f"commune_code {given} is not this project's commune ({ours})")
 
 
 def _village(cells: _Cells, ctx: RowContext) -> Village:
@@ -231,32 +245,39 @@ def _village(cells: _Cells, ctx: RowContext) -> Village:
     village = ctx.directory.find(text)
     if village is None:
         if not ctx.create_villages:
-            raise RowRefused(f"unknown village {text!r} (not a code or name of this commune's "
+            raise RowRefused(f"không có thôn {text!r} trong xã (không trùng mã hay tên thôn "
+                             "nào; --create-villages để thêm)",
+                             f"unknown village {text!r} (not a code or name of this commune's "
                              "villages; --create-villages adds it)")
         if ctx.allowed_villages is not None:
-            raise RowRefused(f"unknown village {text!r}; only a user of every village may add "
+            raise RowRefused(f"không có thôn {text!r}; chỉ người phụ trách mọi thôn mới được "
+                             "thêm thôn",
+                             f"unknown village {text!r}; only a user of every village may add "
                              "one")
         try:
             village = villages.create(ctx.session, ctx.project.id, text)
         except ValueError as exc:
-            raise RowRefused(f"village {text!r}: {exc}") from None
+            raise RowRefused(f"thôn {text!r}: {exc}", f"village {text!r}: {exc}") from None
         ctx.directory.add(village)
         ctx.report.villages_created.append(village.code)
     if ctx.allowed_villages is not None and village.code not in ctx.allowed_villages:
-        raise RowRefused(f"village {village.code} is not one of your villages")
+        raise RowRefused(f"thôn {village.code} không thuộc các thôn bạn phụ trách",
+                         f"village {village.code} is not one of your villages")
     return village
 
 
 def _required(cells: _Cells) -> None:
     empty = [name for name in REQUIRED_COLUMNS if not cells.text(name)]
     if empty:
-        raise RowRefused("empty " + ", ".join(empty))
+        raise RowRefused("để trống " + ", ".join(empty), "empty " + ", ".join(empty))
     for name in ("record_id", "submission_id"):
         if len(cells.text(name)) > MAX_KEY:
-            raise RowRefused(f"{name} is longer than {MAX_KEY} characters")
+            raise RowRefused(f"{name} dài quá {MAX_KEY} ký tự",
+                             f"{name} is longer than {MAX_KEY} characters")
     for name in NAME_COLUMNS:
         if len(cells.text(name)) > MAX_TEXT:
-            raise RowRefused(f"{name} is longer than {MAX_TEXT} characters")
+            raise RowRefused(f"{name} dài quá {MAX_TEXT} ký tự",
+                             f"{name} is longer than {MAX_TEXT} characters")
 
 
 def _parse_row(number: int, cells: _Cells, extra: dict[str, Any], ctx: RowContext) -> ImportRow:
@@ -265,7 +286,8 @@ def _parse_row(number: int, cells: _Cells, extra: dict[str, Any], ctx: RowContex
     _required(cells)
     source = cells.text("source") or ctx.default_source
     if len(source) > MAX_KEY:
-        raise RowRefused(f"source is longer than {MAX_KEY} characters")
+        raise RowRefused(f"source dài quá {MAX_KEY} ký tự",
+                         f"source is longer than {MAX_KEY} characters")
     _commune(cells, ctx.project)
     sex = _sex(cells.text("sex"))
     dob = _dob(cells.raw("dob"), ctx.today)
@@ -304,12 +326,15 @@ def parse_rows(table: Table, ctx: RowContext) -> list[ImportRow | RowResult]:
         try:
             row = _parse_row(number, values, extra, ctx)
         except RowRefused as exc:
-            out.append(RowResult(number, values.text("record_id"), Outcome.REFUSED, str(exc)))
+            out.append(RowResult(number, values.text("record_id"), Outcome.REFUSED, str(exc),
+                                 reason_vi=exc.vi))
             continue
         if row.source_key in first_seen:
-            out.append(RowResult(number, row.record_id, Outcome.REFUSED,
-                                 f"record_id {row.record_id} appears again (first on row "
-                                 f"{first_seen[row.source_key]})"))
+            first = first_seen[row.source_key]
+            out.append(RowResult(
+                number, row.record_id, Outcome.REFUSED,
+                f"record_id {row.record_id} appears again (first on row {first})",
+                reason_vi=f"record_id {row.record_id} bị lặp lại (lần đầu ở dòng {first})"))
             continue
         first_seen[row.source_key] = number
         out.append(row)

@@ -186,7 +186,7 @@ def _import_parsed(session: Session, project: Project, parsed: list[ImportRow | 
         if row.source_key in done:
             report.results.append(RowResult(row.number, row.record_id,
                                             Outcome.ALREADY_IMPORTED, "already imported",
-                                            done[row.source_key]))
+                                            done[row.source_key], "đã nhập trước đây"))
     fresh = [row for row in valid if row.source_key not in done]
     pm = project_matcher(session, project.id, {}, model or MatchModel.load())
     for group in _households(fresh):

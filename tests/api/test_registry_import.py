@@ -49,6 +49,7 @@ def test_a_manager_imports_an_xlsx_list_and_gets_the_report(
         (2, "A1", "linked"), (3, "A2", "created"), (4, "A3", "refused")]
     assert body["rows"][0]["childId"] == child_of_record(services, record.source_key)
     assert "unknown village 'Thôn Xa'" in body["rows"][2]["reason"]
+    assert "không có thôn 'Thôn Xa'" in body["rows"][2]["reasonVi"]
     with services.database.unit_of_work() as db:
         assert db.scalars(select(ChildRecord.source_key).where(
             ChildRecord.source == "import").order_by(ChildRecord.id)).all() == [

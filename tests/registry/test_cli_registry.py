@@ -57,8 +57,11 @@ def test_import_prints_the_counts_and_each_refused_row(
     lines = result.output.splitlines()
     assert lines[0] == (f"Imported danh-sach-tre-em.xlsx (project {project_id}): created 1, "
                         "linked 1, queued for review 0, refused 2, already imported 0.")
-    assert lines[1].startswith("row 4: unknown village 'Làng Xa'")
-    assert lines[2].startswith("row 5: dob '2015-13' is not a date")
+    # Vietnamese first for the commune officer, then English.
+    assert lines[1].startswith("row 4: không có thôn 'Làng Xa' trong xã")
+    assert "— unknown village 'Làng Xa'" in lines[1]
+    assert lines[2].startswith("row 5: ngày sinh '2015-13' không phải ngày")
+    assert "— dob '2015-13' is not a date" in lines[2]
     with services.database.unit_of_work() as db:
         keys = set(db.scalars(select(ChildRecord.source_key)
                               .where(ChildRecord.source == "import")))
