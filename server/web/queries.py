@@ -7,20 +7,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, select
+from flask import request
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from server.models import (
     Child,
     ChildCategoryEpisode,
-    ChildMembership,
     ChildRecord,
     Flag,
     MatchCandidate,
     Village,
 )
 from server.models.registry import CandidateStatus, ChildStatus, FlagStatus
-from server.registry import review
 from server.registry.access import RegistryAccess, is_health_code, is_sensitive_code
 from sync.categories import default_catalogue
 from sync.vietnamese import clean, fold
@@ -47,6 +46,14 @@ class Page:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // PAGE_SIZE))
+
+
+def page_number() -> int:
+    """The ``?page=`` asked for; anything unreadable is the first page."""
+    try:
+        return int(request.args.get("page", "1"))
+    except ValueError:
+        return 1
 
 
 def paged(session: Session, query: Select[*tuple[Any, ...]], number: int) -> Page:
@@ -131,25 +138,6 @@ def child_flags(session: Session, child: Child, access: RegistryAccess) -> list[
 
 
 # --- review queue ------------------------------------------------------------------------------
-
-
-def _special(access: RegistryAccess, record_child: Any, proposed: Any) -> ColumnElement[bool]:
-    return review.special_circumstances(record_child, proposed,
-                                        flag_seen=access.flag_list_clause,
-                                        episode_seen=access.episode_clause)
-
-
-def queue_query(project_id: int, access: RegistryAccess) -> Select[*tuple[Any, ...]]:
-    """Open rows whose both sides the caller sees, in `server.registry.review`'s order."""
-    special = _special(access, ChildMembership.child_id, MatchCandidate.child_id)
-    return (select(MatchCandidate, ChildRecord, Child, special)
-            .join(ChildRecord, ChildRecord.id == MatchCandidate.record_id)
-            .join(Child, Child.id == MatchCandidate.child_id)
-            .outerjoin(ChildMembership, ChildMembership.record_id == ChildRecord.id)
-            .where(Child.project_id == project_id,
-                   MatchCandidate.status == CandidateStatus.OPEN.value,
-                   access.child_clause(), access.read.clause(ChildRecord.village_code))
-            .order_by(*review.queue_order(special)))
 
 
 def recent_decisions(session: Session, project_id: int, access: RegistryAccess

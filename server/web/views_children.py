@@ -23,13 +23,6 @@ from server.web.explain import plain
 from server.web.i18n import has, t
 
 
-def _page_number() -> int:
-    try:
-        return int(request.args.get("page", "1"))
-    except ValueError:
-        return 1
-
-
 def done_message() -> str | None:
     """The outcome of the form just posted (post/redirect/get carries it in `?done=`)."""
     key = f"done.{request.args.get('done')}"
@@ -46,7 +39,7 @@ def children(project_id: int) -> ResponseReturnValue:
         else "",
         flagged=request.args.get("flag") == "true", q=request.args.get("q", ""))
     page = queries.paged(db(), queries.children_query(project_id, access, filters),
-                         _page_number())
+                         queries.page_number())
     found = [row[0] for row in page.rows]
     episodes, flags = queries.list_extras(db(), found, access)
     villages = queries.villages(db(), project_id, access)

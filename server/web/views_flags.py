@@ -52,10 +52,7 @@ def _row(access: RegistryAccess, flag: Flag, child: Child) -> FlagRow:
 @blueprint.get("/ui/p/<int:project_id>/flags")
 def flags(project_id: int) -> ResponseReturnValue:
     _who, access = caller(project_id)
-    try:
-        number = int(request.args.get("page", "1"))
-    except ValueError:
-        number = 1
+    number = queries.page_number()
     page = queries.paged(db(), queries.open_flags_query(project_id, access), number)
     villages = queries.villages(db(), project_id, access)
     return render_template(

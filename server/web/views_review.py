@@ -7,7 +7,12 @@ from flask.typing import ResponseReturnValue
 
 from server import problems
 from server.api.v1.common import audit
-from server.api.v1.registry_common import caller, registry_errors, visible_candidate
+from server.api.v1.registry_common import (
+    caller,
+    registry_errors,
+    visible_candidate,
+    visible_queue_query,
+)
 from server.context import db
 from server.models import Project
 from server.models.registry import ReviewDecision
@@ -20,11 +25,8 @@ from server.web.views_children import done_message
 @blueprint.get("/ui/p/<int:project_id>/review")
 def review_queue(project_id: int) -> ResponseReturnValue:
     _who, access = caller(project_id)
-    try:
-        number = int(request.args.get("page", "1"))
-    except ValueError:
-        number = 1
-    page = queries.paged(db(), queries.queue_query(project_id, access), number)
+    number = queries.page_number()
+    page = queries.paged(db(), visible_queue_query(project_id, access), number)
     villages = queries.villages(db(), project_id, access)
     return render_template(
         "web/review.html", project=db().get_one(Project, project_id), page=page,

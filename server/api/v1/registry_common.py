@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import request
 from marshmallow import EXCLUDE, Schema
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 
 from server import problems
 from server.api.v1.common import acting_user
@@ -22,7 +22,8 @@ from server.auth import permissions
 from server.auth.principal import Principal
 from server.context import db
 from server.models import Child, ChildMembership, ChildRecord, MatchCandidate
-from server.registry import merge
+from server.models.registry import CandidateStatus
+from server.registry import merge, review
 from server.registry.access import RegistryAccess, VillageScope
 from server.registry.errors import InvalidDecision, NotFound
 from sync.categories import CategoryError, UnknownCategory
@@ -152,3 +153,30 @@ def unmerge_visible_record(project_id: int, child_id: str, record_id: int
     with registry_errors():
         now_in = merge.unmerge_record(db(), record_id, who.actor_id)
     return who, child, now_in
+
+
+def special_circumstances_seen(access: RegistryAccess, record_child: Any, proposed_child: Any
+                               ) -> ColumnElement[bool]:
+    """Either side of a queue row in special circumstances, judged on what the caller may see
+    (a masked urgent alert counts: the commune chair receives it anyway)."""
+    return review.special_circumstances(record_child, proposed_child,
+                                        flag_seen=access.flag_list_clause,
+                                        episode_seen=access.episode_clause)
+
+
+def visible_queue_query(project_id: int, access: RegistryAccess
+                        ) -> Select[MatchCandidate, ChildRecord, Child, str, bool]:
+    """Open rows whose both sides lie in the caller's villages, in the queue's order
+    (`server.registry.review`: undecided before "unsure", special circumstances first, then
+    the highest score): (row, record, proposed child, the record's child, special). Open rows
+    always name a current child: merges re-point them. The API and the web pages list this."""
+    record_child = ChildMembership.child_id
+    special = special_circumstances_seen(access, record_child, MatchCandidate.child_id)
+    return (select(MatchCandidate, ChildRecord, Child, record_child, special)
+            .join(ChildRecord, ChildRecord.id == MatchCandidate.record_id)
+            .join(Child, Child.id == MatchCandidate.child_id)
+            .outerjoin(ChildMembership, ChildMembership.record_id == ChildRecord.id)
+            .where(Child.project_id == project_id,
+                   MatchCandidate.status == CandidateStatus.OPEN.value,
+                   access.child_clause(), access.read.clause(ChildRecord.village_code))
+            .order_by(*review.queue_order(special)))

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask_restx import Namespace, Resource
 from marshmallow import fields, validate
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import select
 
 from server import problems
 from server.api.v1.common import audit, load_json
@@ -25,13 +25,15 @@ from server.api.v1.registry_common import (
     current_child,
     paged,
     registry_errors,
+    special_circumstances_seen,
     visible_candidate,
+    visible_queue_query,
     with_total,
 )
 from server.api.v1.registry_json import candidate_json, edge_json
 from server.context import db
-from server.models import Child, ChildMembership, ChildRecord, MatchCandidate
-from server.models.registry import CandidateStatus, ReviewDecision
+from server.models import ChildMembership, ChildRecord, MatchCandidate
+from server.models.registry import ReviewDecision
 from server.registry import merge, review
 from server.registry.access import RegistryAccess
 
@@ -44,32 +46,6 @@ class DecisionInput(Body):
                              validate=validate.OneOf([d.value for d in ReviewDecision]))
 
 
-def _special(access: RegistryAccess, record_child: Any, proposed_child: Any
-             ) -> ColumnElement[bool]:
-    """Either side in special circumstances, judged on what the caller may see (a masked
-    urgent alert counts: the commune chair receives it anyway)."""
-    return review.special_circumstances(record_child, proposed_child,
-                                        flag_seen=access.flag_list_clause,
-                                        episode_seen=access.episode_clause)
-
-
-def _queue_query(project_id: int, access: RegistryAccess
-                 ) -> Select[MatchCandidate, ChildRecord, Child, str, bool]:
-    """Open rows whose both sides lie in the caller's villages, in the queue's order
-    (`server.registry.review`: undecided before "unsure", special circumstances first, then
-    the highest score). Open rows always name a current child: merges re-point them."""
-    record_child = ChildMembership.child_id
-    special = _special(access, record_child, MatchCandidate.child_id)
-    return (select(MatchCandidate, ChildRecord, Child, record_child, special)
-            .join(ChildRecord, ChildRecord.id == MatchCandidate.record_id)
-            .join(Child, Child.id == MatchCandidate.child_id)
-            .outerjoin(ChildMembership, ChildMembership.record_id == ChildRecord.id)
-            .where(Child.project_id == project_id,
-                   MatchCandidate.status == CandidateStatus.OPEN.value,
-                   access.child_clause(), access.read.clause(ChildRecord.village_code))
-            .order_by(*review.queue_order(special)))
-
-
 @ns.route(f"{BASE}/review-queue")
 class ReviewQueue(Resource):
     @ns.doc(params=PAGING)
@@ -78,7 +54,7 @@ class ReviewQueue(Resource):
         highest score: the new record, the child it may be, the score, the reasons and the
         field-by-field explanation."""
         _who, access = caller(project_id)
-        rows, total = paged(_queue_query(project_id, access))
+        rows, total = paged(visible_queue_query(project_id, access))
         return with_total([candidate_json(*row) for row in rows], total)
 
 
@@ -88,7 +64,7 @@ def _candidate_answer(candidate: MatchCandidate, access: RegistryAccess) -> dict
     child = current_child(candidate.child_id)
     membership = db().scalar(select(ChildMembership.child_id).where(
         ChildMembership.record_id == record.id))
-    special = bool(db().scalar(select(_special(access, membership, child.id))))
+    special = bool(db().scalar(select(special_circumstances_seen(access, membership, child.id))))
     return candidate_json(candidate, record, child, membership, special)
 
 
