@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from server.auth import permissions
 from server.auth.principal import Principal
-from server.models import Child, ChildCategoryEpisode, ChildRecord
+from server.models import Child, ChildCategoryEpisode, ChildMembership, ChildRecord
 from server.models.registry import ChildStatus
 from server.registry.errors import NotFound
 from server.registry.merge import resolve
@@ -220,20 +220,24 @@ def _in_scope(child: Child | None, villages: Villages) -> bool:
     return child is not None and (villages is None or child.village_code in villages)
 
 
-def _linked_elsewhere(session: Session, project_id: int, entity_id: str) -> bool:
-    """A phone-created entity id the registry did not keep: its record was linked to a child
-    that already existed, so the same child is in the list under the registry's id. Looked
-    up in the records' raw answers (a scan, but only for ids the registry does not know,
-    which only a phone with offline entities asks about)."""
+def child_of_phone_entity(session: Session, project_id: int, entity_id: str) -> Child | None:
+    """The child now holding the record a phone created as entity ``entity_id`` when the
+    registry did not keep that id (the record was linked to a child that already existed).
+
+    Looked up in the records' raw answers: a scan, but only for ids the registry does not know,
+    which only a phone with offline entities sends (in an integrity check or a follow-up).
+    """
     try:
         entity_id = str(uuid.UUID(entity_id))
     except ValueError:
-        return False
-    return session.scalar(
-        select(ChildRecord.id).where(
-            ChildRecord.project_id == project_id,
-            cast(ChildRecord.raw, String).contains(entity_id, autoescape=True))
-        .limit(1)) is not None
+        return None
+    held = session.scalar(
+        select(ChildMembership.child_id)
+        .join(ChildRecord, ChildRecord.id == ChildMembership.record_id)
+        .where(ChildRecord.project_id == project_id,
+               cast(ChildRecord.raw, String).contains(entity_id, autoescape=True))
+        .limit(1))
+    return _survivor(session, held) if held is not None else None
 
 
 def deleted_states(session: Session, project_id: int, villages: Villages,
@@ -254,6 +258,6 @@ def deleted_states(session: Session, project_id: int, villages: Villages,
                     states.append((entity_id, False))
             elif _in_scope(child, villages) or _in_scope(_survivor(session, entity_id), villages):
                 states.append((entity_id, True))
-        elif child is None and _linked_elsewhere(session, project_id, entity_id):
+        elif child is None and child_of_phone_entity(session, project_id, entity_id):
             states.append((entity_id, True))
     return states

@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 from server.models import Child, ChildUpdate, FormDef, SubmissionDef
 from server.models.registry import UpdateConflict
 from server.registry import categories
-from server.registry.entities import ENTITY_LIST, entity_row
+from server.registry.entities import ENTITY_LIST, child_of_phone_entity, entity_row
 from server.registry.errors import NotFound, RegistryError
 from server.registry.merge import resolve
 from server.registry.view import refresh_child
@@ -208,8 +208,13 @@ def _target(session: Session, entity_id: str, project_id: int) -> tuple[Child, b
     try:
         child = resolve(session, entity_id, project_id)
     except NotFound as exc:
-        raise UnknownEntity(f"child {entity_id} is not in this project's registry "
-                            "(children entity list); nothing was updated") from exc
+        # A child the phone created offline whose screening was linked to an existing child:
+        # the update goes to that child, like one sent to a merged id.
+        linked = child_of_phone_entity(session, project_id, entity_id)
+        if linked is None:
+            raise UnknownEntity(f"child {entity_id} is not in this project's registry "
+                                "(children entity list); nothing was updated") from exc
+        child = linked
     return child, child.id != entity_id
 
 

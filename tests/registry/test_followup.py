@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from xml.etree.ElementTree import Element
 
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -20,6 +21,13 @@ from tests.registry.followup_helpers import (
     phone_of,
     send_followup,
     sync,
+)
+from tests.registry.helpers import (
+    children_of,
+    consented_xml,
+    find,
+    household_of,
+    submit_variant,
 )
 
 
@@ -188,3 +196,30 @@ def test_a_protection_concern_at_a_follow_up_reaches_the_officer_with_its_clock(
     with services.database.unit_of_work() as db:
         assert db.scalar(select(func.count()).select_from(Flag).where(
             Flag.child_id == child["name"])) == len(flags)
+
+
+def test_a_follow_up_of_an_offline_child_linked_to_a_known_one_updates_the_known_child(
+        services: Services, client: FlaskClient) -> None:
+    demo = load_synced_demo(services)
+    xml = consented_xml(services, min_children=1)
+    offline_ids: list[str] = []
+
+    def new_entity_ids(root: Element) -> None:  # a second phone created its own entities
+        for child in find(household_of(root), "child"):
+            for meta in find(child, "meta"):
+                for entity in find(meta, "entity"):
+                    entity.set("id", str(uuid.uuid4()))
+                    offline_ids.append(entity.get("id") or "")
+
+    instance_id = submit_variant(services, xml, new_entity_ids)
+    assert sync(services).linked >= 1
+    known = children_of(services, instance_id)[0]
+    assert offline_ids[0] != known  # the registry kept its own id, not the phone's
+    phones = [phone_of(client, demo, p.village) for p in demo.phones]
+    phone, row = next((phone, row) for phone in phones for row in children_csv(phone)
+                      if row["name"] == known)
+    send_followup(phone, followup_xml({**row, "name": offline_ids[0]}, "died",
+                                      died="2026-11-01"))
+    assert sync(services).failed == 0
+    [update] = updates(services, known)
+    assert update.properties["status"] == "died"
