@@ -82,6 +82,12 @@ ROLE_VERBS: dict[str, frozenset[str]] = {
 
 FORM_SCOPED_FOR_APP_USERS = frozenset({"open_form.list", "open_form.read", "submission.create"})
 
+# Data collectors: a village head's phone (app user) or a collaborator signing in with a
+# password. Their villages are the ones given to them; given none, they reach no village —
+# unlike the office roles, where no limit means the whole commune. A phone set up without
+# villages must never download the commune's children (docs/access.md).
+COLLECTOR_ROLES = frozenset({"formfill", "app-user"})
+
 
 def project_verbs(principal: Principal, project_id: int) -> frozenset[str]:
     verbs: set[str] = set()
@@ -115,7 +121,8 @@ def can_on_form(db: DbSession, principal: Principal, verb: str, form: Form) -> b
 def villages_for(principal: Principal, verb: str, project_id: int) -> frozenset[str] | None:
     """The villages where `verb` reaches: None for every village, empty for none.
 
-    Each role granting the verb adds its villages; one unrestricted role lifts the limit.
+    Each role granting the verb adds its villages; one office role without a limit lifts it.
+    A collector role (`COLLECTOR_ROLES`) reaches exactly the villages given to it.
     """
     if principal.is_admin:
         return None
@@ -125,7 +132,7 @@ def villages_for(principal: Principal, verb: str, project_id: int) -> frozenset[
         if verb not in ROLE_VERBS.get(role, frozenset()):
             continue
         limited = limits.get(role, frozenset())
-        if not limited:
+        if not limited and role not in COLLECTOR_ROLES:
             return None
         codes |= limited
     return frozenset(codes)

@@ -5,6 +5,7 @@ Plain Python: the HTTP layer extracts credentials from headers and URLs and call
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -52,6 +53,18 @@ def new_token() -> str:
     return secrets.token_urlsafe(48).replace("-", "!").replace("_", "$")
 
 
+def token_hash(token: str) -> str:
+    """What the database keeps of a session token (`Session.token_hash`)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def find_session(db: DbSession, token: str) -> Session | None:
+    """The session row of a token as a caller presents it, or None."""
+    if not token:
+        return None
+    return db.get(Session, token_hash(token))
+
+
 def _load_roles(
     db: DbSession, actor_id: int
 ) -> tuple[dict[int, set[str]], dict[int, dict[str, frozenset[str]]]]:
@@ -89,7 +102,7 @@ def principal_from_password(db: DbSession, email: str, password: str) -> Princip
 
 
 def principal_from_session_token(db: DbSession, token: str) -> Principal:
-    row = db.get(Session, token)
+    row = find_session(db, token)
     if row is None or row.expires_at <= utcnow():
         raise problems.auth_failed()
     actor = db.get(Actor, row.actor_id)
@@ -106,8 +119,10 @@ def principal_from_session_token(db: DbSession, token: str) -> Principal:
 
 
 def principal_from_app_user(app_user: AppUser) -> Principal:
+    villages = frozenset(str(code) for code in app_user.villages or ())
     return Principal(actor=app_user.actor, app_user=app_user,
-                     project_roles={app_user.project_id: {"app-user"}})
+                     project_roles={app_user.project_id: {"app-user"}},
+                     role_villages={app_user.project_id: {"app-user": villages}})
 
 
 def principal_from_field_key(db: DbSession, token: str) -> Principal:
@@ -121,8 +136,11 @@ def principal_from_field_key(db: DbSession, token: str) -> Principal:
 
 
 def open_session(db: DbSession, actor: Actor, lifetime_hours: int) -> Session:
-    row = Session(token=new_token(), actor_id=actor.id, csrf=new_token(),
+    """A new session; the returned row carries the clear `token` for this once."""
+    token = new_token()
+    row = Session(token_hash=token_hash(token), actor_id=actor.id, csrf=new_token(),
                   created_at=utcnow(), expires_at=utcnow() + timedelta(hours=lifetime_hours))
     db.add(row)
     db.flush()
+    row.token = token
     return row

@@ -1,6 +1,6 @@
 """SQLAlchemy 2 typed models: one module per entity family, all on `server.db.Base`."""
 
-from server.models.actors import Actor, AppUser, ProjectRole, Session, User
+from server.models.actors import Actor, AppUser, ProjectRole, Session, SignInFailure, User
 from server.models.audit import Audit
 from server.models.blobs import Blob
 from server.models.forms import Form, FormAssignment, FormAttachment, FormDef, FormState
@@ -49,6 +49,7 @@ __all__ = [
     "ProjectRole",
     "ReviewState",
     "Session",
+    "SignInFailure",
     "Submission",
     "SubmissionAttachment",
     "SubmissionDef",

@@ -58,15 +58,38 @@ class AppUser(Base):
 
 
 class Session(Base):
-    """A bearer token from `POST /v1/sessions`, also carried by the web UI's cookie."""
+    """A bearer token from `POST /v1/sessions`, also carried by the web UI's cookie.
+
+    Only a SHA-256 of the token is stored (`server.auth.principal.token_hash`): whoever reads
+    the database or a backup cannot sign in with what they find there. The token itself
+    exists in memory once, on the row `open_session` returns, to be handed to the caller.
+    """
 
     __tablename__ = "sessions"
+    # `token` below is a plain attribute, not a column.
+    __allow_unmapped__ = True
 
-    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id"), index=True)
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
+
+    # The clear token, set only on a row just opened; never stored.
+    token: str | None = None
+
+
+class SignInFailure(Base):
+    """One failed sign-in, counted per account and per address to slow password guessing
+    (`server.auth.throttle`). Rows older than the throttle's window are deleted as it goes."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_key_at", "key", "failed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "account:<email>" or "address:<ip>".
+    key: Mapped[str] = mapped_column(String(400))
+    failed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ProjectRole(Base):

@@ -13,7 +13,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, utcnow
@@ -258,6 +258,10 @@ class Flag(Base):
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("actors.id"))
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
     close_reason: Mapped[str | None] = mapped_column(String(1000))
+    # Why it was raised, when the code and kind alone do not say (a follow-up not applied).
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    # The submission version that raised it, when it came from one without a record.
+    submission_def_id: Mapped[int | None] = mapped_column(ForeignKey("submission_defs.id"))
 
 
 class LinkEdge(Base):

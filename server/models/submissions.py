@@ -28,6 +28,7 @@ class Submission(Base):
     __table_args__ = (
         UniqueConstraint("form_id", "instance_id"),
         Index("ix_submissions_form_created", "form_id", "created_at"),
+        Index("ix_submissions_form_village", "form_id", "village_code"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,6 +41,10 @@ class Submission(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(default=None)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The village (thôn) the current version's answers name, by the form's field policy
+    # (`sync.field_policy`); NULL when the form names none. Callers limited to villages see
+    # only their villages' submissions (`server.auth.visibility`).
+    village_code: Mapped[str | None] = mapped_column(String(64), default=None)
 
     versions: Mapped[list[SubmissionDef]] = relationship(
         back_populates="submission", order_by="SubmissionDef.id"

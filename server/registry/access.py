@@ -30,6 +30,9 @@ and pages later):
   flag may be acknowledged (the chair has seen the alert) but not closed: closing needs a
   reason, which is the officer's to give. Confidential flags *without* a deadline stay absent.
 
+The village scopes come from the one access rule, `server.auth.visibility`, which also
+decides what callers see of submissions and entity lists.
+
 Plain Python on values and SQLAlchemy expressions (no Flask): `RegistryAccess.of` reads the
 caller's verbs and village scopes once; the `*_clause` methods say the same thing in SQL so
 lists filter and count in the database (each takes the village column to test, for queries
@@ -43,38 +46,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, and_, or_
 
 from server.auth import permissions
 from server.auth.principal import Principal
+from server.auth.visibility import EVERY_VILLAGE, NO_VILLAGE, VillageScope, village_scope
 from server.models import Child, ChildCategoryEpisode, Flag
 from sync.categories import Category, Role, UnknownCategory, default_catalogue
-
-
-@dataclass(frozen=True)
-class VillageScope:
-    """The villages a verb reaches: `codes` None means every village."""
-
-    codes: frozenset[str] | None
-
-    def covers(self, village: str) -> bool:
-        return self.codes is None or village in self.codes
-
-    @property
-    def is_empty(self) -> bool:
-        return self.codes is not None and not self.codes
-
-    def clause(self, column: Any) -> ColumnElement[bool]:
-        """The same test in SQL, on a village-code column."""
-        if self.codes is None:
-            return true()
-        if not self.codes:
-            return false()
-        return column.in_(sorted(self.codes))
-
-
-EVERY_VILLAGE = VillageScope(None)
-NO_VILLAGE = VillageScope(frozenset())
 
 
 def category_of(code: str) -> Category | None:
@@ -129,7 +107,7 @@ class RegistryAccess:
     @classmethod
     def of(cls, principal: Principal, project_id: int) -> RegistryAccess:
         def scope(verb: str) -> VillageScope:
-            return VillageScope(permissions.villages_for(principal, verb, project_id))
+            return village_scope(principal, verb, project_id)
 
         read = scope(permissions.REGISTRY_READ)
 
@@ -261,3 +239,7 @@ def redact_episodes(access: RegistryAccess, village: str,
                 or any(entry.get("confidential") for entry in history)):
             sensitive.append(episode.code)
     return Redacted(shown, sorted(set(sensitive)))
+
+
+__all__ = ["EVERY_VILLAGE", "NO_VILLAGE", "FlagView", "Redacted", "RegistryAccess",
+           "ShownEpisode", "VillageScope", "redact_episodes"]

@@ -4,11 +4,12 @@ Plain Python on a session (no Flask): the OpenRosa media route, the manifest, th
 endpoint and the dataset API all build the list here, so what a manifest's hash announces is
 exactly what the download then serves.
 
-Who gets which children (issue 3 §4): a collaborator's phone holds only the children of its
-villages — an app user gets the villages in `AppUser.villages` and *nothing* when it has none
-(a phone set up without villages must not receive the whole commune). Site admins get every
-village; a web user gets the villages of their roles on the project
-(`permissions.villages_for`: every village as soon as one role is not limited).
+Who gets which children is the one access rule's (`server.auth.visibility`, docs/access.md):
+a collaborator's phone holds only the children of its villages — an app user gets the
+villages in `AppUser.villages` and *nothing* when it has none (a phone set up without
+villages must not receive the whole commune), and so does a web user filling forms
+(`formfill`). Site admins get every village; office roles the villages they are limited to,
+or every village.
 
 Columns (xlsforms/README.md "The `children` entity list"): `name` (the stable child id),
 `label`, `__version` (`Child.version`, the number a follow-up sends back as `baseVersion`), then
@@ -29,8 +30,8 @@ from dataclasses import dataclass
 from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 
-from server.auth import permissions
 from server.auth.principal import Principal
+from server.auth.visibility import children_list_scope
 from server.models import Child, ChildCategoryEpisode, ChildMembership, ChildRecord
 from server.models.registry import ChildStatus
 from server.registry.errors import NotFound
@@ -60,17 +61,9 @@ Villages = frozenset[str] | None
 
 
 def villages_visible_to(who: Principal, project_id: int) -> Villages:
-    """The villages whose children `who` may receive from this project's entity list."""
-    if who.is_admin:
-        return None
-    if who.app_user is not None:
-        if who.app_user.project_id != project_id:
-            return frozenset()
-        return frozenset(str(code) for code in who.app_user.villages or [])
-    # A web user reading the list as data (entity.list), or filling the follow-up form in
-    # Collect with a login (open_form.read): the villages of the roles granting that.
-    verb = "entity.list" if permissions.can(who, "entity.list", project_id) else "open_form.read"
-    return permissions.villages_for(who, verb, project_id)
+    """The villages whose children `who` may receive from this project's entity list (the
+    one access rule, `server.auth.visibility.children_list_scope`)."""
+    return children_list_scope(who, project_id).codes
 
 
 def visible_children(session: Session, project_id: int, villages: Villages) -> list[Child]:

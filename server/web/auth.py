@@ -23,6 +23,7 @@ from server import problems
 from server.auth.principal import (
     ANONYMOUS,
     Principal,
+    find_session,
     new_token,
     open_session,
     principal_from_password,
@@ -50,7 +51,7 @@ def _from_cookie(session: DbSession) -> WebUser | None:
         who = principal_from_session_token(session, token)
     except problems.Problem:
         return None
-    row = session.get(Session, token)
+    row = find_session(session, token)
     if who.user is None or row is None:
         return None
     return WebUser(who, row)
@@ -117,6 +118,7 @@ def sign_in(email: str, password: str) -> tuple[Principal, Session]:
 
 def set_session_cookie(response: Response, row: Session) -> None:
     lifetime = services().settings.session_lifetime_hours * 3600
+    assert row.token is not None, "only a session just opened carries its token"
     response.set_cookie(WEB_SESSION_COOKIE, row.token, max_age=lifetime, httponly=True,
                         samesite="Lax", secure=request.is_secure, path="/")
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/ui/login")

@@ -16,9 +16,14 @@ from server import problems
 from server.api.v1.common import acting_user, audit, load_json, success
 from server.api.v1.schemas import SessionInput, session_json
 from server.auth import permissions
-from server.auth.principal import Principal, open_session, principal_from_password
+from server.auth.principal import (
+    Principal,
+    find_session,
+    open_session,
+    principal_from_password,
+)
 from server.context import db, principal, services
-from server.models import AppUser, Session
+from server.models import AppUser
 from server.operations.users import revoke_app_user_token
 
 ns = Namespace("sessions", description="Log in and out (bearer tokens)",
@@ -60,7 +65,7 @@ class SessionEnd(Resource):
             raise problems.auth_failed()
         if token == CURRENT:
             token = who.session_token or ""
-        session = db().get(Session, token) if token else None
+        session = find_session(db(), token)
         if session is not None:
             if session.actor_id != who.actor_id:
                 permissions.require_admin(who)
