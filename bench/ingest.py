@@ -43,7 +43,8 @@ from server.operations.projects import create_project  # noqa: E402
 from server.operations.users import create_app_user  # noqa: E402
 from server.services import Services  # noqa: E402
 
-FORM_XLSX = ROOT.parent / "shared" / "fixtures" / "real-clients" / "child_screening.xlsx"
+# The small household form the generated instances fill (household.py), kept with the tests.
+FORM_XLSX = ROOT / "tests" / "fixtures" / "real-clients" / "child_screening.xlsx"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/diemtua_bench"
 
 

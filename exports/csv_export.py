@@ -6,6 +6,9 @@ document order named by its path with `-` between groups, geopoints split into
 their own fields, then `PARENT_KEY` and `KEY`, and are named `<formId>-<repeat>.csv` (`~1`, `~2`
 when two repeats share a name). Rows come newest first.
 
+Cells are spreadsheet-safe (exports/cells.py) unless a machine client asks for Central's bytes
+(`neutralise=False`).
+
 The main table streams out as it is made. Repeat rows appear while main rows are read, but a zip
 holds members one after another, so they wait in spooled temporary files (memory first, disk
 past a few MB) and follow the main table.
@@ -21,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
+from exports.cells import safe_row
 from exports.records import Node, csv_key, iso_utc, parent_trail, read_instance
 from exports.schema import REPEAT, STRUCTURE, Field, FormSchema
 from exports.source import ExportRow, MediaFile
@@ -117,14 +121,16 @@ def _meta_cells(row: ExportRow) -> list[str]:
 
 
 class _CsvLines:
-    """Turns rows of cells into UTF-8 CSV text the way csv-stringify writes it (`\\n`)."""
+    """Turns rows of cells into UTF-8 CSV text the way csv-stringify writes it (`\\n`),
+    spreadsheet-safe when `neutralise`."""
 
-    def __init__(self) -> None:
+    def __init__(self, neutralise: bool = True) -> None:
         self._text = io.StringIO()
         self._writer = csv.writer(self._text, lineterminator="\n")
+        self._neutralise = neutralise
 
     def line(self, cells: list[str]) -> bytes:
-        self._writer.writerow(cells)
+        self._writer.writerow(safe_row(cells) if self._neutralise else cells)
         encoded = self._text.getvalue().encode("utf-8")
         self._text.seek(0)
         self._text.truncate()
@@ -145,11 +151,11 @@ def _repeat_rows(node: Node, instance_id: str, tables: dict[str, Table],
 
 
 def main_table_lines(schema: FormSchema, tables: list[Table], rows: Iterable[ExportRow],
-                     sink: RepeatSink | None = None) -> Iterator[bytes]:
+                     sink: RepeatSink | None = None, neutralise: bool = True) -> Iterator[bytes]:
     """The main CSV, line by line; repeat rows go to `sink` (dropped when it is None)."""
     main = tables[0]
     by_path = {t.repeat.path: t for t in tables[1:] if t.repeat is not None}
-    lines = _CsvLines()
+    lines = _CsvLines(neutralise)
     yield lines.line(main.header)
     for row in rows:
         node = read_instance(row.xml, schema)
@@ -159,18 +165,19 @@ def main_table_lines(schema: FormSchema, tables: list[Table], rows: Iterable[Exp
             _repeat_rows(node, row.instance_id, by_path, sink)
 
 
-def csv_stream(schema: FormSchema, form_id: str, rows: Iterable[ExportRow]) -> Iterator[bytes]:
+def csv_stream(schema: FormSchema, form_id: str, rows: Iterable[ExportRow],
+               neutralise: bool = True) -> Iterator[bytes]:
     """`submissions.csv`: the main table alone."""
     tables = layout(schema, form_id)
-    return rechunk(main_table_lines(schema, tables, rows))
+    return rechunk(main_table_lines(schema, tables, rows, neutralise=neutralise))
 
 
 class _Spool:
     """One repeat table's lines, waiting for the main table to finish."""
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, neutralise: bool) -> None:
         self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-        self.lines = _CsvLines()
+        self.lines = _CsvLines(neutralise)
         self.file.write(self.lines.line(table.header))
 
     def chunks(self) -> Iterator[bytes]:
@@ -182,10 +189,11 @@ class _Spool:
 
 def zip_stream(schema: FormSchema, form_id: str, rows: Iterable[ExportRow],
                media: Iterable[MediaFile] = (),
-               open_blob: Callable[[str], Iterable[bytes]] | None = None) -> Iterator[bytes]:
+               open_blob: Callable[[str], Iterable[bytes]] | None = None,
+               neutralise: bool = True) -> Iterator[bytes]:
     """`submissions.csv.zip`: all tables, then `media/<name>` for each received file."""
     tables = layout(schema, form_id)
-    spools = {table.file_name: _Spool(table) for table in tables[1:]}
+    spools = {table.file_name: _Spool(table, neutralise) for table in tables[1:]}
 
     def sink(table: Table, cells: list[str]) -> None:
         spool = spools[table.file_name]
@@ -194,7 +202,8 @@ def zip_stream(schema: FormSchema, form_id: str, rows: Iterable[ExportRow],
     archive = ZipStream()
     try:
         yield from archive.add(tables[0].file_name,
-                               rechunk(main_table_lines(schema, tables, rows, sink)))
+                               rechunk(main_table_lines(schema, tables, rows, sink,
+                                                        neutralise)))
         for name, spool in spools.items():
             yield from archive.add(name, spool.chunks())
         if open_blob is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from xml.etree.ElementTree import Element
 
 from sync.safe_xml import local_name, parse_xml
@@ -47,6 +47,20 @@ class FormSchema:
 
     def find(self, path: str) -> Field | None:
         return next((f for f in self.walk() if f.path == path), None)
+
+    def without(self, hidden: frozenset[str]) -> FormSchema:
+        """The same tree without the fields at `hidden` paths and everything inside them:
+        every export walks the schema, so a field left out here is absent from CSV columns,
+        OData properties and `$metadata` alike (docs/access.md)."""
+        if not hidden:
+            return self
+        return FormSchema(_pruned(self.fields, hidden))
+
+
+def _pruned(fields: tuple[Field, ...], hidden: frozenset[str]) -> tuple[Field, ...]:
+    return tuple(
+        replace(item, children=_pruned(item.children, hidden)) if item.children else item
+        for item in fields if item.path not in hidden)
 
 
 def _walk(fields: tuple[Field, ...]) -> Iterator[Field]:

@@ -148,9 +148,13 @@ def count_rows(db: Session, form_id: int, where: ColumnElement[bool] | None = No
     return int(db.scalar(query) or 0)
 
 
-def cursor_for(db: Session, form_id: int, instance_id: str) -> Cursor | None:
-    row = db.execute(select(Submission.created_at, Submission.id).where(
-        Submission.form_id == form_id, Submission.instance_id == instance_id)).first()
+def cursor_for(db: Session, form_id: int, instance_id: str,
+               where: ColumnElement[bool] | None = None) -> Cursor | None:
+    query = select(Submission.created_at, Submission.id).where(
+        Submission.form_id == form_id, Submission.instance_id == instance_id)
+    if where is not None:
+        query = query.where(where)
+    row = db.execute(query).first()
     return Cursor(row[0], row[1]) if row else None
 
 
@@ -158,22 +162,32 @@ def cursor_for(db: Session, form_id: int, instance_id: str) -> Cursor | None:
 class MediaFile:
     name: str
     sha256: str
+    # Which version named it, and whether it is Collect's audit log: a caller who may not
+    # see every answer does not get every file (server.operations.visible_data).
+    submission_def_id: int = 0
+    is_client_audit: bool = False
 
 
-def iter_media(sessions: SessionFactory, form_id: int) -> Iterator[MediaFile]:
-    """The received attachment files of the current versions of live submissions."""
+def iter_media(sessions: SessionFactory, form_id: int,
+               where: ColumnElement[bool] | None = None) -> Iterator[MediaFile]:
+    """The received attachment files of the current versions of live submissions (of those
+    `where` selects)."""
     last_id = 0
     while True:
+        query = (
+            select(SubmissionAttachment.id, SubmissionAttachment.name, Blob.sha256,
+                   SubmissionAttachment.submission_def_id, SubmissionAttachment.is_client_audit)
+            .join(SubmissionDef, SubmissionDef.id == SubmissionAttachment.submission_def_id)
+            .join(Submission, Submission.id == SubmissionDef.submission_id)
+            .join(Blob, Blob.id == SubmissionAttachment.blob_id)
+            .where(Submission.form_id == form_id, Submission.deleted_at.is_(None),
+                   SubmissionDef.current.is_(True), SubmissionAttachment.id > last_id))
+        if where is not None:
+            query = query.where(where)
         with sessions() as db:
-            page = db.execute(
-                select(SubmissionAttachment.id, SubmissionAttachment.name, Blob.sha256)
-                .join(SubmissionDef, SubmissionDef.id == SubmissionAttachment.submission_def_id)
-                .join(Submission, Submission.id == SubmissionDef.submission_id)
-                .join(Blob, Blob.id == SubmissionAttachment.blob_id)
-                .where(Submission.form_id == form_id, Submission.deleted_at.is_(None),
-                       SubmissionDef.current.is_(True), SubmissionAttachment.id > last_id)
-                .order_by(SubmissionAttachment.id).limit(PAGE_SIZE)).all()
-        yield from (MediaFile(name, sha256) for _, name, sha256 in page)
+            page = db.execute(query.order_by(SubmissionAttachment.id).limit(PAGE_SIZE)).all()
+        yield from (MediaFile(name, sha256, def_id, bool(audit))
+                    for _, name, sha256, def_id, audit in page)
         if len(page) < PAGE_SIZE:
             return
         last_id = page[-1][0]

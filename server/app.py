@@ -11,8 +11,10 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server import problems
+from server.auth.redaction import install_log_redaction
 from server.config import Settings, load_settings
 from server.middleware import FieldKeyPathMiddleware
+from server.security_headers import add_security_headers
 from server.services import Services
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     settings: Settings | None = overrides.pop("settings", None)
     if svc is None:
         svc = Services.from_settings(settings or load_settings())
+    # Tokens never reach a log line, whichever server runs the app (README "Signing in").
+    install_log_redaction()
 
     app = Flask(__name__)
     app.extensions["diemtua"] = svc
@@ -49,6 +53,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.wsgi_app = FieldKeyPathMiddleware(wsgi)  # type: ignore[method-assign]
 
     _register_unit_of_work(app)
+    _register_security_headers(app)
     _register_error_handlers(app)
     _register_blueprints(app)
     return app
@@ -74,6 +79,12 @@ def _register_unit_of_work(app: Flask) -> None:
         if session is not None:
             session.rollback()
             session.close()
+
+
+def _register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def _secure(response: Response) -> Response:
+        return add_security_headers(response, request.blueprint, request.endpoint)
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -130,6 +130,11 @@ def serve(host: str, port: int, workers: int | None) -> None:
 
             return create_app()
 
+    # App-user tokens travel in URLs: gunicorn's access log (and every other log line) shows
+    # `/v1/key/[token]/…` instead, in the workers too, which fork from this process.
+    from server.auth.redaction import install_log_redaction
+
+    install_log_redaction()
     click.echo(f"Điểm Tựa listening on http://{host}:{port}")
     _Gunicorn().run()
 
@@ -160,7 +165,7 @@ def _register_extensions() -> None:
     from importlib import import_module
 
     for module in ("server.cli_app_users", "server.cli_demo", "server.cli_sync",
-                   "server.cli_registry"):
+                   "server.cli_registry", "server.cli_audit"):
         try:
             import_module(module).register(main)
         except ModuleNotFoundError as exc:

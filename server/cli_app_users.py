@@ -2,6 +2,11 @@
 
 `create` makes an app user (optionally with villages and forms) and prints its Collect URL;
 `qr` writes the QR code a phone scans in ODK Collect (Add project → Scan QR code).
+
+The command line acts as the server's operator, who holds the database itself: like a site
+administrator it is limited to no village (the village limits of `server.auth.grants` bind
+people acting through the API). Village codes are still checked against the project's village
+list, so a typo is refused instead of giving a phone no children.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from pathlib import Path
 import click
 
 from server import problems
+from server.auth.grants import check_village_codes
 from server.config import load_settings
 from server.models import AppUser, Audit
 from server.operations import qrcode
@@ -45,13 +51,16 @@ def create(project_id: int, name: str, villages: tuple[str, ...], forms: tuple[s
     try:
         with svc.database.unit_of_work() as session:
             get_project(session, project_id)
-            created = create_app_user(session, project_id, name, normalise_villages(villages))
+            codes = normalise_villages(villages)
+            check_village_codes(session, project_id, codes, svc.store)
+            created = create_app_user(session, project_id, name, codes)
             for xml_form_id in forms:
                 assign_to_form(session, get_form(session, project_id, xml_form_id),
                                created.actor_id)
             session.add(Audit(actor_id=None, action="field_key.create",
                               actee=f"actor:{created.actor_id}",
-                              details={"projectId": project_id, "via": "cli"}))
+                              details={"projectId": project_id, "villages": codes,
+                                       "via": "cli"}))
             actor_id, token = created.actor_id, created.token
     except problems.Problem as problem:
         raise click.ClickException(problem.message) from problem

@@ -7,6 +7,9 @@
   record: an import row's own record_id, a submission record's ``<instanceID>#<n>``; the child
   is the one the record belongs to now, merges followed.
 * ``review-queue --project ID --out FILE`` — the open review-queue rows, both sides side by side.
+
+Both files are for spreadsheets, so their cells are spreadsheet-safe (exports/cells.py); ``--raw``
+writes them exactly as stored.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from exports.cells import safe_row
+from server.cli_audit import cli_audit
 from server.config import load_settings
 from server.models import Child, ChildMembership, ChildRecord, MatchCandidate, Project
 from server.models.registry import CandidateStatus, RecordSource
@@ -63,12 +68,18 @@ def import_command(file: Path, project_id: int, source: str | None, create_villa
     """Import a children list (CSV UTF-8 or XLSX) with the phones' matching."""
     svc = _services()
     try:
-        with svc.database.unit_of_work() as session:
-            report = import_file(session, project_id, file.read_bytes(),
+        with file.open("rb") as stream, svc.database.unit_of_work() as session:
+            report = import_file(session, project_id, stream,
                                  source=source or file.stem, create_villages=create_villages,
-                                 dry_run=dry_run, store=svc.store)
+                                 dry_run=dry_run, store=svc.store,
+                                 max_rows=svc.settings.import_max_rows)
+            if not dry_run:
+                cli_audit(session, "registry.import", f"project:{project_id}", {
+                    "source": source or file.stem,
+                    "counts": {o.value: report.count(o) for o in Outcome},
+                    "villagesCreated": report.villages_created})
     except FileRefused as exc:
-        click.echo(f"{file.name}: file refused: {exc}", err=True)
+        click.echo(f"{file.name}: file refused: {exc.vi} — {exc}", err=True)
         sys.exit(1)
     except NotFound as exc:
         raise click.ClickException(f"no such project: {exc}") from exc
@@ -139,28 +150,39 @@ def review_rows(session: Session, project_id: int) -> Iterator[list[str]]:
                child.dob or "", child.village_code, child.mother_name]
 
 
-def _write_csv(out: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> int:
+def _write_csv(out: Path, header: Sequence[str], rows: Iterable[Sequence[str]],
+               raw: bool = False) -> int:
+    """Officers open these files in a spreadsheet: cells are spreadsheet-safe
+    (exports/cells.py) unless `raw`."""
     count = 0
     with out.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
         for row in rows:
-            writer.writerow(row)
+            writer.writerow(row if raw else safe_row(row))
             count += 1
     return count
+
+
+RAW_HELP = "Write cells exactly as stored, formulas included (for programs, not spreadsheets)."
 
 
 @registry_group.command("links")
 @click.option("--project", "project_id", type=int, required=True)
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               required=True)
-def links_command(project_id: int, out: Path) -> None:
+@click.option("--raw", is_flag=True, help=RAW_HELP)
+def links_command(project_id: int, out: Path, raw: bool) -> None:
     """Write record_id,child_id for every imported or submitted record."""
     svc = _services()
     try:
         with svc.database.unit_of_work() as session:
             _project(session, project_id)
-            count = _write_csv(out, ("record_id", "child_id"), link_rows(session, project_id))
+            count = _write_csv(out, ("record_id", "child_id"), link_rows(session, project_id),
+                               raw)
+            cli_audit(session, "registry.links.export", f"project:{project_id}",
+                      {"projectId": project_id, "rows": count, "raw": raw,
+                       "out": str(out.resolve())})
     finally:
         svc.database.dispose()
     click.echo(f"Wrote {count} records to {out}")
@@ -170,13 +192,17 @@ def links_command(project_id: int, out: Path) -> None:
 @click.option("--project", "project_id", type=int, required=True)
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               required=True)
-def review_queue_command(project_id: int, out: Path) -> None:
+@click.option("--raw", is_flag=True, help=RAW_HELP)
+def review_queue_command(project_id: int, out: Path, raw: bool) -> None:
     """Write the pairs waiting for a person (record and candidate child side by side)."""
     svc = _services()
     try:
         with svc.database.unit_of_work() as session:
             _project(session, project_id)
-            count = _write_csv(out, REVIEW_COLUMNS, review_rows(session, project_id))
+            count = _write_csv(out, REVIEW_COLUMNS, review_rows(session, project_id), raw)
+            cli_audit(session, "registry.review_queue.export", f"project:{project_id}",
+                      {"projectId": project_id, "rows": count, "raw": raw,
+                       "out": str(out.resolve())})
     finally:
         svc.database.dispose()
     click.echo(f"Wrote {count} pairs waiting for review to {out}")

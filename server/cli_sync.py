@@ -48,6 +48,11 @@ def run(limit: int | None, no_wait: bool) -> None:
                f"child, {summary.queued} queued for review, {summary.new} new children.")
     if summary.aged_out:
         click.echo(f"{summary.aged_out} children turned 16 while entitled: AGEOUT-16-22 opened.")
+    if summary.not_applied:
+        click.echo(f"{summary.not_applied} follow-up visits not applied (a child outside the "
+                   "sender's villages): stored as sent, flagged for the officer.")
+    for reason in summary.not_applied_reasons:
+        click.echo(f"  not applied: {reason}", err=True)
     for error in summary.errors:
         click.echo(f"  failed: {error}", err=True)
     if summary.failed:

@@ -17,6 +17,9 @@ from typing import Any
 # Central advertises 100 MB and its nginx allows 100m; keep ours, MAX_CONTENT_LENGTH and the
 # reverse proxy's client_max_body_size equal (see docs/deploy in README).
 DEFAULT_MAX_SUBMISSION_BYTES = 100_000_000
+# Rows of one registry import (README, "Importing the lists a commune already has"): the
+# largest communes count some 25,000 children; a province's list belongs in several files.
+DEFAULT_IMPORT_MAX_ROWS = 50_000
 
 
 class ConfigError(ValueError):
@@ -50,6 +53,13 @@ class Settings:
     # separate `diemtua sync worker` process runs it (docker-compose does that).
     sync_in_server: bool = True
     sync_interval_seconds: int = 5
+    import_max_rows: int = DEFAULT_IMPORT_MAX_ROWS
+    # Failed sign-ins counted within a sliding window, per account and per address
+    # (`server.auth.throttle`); in the database, or in Redis when `redis_url` is set.
+    sign_in_window_seconds: int = 900
+    sign_in_failures_per_account: int = 10
+    sign_in_failures_per_address: int = 50
+    redis_url: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -164,4 +174,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         workers=_int(env, "DIEMTUA_WORKERS", default_workers(), minimum=1),
         sync_in_server=_bool(env.get("DIEMTUA_SYNC_IN_SERVER"), True),
         sync_interval_seconds=_int(env, "DIEMTUA_SYNC_INTERVAL", 5, minimum=1),
+        import_max_rows=_int(env, "DIEMTUA_IMPORT_MAX_ROWS", DEFAULT_IMPORT_MAX_ROWS,
+                             minimum=1),
+        sign_in_window_seconds=_int(env, "DIEMTUA_SIGN_IN_WINDOW_SECONDS", 900, minimum=1),
+        sign_in_failures_per_account=_int(env, "DIEMTUA_SIGN_IN_FAILURES_PER_ACCOUNT", 10,
+                                          minimum=1),
+        sign_in_failures_per_address=_int(env, "DIEMTUA_SIGN_IN_FAILURES_PER_ADDRESS", 50,
+                                          minimum=1),
+        redis_url=env.get("DIEMTUA_REDIS_URL") or None,
     )

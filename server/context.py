@@ -18,7 +18,6 @@ from server.auth.principal import (
     ANONYMOUS,
     Principal,
     principal_from_field_key,
-    principal_from_password,
     principal_from_session_token,
 )
 from server.services import Services
@@ -71,7 +70,10 @@ def _resolve_principal() -> Principal:
         if request.scheme != "https":
             raise problems.https_only()
         email, password = _basic_credentials(header)
-        return principal_from_password(db(), email, password)
+        # Throttled and audited as every password check; imported here because it uses db().
+        from server.auth.sign_in import password_principal
+
+        return password_principal(email, password, via="basic")
     cookie = request.cookies.get(WEB_SESSION_COOKIE)
     if cookie and request.method in {"GET", "HEAD"}:
         # Cookie sessions (the web UI) are honoured for reads only on API paths; writes from

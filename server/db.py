@@ -54,6 +54,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # A database error names the statement, never its values: they are children's names and
+    # personal IDs, and errors end up in logs (README "Audit log").
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(
             url,

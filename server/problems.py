@@ -78,6 +78,12 @@ def xlsform_warnings(warnings: list[str]) -> Problem:
                    warnings}})
 
 
+def weak_password(vietnamese: str, english: str, details: dict[str, Any]) -> Problem:
+    # Central's 400.21 covers length only; the same code also says why a password was refused
+    # as too easy to guess (`server.auth.passwords`), Vietnamese first.
+    return Problem("400.21", f"{vietnamese} ({english})", details)
+
+
 def unexpected_attribute(field: str, value: str) -> Problem:
     return Problem("400.8", f"Unexpected {field} value {value}.", {"field": field})
 
@@ -112,6 +118,13 @@ def https_only() -> Problem:
 def insufficient_rights() -> Problem:
     return Problem("403.1", "The authenticated actor does not have rights to perform that "
                    "action.")
+
+
+def outside_villages(why: str, villages: list[str], yours: list[str]) -> Problem:
+    # Central's 403.1, with the reason: a manager limited to villages asked for a role, an app
+    # user or a phone's token beyond them (`server.auth.grants`).
+    return Problem("403.1", "The authenticated actor does not have rights to perform that "
+                   f"action: {why}", {"villages": villages, "yourVillages": yours})
 
 
 # --- 404: not found -------------------------------------------------------------------------
@@ -181,3 +194,15 @@ def registry_conflict(reason: str) -> Problem:
 def too_large(limit: int) -> Problem:
     return Problem("413.1", f"The request is larger than this server accepts ({limit} bytes). "
                    "Send the attachments in several parts.", {"limit": limit})
+
+
+# --- 429: too many attempts -----------------------------------------------------------------
+
+
+def too_many_failed_sign_ins(retry_after: int) -> Problem:
+    # Our own code (Central has no throttle): `retryAfter` in seconds is also the response's
+    # Retry-After header (`server.auth.sign_in`).
+    minutes = max(1, -(-retry_after // 60))
+    return Problem("429.1", f"Đăng nhập sai quá nhiều lần; vui lòng thử lại sau {minutes} phút. "
+                   f"(Too many failed sign-ins; please try again in {minutes} minutes.)",
+                   {"retryAfter": retry_after})

@@ -2,9 +2,10 @@
 
 Households often know only a child's birth year, or give an age from which the collaborator
 estimates one (the screening form's ``c_dob_known`` = full / month_year / year_only / estimated).
-Import lists carry ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY`` (issue 3 §5), and Vietnamese paper
-habits write ``dd/mm/yyyy``. Day and month are swapped often enough (a US-format phone, a
-``04/03`` read the other way) that the swap is its own comparison level.
+Import lists carry ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY`` (README "Importing the lists a commune
+already has"), and Vietnamese paper habits write ``dd/mm/yyyy``. Day and month are swapped often
+enough (a US-format phone, a ``04/03`` read the other way) that the swap is its own comparison
+level (docs/matching.md §2.2).
 """
 
 from __future__ import annotations

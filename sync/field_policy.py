@@ -14,7 +14,7 @@ sensitive fields"):
   `household_screening` and `child_followup` even when an edited copy loses a column.
 
 The two are joined: a field is as sensitive as either says (the higher level wins). The
-levels (domain.md §7(d)4, Decree 356 on sensitive personal data):
+levels (docs/privacy.md §4, Decree 356 on sensitive personal data):
 
 * `confidential` — the enumerator's protection concern (Section F): the child-protection
   officer's eyes only;
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
@@ -132,7 +132,7 @@ def built_in_policies() -> dict[str, FieldPolicy]:
     }
 
 
-def _relative(nodeset: str) -> str:
+def relative_path(nodeset: str) -> str:
     """`/data/household/child/f_protection` → `/household/child/f_protection`."""
     steps = [step.rsplit(":", 1)[-1] for step in nodeset.strip().split("/") if step]
     return "/" + "/".join(steps[1:])
@@ -145,7 +145,7 @@ def declared_policy(xform: bytes) -> FieldPolicy:
     for element in parse_xml(xform).iter():
         if local_name(element.tag) != "bind" or "nodeset" not in element.attrib:
             continue
-        path = _relative(element.attrib["nodeset"])
+        path = relative_path(element.attrib["nodeset"])
         level = element.attrib.get(SENSITIVITY_ATTRIBUTE, "").strip()
         if level:
             levels[path] = _level(level, path)
@@ -157,15 +157,23 @@ def declared_policy(xform: bytes) -> FieldPolicy:
 _cache: dict[str, FieldPolicy] = {}
 
 
-def policy_for(xml_form_id: str, xform: bytes | str) -> FieldPolicy:
+def policy_for(xml_form_id: str, xform: bytes | str, digest: str | None = None,
+               ) -> FieldPolicy:
     """The policy of one form version: the built-in one for its form id joined with what its
-    XForm declares. Cached by the XForm's digest (a stored version never changes)."""
+    XForm declares."""
     data = xform.encode("utf-8") if isinstance(xform, str) else xform
-    key = f"{xml_form_id}\x00{hashlib.sha256(data).hexdigest()}"
+    return cached_policy(xml_form_id, digest or hashlib.sha256(data).hexdigest(),
+                         lambda: data)
+
+
+def cached_policy(xml_form_id: str, digest: str, load: Callable[[], bytes]) -> FieldPolicy:
+    """`policy_for`, cached by the version's digest (a stored version never changes), so the
+    XForm is read only the first time: `load` gives its bytes."""
+    key = f"{xml_form_id}\x00{digest}"
     found = _cache.get(key)
     if found is None:
         built_in = built_in_policies().get(xml_form_id, FieldPolicy())
-        found = built_in.joined(declared_policy(data))
+        found = built_in.joined(declared_policy(load()))
         _cache[key] = found
     return found
 
@@ -189,6 +197,11 @@ def village_of(policy: FieldPolicy, root: Element) -> str | None:
     node = _at(root, policy.village)
     text = (node.text or "").strip() if node is not None else ""
     return text[:64] or None
+
+
+def is_inside(path: str, group: str) -> bool:
+    """Whether `path` is `group` or a field within it."""
+    return path == group or path.startswith(group.rstrip("/") + "/")
 
 
 def remove_hidden(root: Element, hidden: Iterable[str]) -> int:

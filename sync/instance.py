@@ -1,7 +1,7 @@
 """Reading a submitted form instance: which form, which version, which record, which files.
 
 Both JavaRosa (Collect) and ODK Web Forms serialisations are accepted: with or without the XML
-declaration and namespaces (fixtures in shared/fixtures/real-clients).
+declaration and namespaces (tests/fixtures/real-clients holds one of each).
 """
 
 from __future__ import annotations

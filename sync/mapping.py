@@ -1,6 +1,6 @@
 """From a submitted form instance to registry records: the field mapping, declared per form.
 
-Issue 3 §2 asks that the mapping from form fields to registry fields live in one place per form.
+The mapping from form fields to registry fields lives in one place per form.
 :data:`FORM_MAPPINGS` is that place: a :class:`FormMapping` names, for each form id, where the
 household and its child repeat are and which element feeds which registry field. The code below
 only walks the instance; changing a question's name means editing the table, nothing else.

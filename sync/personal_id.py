@@ -1,9 +1,9 @@
 """The Vietnamese personal identification number (mã định danh cá nhân, the CCCD number).
 
-Under Đề án 06 communes add this number to child records (domain.md §2.2), so it is the
+Under Đề án 06 communes add this number to child records (docs/domain.md §2), so it is the
 strongest key the registry has. Its structure, per Circular 07/2016/TT-BCA:
 
-* 12 digits (domain.md marks "12 digits" **[U]**: unverified);
+* 12 digits (docs/domain.md §2: "12 digits" is **unverified**);
 * digits 1–3: the province where the birth was registered (Appendix 1 of the circular: 63 codes
   from 001 Hà Nội to 096 Cà Mau; the list below was checked against a copy of that appendix, the
   2025 province mergers did not renumber issued IDs **[U]**);

@@ -4,7 +4,7 @@ The same name reaches the server in many spellings: NFC or NFD (macOS keyboards)
 tone-mark placement (``hòa``/``hoà``, ``thủy``/``thuỷ``: NFC does *not* unify them), all caps,
 double spaces, no diacritics at all, or Telex keystrokes left in the text when the phone's
 keyboard was not in Vietnamese mode (``Nguyeenx`` for Nguyễn). Two derived forms are kept
-(domain.md §4.2, matching.md §5.2):
+(docs/domain.md §3.2, docs/matching.md §2.1):
 
 * ``norm``: lower case, NFC, tone mark re-placed by one rule (the "new style" of the 1980
   spelling rules: ``hoà``, ``thuỷ``, ``quý``), Telex residue decoded. Equal ``norm`` means the same
@@ -12,8 +12,8 @@ keyboard was not in Vietnamese mode (``Nguyeenx`` for Nguyễn). Two derived for
 * ``fold``: ASCII, for blocking and fuzzy comparison: NFD, combining marks dropped, ``đ``→``d``
   explicitly (U+0111 has no Unicode decomposition, so NFD alone leaves it).
 
-Names are split family name / middle / given, the given name being the last token (domain.md
-§4.1). A parenthesised part is a nickname (tên gọi ở nhà): ``Nguyễn Văn Hùng (Tít)``.
+Names are split family name / middle / given, the given name being the last token (docs/domain.md
+§3.1). A parenthesised part is a nickname (tên gọi ở nhà): ``Nguyễn Văn Hùng (Tít)``.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ _I_Y_ONSETS = frozenset({"h", "k", "l", "m", "s", "t", "qu"})
 _TELEX_TONES = {"s": ACUTE, "f": GRAVE, "r": HOOK, "x": TILDE, "j": DOT, "z": ""}
 _DOUBLES = {"aa": "â", "ee": "ê", "oo": "ô"}
 _HORN = {"u": "ư", "o": "ơ", "a": "ă"}
-# Infants recorded before naming (domain.md §4.1: "Trai"/"Gái" until the birth certificate).
+# Infants recorded before naming (docs/domain.md §3.1: "Trai"/"Gái" until the birth certificate).
 _PLACEHOLDERS = frozenset({"trai", "gai", "be trai", "be gai", "chua dat ten", "chua co ten"})
 _NICKNAME = re.compile(r"[(\[]([^)\]]*)[)\]]")
 _NON_NAME = re.compile(r"[^\w\s]")

@@ -28,8 +28,9 @@ from server.db import Base
 from server.migrations import upgrade
 from server.services import Services
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-FIXTURES = SHARED / "fixtures" / "real-clients"
+# Data captured from real ODK clients (tests/fixtures/real-clients/README.md): inside the
+# repository, so a clone runs its tests with nothing beside it.
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "real-clients"
 ADMIN_PASSWORD = "Mật khẩu quản trị 2026"
 PG_URL = os.environ.get("DIEMTUA_TEST_DATABASE_URL")
 

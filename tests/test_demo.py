@@ -51,6 +51,7 @@ from sync.xform import primary_instance
 from sync.xlsform import convert_xlsform
 from tests.conftest import ADMIN_PASSWORD
 from tests.openrosa.wire import collect_headers, parse_form_list
+from xlsforms.sources.household_screening import VERSION as SCREENING_VERSION
 
 TODAY = date(2026, 11, 29)
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -98,7 +99,7 @@ def gated_paths(xform: str) -> set[str]:
 def test_every_visit_parses_as_a_phone_submission(visits: list[SyntheticHousehold]) -> None:
     for visit in visits:
         parsed = parse_instance(visit.xml)
-        assert (parsed.form_id, parsed.version) == ("household_screening", "2026112901")
+        assert (parsed.form_id, parsed.version) == ("household_screening", SCREENING_VERSION)
         assert parsed.instance_id == visit.instance_id and not parsed.instance_id_generated
         assert UUID.match(parsed.instance_id.removeprefix("uuid:"))
         assert parsed.instance_name and parsed.instance_name.endswith(parsed.root.findtext(

@@ -11,10 +11,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from sync.field_policy import NAMESPACE, Sensitivity
+
 VI = "Vietnamese (vi)"
 EN = "English (en)"
 LANGUAGES = (VI, EN)
 ENTITY_LIST = "children"
+
+# The field policy (docs/access.md "Declaring a form's sensitive fields"): custom bind
+# columns that pyxform writes as `diemtua:*` attributes of the question's (or group's)
+# <bind>, under the prefix the settings sheet's `namespaces` column declares.
+SENSITIVITY_COLUMN = "bind::diemtua:sensitivity"
+VILLAGE_COLUMN = "bind::diemtua:village"
+NAMESPACES = f'diemtua="{NAMESPACE}"'
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,8 @@ SURVEY_COLUMNS: tuple[str, ...] = (
     "choice_filter",
     "parameters",
     "save_to",
+    SENSITIVITY_COLUMN,
+    VILLAGE_COLUMN,
 )
 CHOICES_COLUMNS: tuple[str, ...] = ("list_name", "name", f"label::{VI}", f"label::{EN}")
 SETTINGS_COLUMNS: tuple[str, ...] = (
@@ -64,6 +75,7 @@ SETTINGS_COLUMNS: tuple[str, ...] = (
     "version",
     "default_language",
     "instance_name",
+    "namespaces",
 )
 ENTITIES_COLUMNS: tuple[str, ...] = ("list_name", "label", "entity_id", "create_if", "update_if")
 TRANSLATABLE = ("label", "hint", "constraint_message")
@@ -87,9 +99,14 @@ def q(
     choice_filter: str | None = None,
     parameters: str | None = None,
     save_to: str | None = None,
+    sensitivity: Sensitivity | None = None,
+    village: bool = False,
 ) -> Row:
     """One survey row. A constraint without a message in both languages is refused here,
-    so no phone ever shows a bare "Sorry, this response is invalid!"."""
+    so no phone ever shows a bare "Sorry, this response is invalid!".
+
+    `sensitivity` declares who may read the answer (on a `begin_group`: everything inside
+    it); `village` marks the answer that names the submission's village."""
     if check is not None:
         constraint, constraint_message = check.expression, check.message
     if constraint and constraint_message is None:
@@ -109,6 +126,8 @@ def q(
         "choice_filter": choice_filter,
         "parameters": parameters,
         "save_to": save_to,
+        SENSITIVITY_COLUMN: Sensitivity(sensitivity).value if sensitivity else None,
+        VILLAGE_COLUMN: "yes" if village else None,
     }
     for column, text in texts.items():
         if text is not None:
@@ -120,8 +139,14 @@ def q(
     return row
 
 
-def calc(name: str, calculation: str, *, save_to: str | None = None) -> Row:
-    return q("calculate", name, calculation=calculation, save_to=save_to)
+def calc(
+    name: str,
+    calculation: str,
+    *,
+    save_to: str | None = None,
+    sensitivity: Sensitivity | None = None,
+) -> Row:
+    return q("calculate", name, calculation=calculation, save_to=save_to, sensitivity=sensitivity)
 
 
 def choice_list(list_name: str, items: Iterable[tuple[str, str, str]]) -> list[Row]:
@@ -149,15 +174,18 @@ class Form:
         return f"{self.form_id}.xlsx"
 
     def settings(self) -> list[Row]:
-        return [
-            {
-                "form_title": self.title,
-                "form_id": self.form_id,
-                "version": self.version,
-                "default_language": VI,
-                "instance_name": self.instance_name,
-            }
-        ]
+        """The settings row; the `diemtua` namespace is declared exactly when a survey row
+        uses one of its columns (without it pyxform writes an unbound prefix: no readable XML)."""
+        row = {
+            "form_title": self.title,
+            "form_id": self.form_id,
+            "version": self.version,
+            "default_language": VI,
+            "instance_name": self.instance_name,
+        }
+        if any(SENSITIVITY_COLUMN in r or VILLAGE_COLUMN in r for r in self.survey):
+            row["namespaces"] = NAMESPACES
+        return [row]
 
     def sheets(self) -> dict[str, tuple[tuple[str, ...], list[Row]]]:
         """Sheet name → (column order, rows), in the order the workbook lists them."""

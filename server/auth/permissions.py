@@ -4,7 +4,7 @@ Site admins may do anything. Project roles: "manager" (everything in the project
 (read forms and submissions), "formfill" (a data collector: see open forms, submit). App users
 act only on forms they are assigned to, in their own project.
 
-The registry roles of domain.md §7(d)3 are project roles too: "cp_officer" (Phòng VH-XH: the
+The registry roles of docs/privacy.md §3 are project roles too: "cp_officer" (Phòng VH-XH: the
 full record, sensitive categories included), "health_reviewer" (Trạm Y tế: the redacted
 registry plus the health categories it confirms) and "commune_leader" (acts on flags and the
 review queue over the redacted registry, and receives every urgent alert, masked when its
@@ -38,13 +38,13 @@ MANAGE_VERBS = READ_VERBS | COLLECT_VERBS | frozenset({
     "entity.update", "entity.delete", "dataset.update",
 })
 
-# The registry (issue 3 §6). `read` is the redacted registry: no sensitive category, no
-# confidential history (domain.md §7(d)4); `read_sensitive` adds them, `read_health` adds the
+# The registry (docs/privacy.md §3). `read` is the redacted registry: no sensitive category, no
+# confidential history (docs/privacy.md §4); `read_sensitive` adds them, `read_health` adds the
 # health categories the health station confirms. `category` confirms or ends any category the
 # caller sees, `category.health` only health ones. `flag` lists and acknowledges flags,
 # `flag.close` closes them; `review` decides the review queue, merges or unmerges children and
 # withdraws a reviewer's "not the same child". `flag.urgent` receives every urgent alert
-# (domain.md §7(a) rule 3: the commune chair), masked when its category may not be read
+# (docs/categories.md §6 rule 3: the commune chair), masked when its category may not be read
 # (`server.registry.access`).
 REGISTRY_READ = "registry.read"
 REGISTRY_READ_SENSITIVE = "registry.read_sensitive"

@@ -85,7 +85,7 @@ class FormAttachment(Base):
     # Central's types: "image", "audio", "video", "file".
     type: Mapped[str] = mapped_column(String(16), default="file")
     blob_id: Mapped[int | None] = mapped_column(ForeignKey("blobs.id"))
-    # Set when the file is an entity list served from the registry (issue: entity lists).
+    # Set when the file is an entity list served from the registry (docs/openrosa.md §5).
     dataset: Mapped[str | None] = mapped_column(String(255))
     updated_at: Mapped[datetime | None] = mapped_column(default=None)
 

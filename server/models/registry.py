@@ -1,4 +1,4 @@
-"""The master registry of a commune's children (issue 3, matching.md §5.4–5.5).
+"""The master registry of a commune's children (docs/domain.md §4, docs/matching.md §4–5).
 
 Source rows (`ChildRecord`) are immutable: one per child reported in a household submission or an
 imported list row. A registry `Child` is a cluster of records held together by `LinkEdge`s; its
@@ -46,7 +46,7 @@ class CandidateStatus(enum.StrEnum):
 
 
 class ReviewDecision(enum.StrEnum):
-    """A reviewer's answer on a queue row (issue 3 §6); `undo` reopens the row."""
+    """A reviewer's answer on a queue row (docs/matching.md §4); `undo` reopens the row."""
 
     SAME = "same"
     NOT_SAME = "not_same"
@@ -129,7 +129,7 @@ class ChildRecord(Base):
 
 
 class MatchKey(Base):
-    """A blocking key of a record (matching.md §5.3): candidates come from this index only."""
+    """A blocking key of a record (docs/matching.md §3.1): candidates come from this index only."""
 
     __tablename__ = "match_keys"
     __table_args__ = (Index("ix_match_keys_type_value", "key_type", "key_value"),)

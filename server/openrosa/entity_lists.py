@@ -3,7 +3,7 @@
 A form that reads `children.csv` gets it from the registry, not from an uploaded file: the
 manifest announces it with `type="entityList"`, a hash that is a version token of what *this
 caller* would download (each phone gets only its villages' children), and the integrity URL
-Collect asks about entities it created offline (openrosa.md §3–5, Central B-forms, B-ds).
+Collect asks about entities it created offline (docs/openrosa.md §4–6, Central B-forms, B-ds).
 
 An attachment is the entity list when it is linked to the dataset (`FormAttachment.dataset`),
 or when it is named `children.csv` and no file was uploaded for it — Central links such an

@@ -3,7 +3,7 @@
 Collect rejects the *whole* list when one `<xform>` lacks a formID, name or downloadUrl, and
 decides "already on the phone / update available" by comparing `<hash>` with the MD5 of the
 file it stored — so every element is always present and the hash is computed from the very
-bytes `….xml` serves (openrosa.md §1).
+bytes `….xml` serves (docs/openrosa.md §2).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The XForm is served byte for byte as stored, since its MD5 is the form list's hash (Collect
 shows "update available" forever when they differ). The manifest lists only files actually
 uploaded, each with the real MD5, because Collect re-downloads and flags a file as updated
-whenever the hash is not the MD5 of the bytes it holds (openrosa.md §3) — and the `children`
+whenever the hash is not the MD5 of the bytes it holds (docs/openrosa.md §4) — and the `children`
 entity list the registry serves in place of a file (`server.openrosa.entity_lists`).
 """
 

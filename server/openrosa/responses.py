@@ -37,7 +37,7 @@ def openrosa_headers(response: Response) -> Response:
 
     Without `X-OpenRosa-Version` Collect rejects a form list as "not OpenRosa" and silently
     drops a manifest; `X-OpenRosa-Accept-Content-Length` is where it learns when to split
-    a submission into several POSTs (openrosa.md §0, §6).
+    a submission into several POSTs (docs/openrosa.md §1, §7).
     """
     response.headers["X-OpenRosa-Version"] = OPENROSA_VERSION
     response.headers["X-OpenRosa-Accept-Content-Length"] = str(
@@ -85,6 +85,6 @@ def add_auth_challenge(response: Response) -> None:
     always name Basic, so the phone prompts for credentials instead of a generic error.
 
     Over plain http Collect registers only Digest, so the challenge cannot help there; it is
-    still sent, since a 401 without any challenge is what breaks clients (openrosa.md §0).
+    still sent, since a 401 without any challenge is what breaks clients (docs/openrosa.md §1).
     """
     response.headers["WWW-Authenticate"] = 'Basic realm="Diem Tua", charset="UTF-8"'

@@ -1,4 +1,4 @@
-"""`/submission`: Collect's HEAD pre-flight and its multipart POST (openrosa.md §6, §7).
+"""`/submission`: Collect's HEAD pre-flight and its multipart POST (docs/openrosa.md §7, §8).
 
 The ingest rules live in `server.operations.submissions.receive_submission`; this module reads
 the request, finds the form, checks the sender, and commits. It commits itself so that the
@@ -89,7 +89,7 @@ def _instance(body: MultipartBody) -> tuple[bytes, ParsedInstance]:
     """The instance XML and what it says, refused (400) when hostile or broken.
 
     Central parses leniently and stores what it can; we refuse, so the phone keeps its copy
-    and shows why (openrosa.md §10).
+    and shows why (docs/openrosa.md §9).
     """
     part = body.parts.get(XML_PART)
     if part is None:

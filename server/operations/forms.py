@@ -1,7 +1,7 @@
 """A form's life: upload (XLSForm or XForm) as a draft, media, publish, state changes.
 
 The XForm bytes stored are exactly the bytes served to phones, and every hash is computed
-on them: Collect decides "update available" by comparing MD5s (openrosa.md §1.7).
+on them: Collect decides "update available" by comparing MD5s (docs/openrosa.md §2).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from server.models import Form, FormAssignment, FormAttachment, FormDef, FormSta
 from server.operations.blobs import store_blob
 from server.registry.villages import VILLAGES_CSV, fill_from_csv
 from server.storage import BlobStore
+from sync.field_policy import NAMESPACE as FIELD_POLICY_NAMESPACE
+from sync.field_policy import InvalidFieldPolicy, declared_policy
 from sync.safe_xml import UnsafeXml
 from sync.xform import InvalidXForm, XFormInfo, inspect_xform
 from sync.xlsform import XlsFormError, convert_xlsform
@@ -57,10 +59,22 @@ def _xform_from_upload(
 
 
 def _inspect(xml: str) -> XFormInfo:
+    """What the server needs of an XForm; its field policy is checked now, so a form
+    declaring an unknown sensitivity is refused at upload, not when its data is read."""
+    data = xml.encode("utf-8")
     try:
-        return inspect_xform(xml.encode("utf-8"))
+        info = inspect_xform(data)
+        declared_policy(data)
+    except InvalidFieldPolicy as exc:
+        raise problems.unexpected_value("diemtua:sensitivity", str(exc)) from exc
     except (InvalidXForm, UnsafeXml) as exc:
-        raise problems.unparseable("xform", str(exc)) from exc
+        message = str(exc)
+        if "unbound prefix" in message and "diemtua:" in xml:
+            message += (f"; a form using the bind::diemtua:* columns needs "
+                        f'diemtua="{FIELD_POLICY_NAMESPACE}" in the settings sheet\'s '
+                        "namespaces column (docs/access.md)")
+        raise problems.unparseable("xform", message) from exc
+    return info
 
 
 def _new_def(

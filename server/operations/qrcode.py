@@ -46,7 +46,7 @@ def collect_settings(server_url: str, project_name: str, project_id: int,
 
     `match_exactly` keeps the phone's forms equal to its assignments and `autosend` sends
     finalized forms as soon as there is a network; `delete_send` removes a submission from the
-    phone once the server has it (domain.md, data protection §6); `change_server: false`
+    phone once the server has it (docs/privacy.md §6); `change_server: false`
     stops the person holding the phone from pointing it elsewhere. `metadata_username` (the
     app user's name) fills the forms' `username` metadata (the screening form's enumerator).
     """

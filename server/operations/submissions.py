@@ -1,6 +1,6 @@
 """Receiving a submission: new, identical retry, split upload, edit — whole or not at all.
 
-The rules are ODK Central's (openrosa.md §7): identical XML under a known instanceID is a retry
+The rules are ODK Central's (docs/openrosa.md §8): identical XML under a known instanceID is a retry
 or the next part of a split upload and only adds files; different XML under it is a conflict;
 `meta/deprecatedID` makes a new version of the submission it names. Attachment bytes are written
 to storage before any row that references them, and the caller commits once, so a crash at any
@@ -34,6 +34,7 @@ from server.models import (
 )
 from server.operations.blobs import store_blob_id
 from server.operations.forms import published_version
+from server.operations.visible_data import village_of
 from server.storage import BlobStore
 from sync.instance import ParsedInstance, attachment_names
 from sync.safe_xml import UnsafeXml
@@ -190,6 +191,7 @@ def _edit(
                   fresh=True)
     submission.review_state = ReviewState.EDITED.value
     submission.updated_at = utcnow()
+    submission.village_code = village_of(db, form, form_def, instance)
     db.add(Audit(actor_id=context.submitter_id, action="submission.update.version",
                  actee=f"submission:{submission.id}",
                  details={"instanceId": instance.instance_id,
@@ -211,7 +213,8 @@ def receive_submission(
         return _edit(db, store, form, form_def, instance, xml, files, context)
     expected = _expected_names(instance, form_def)
     submission = Submission(form_id=form.id, instance_id=instance.instance_id,
-                            submitter_id=context.submitter_id, device_id=context.device_id)
+                            submitter_id=context.submitter_id, device_id=context.device_id,
+                            village_code=village_of(db, form, form_def, instance))
     db.add(submission)
     version = _new_version(db, submission, form_def, instance, xml, context)
     _attach_files(db, store, version, expected, files, fresh=True)

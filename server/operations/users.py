@@ -30,11 +30,12 @@ def create_user(
         raise problems.unexpected_value("role", f"it must be one of {', '.join(SITE_ROLES)}")
     if db.scalar(select(User.actor_id).where(User.email == email)) is not None:
         raise problems.already_exists("users", {"email": email})
+    # Judged before anything is written: a refused password leaves no half-made user.
+    password_hash = hash_password(password, (email, display_name)) if password else None
     actor = Actor(type="user", display_name=display_name or email)
     db.add(actor)
     db.flush()
-    user = User(actor_id=actor.id, email=email, role=role,
-                password_hash=hash_password(password) if password else None)
+    user = User(actor_id=actor.id, email=email, role=role, password_hash=password_hash)
     user.actor = actor
     db.add(user)
     db.flush()
@@ -101,7 +102,7 @@ def change_password(user: User, old: str, new: str) -> None:
     """Central asks for the old password even from administrators (users.js)."""
     if not verify_password(user.password_hash, old):
         raise problems.auth_failed()
-    user.password_hash = hash_password(new)
+    user.password_hash = hash_password(new, (user.email, user.actor.display_name))
 
 
 def end_sessions(db: Session, actor_id: int) -> None:

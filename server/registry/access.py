@@ -1,11 +1,11 @@
-"""Who sees which of a project's registry children, categories and flags (domain.md §7(d)).
+"""Who sees which of a project's registry children, categories and flags (docs/access.md).
 
 The rules, in one place, for every surface that shows registry data (the API today, exports
 and pages later):
 
 * a role limited to villages (`ProjectRole.villages`) sees only the children whose current
   `village_code` is one of them — anywhere else the child does not exist for it;
-* sensitive categories (domain.md §7(d)4: E, G, I, L, M, DD, PLAN-HIVAFF), episodes known only
+* sensitive categories (docs/privacy.md §4: E, G, I, L, M, DD, PLAN-HIVAFF), episodes known only
   from confidential Section F answers, and confidential history entries are seen only with
   `registry.read_sensitive`. Hidden means *absent*, not masked: a placeholder would still tell
   a village head that something sensitive is on file;
@@ -14,7 +14,7 @@ and pages later):
   never confidential episodes or entries;
 * a code the catalogue does not know is treated as sensitive (fail closed);
 * a flag is seen exactly when its category would be — with one exception, the urgent alert:
-* domain.md §7(a) rule 3 sends urgent alerts (a flag with a Decree 56 Art. 26 deadline) to the
+* docs/categories.md §6 rule 3 sends urgent alerts (a flag with a Decree 56 Art. 26 deadline) to the
   commune chair as well as the officer, yet the chair (`commune_leader`) may not read the
   sensitive categories most urgent cases carry (sexual abuse, trafficking, severe violence) or
   confidential Section F referrals. A role holding `registry.flag.urgent` therefore sees such
@@ -69,7 +69,7 @@ def is_sensitive_code(code: str) -> bool:
 
 
 def is_health_code(code: str) -> bool:
-    """A category the health station confirms (domain.md §7(a): health and disability)."""
+    """A category the health station confirms (docs/categories.md §5: health and disability)."""
     category = category_of(code)
     return category is not None and category.confirmed_by is Role.HEALTH_REVIEWER
 
@@ -161,7 +161,7 @@ class RegistryAccess:
     def may_change_category(self, code: str, village: str, *, confidential: bool = False
                             ) -> bool:
         """Confirm or end: any category the caller sees with `registry.category`, health
-        categories with `registry.category.health` (the health station, domain.md §7(a))."""
+        categories with `registry.category.health` (the health station, docs/categories.md §6)."""
         if not self.sees_category(code, village, confidential=confidential):
             return False
         if self.category.covers(village):
@@ -219,7 +219,7 @@ class ShownEpisode:
 @dataclass(frozen=True)
 class Redacted:
     episodes: list[ShownEpisode]
-    # What was shown that §7(d)4 calls sensitive: the codes, for the audit row (never names).
+    # What was shown that docs/privacy.md §4 calls sensitive: codes for the audit row, never names.
     sensitive_codes: list[str]
 
 

@@ -1,4 +1,4 @@
-"""Turning 16 between screenings: AGEOUT-16-22 opens on its own (domain.md §7(a) table).
+"""Turning 16 between screenings: AGEOUT-16-22 opens on its own (docs/categories.md §4).
 
 A screening of a child aged 16 or over derives AGEOUT-16-22 from its answers
 (`screening_rules.json`). A child screened at 15 turns 16 without anyone visiting, and the

@@ -2,9 +2,9 @@
 
 Candidates come only from ``match_keys`` rows sharing a blocking key with the incoming record
 (the (key_type, key_value) index), restricted to the project, so a lookup costs a few index
-probes whatever the registry's size; matching never compares all pairs (issue 3 §2). Records are
-immutable, so their prepared form is cached by id for the life of the object; which child a
-record belongs to can change (merges), so memberships are read on every lookup.
+probes whatever the registry's size; matching never compares all pairs (docs/matching.md §3.1).
+Records are immutable, so their prepared form is cached by id for the life of the object; which
+child a record belongs to can change (merges), so memberships are read on every lookup.
 
 Record ids handed to the matcher are the ``child_records.id`` primary keys as strings.
 

@@ -1,4 +1,4 @@
-"""A registry child's special-circumstance categories in the database (issue 3 §3).
+"""A registry child's special-circumstance categories in the database (docs/categories.md §6).
 
 `sync.categories` decides (derivation, lifecycle, which flags a change raises); this module
 only stores what it returns: one `ChildCategoryEpisode` row per episode, its history as JSON,

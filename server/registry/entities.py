@@ -14,7 +14,7 @@ or every village.
 Columns (xlsforms/README.md "The `children` entity list"): `name` (the stable child id),
 `label`, `__version` (`Child.version`, the number a follow-up sends back as `baseVersion`), then
 the properties the follow-up form reads. `categories` are the open, phone-visible,
-non-confidential codes of the child's category episodes: sensitive codes (domain.md §7(d)4)
+non-confidential codes of the child's category episodes: sensitive codes (docs/privacy.md §4)
 and codes known only from Section F never leave the server.
 """
 
@@ -187,7 +187,7 @@ class EntityList:
     @property
     def md5(self) -> str:
         """The manifest's hash. Central uses md5 of dataset activity, Collect treats it as an
-        opaque token and downloads only when it changed (openrosa.md §3). Hashing the very
+        opaque token and downloads only when it changed (docs/openrosa.md §4). Hashing the very
         bytes served changes it whenever *this caller's* list changes — a child added, a
         version bumped, a category opened — and for nothing else, since each caller's list
         is filtered to their villages."""

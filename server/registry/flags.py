@@ -1,4 +1,4 @@
-"""Flags the commune acts on: acknowledge, close with a reason, list (issue 3 §3, §6).
+"""Flags the commune acts on: acknowledge, close with a reason, list (docs/categories.md §6).
 
 A flag is raised by `server.registry.categories` (a new child in special circumstances, an
 urgent case with its Decree 56 Art. 26 deadline, a referral). People move it open →

@@ -33,6 +33,10 @@ Decisions, with Central's rules where it has one (central-backend `_updateEntity
   `sync/categories/followup_rules.json` — the screening's Section F rules — even on a visit
   without news ("not met"), so a concern raised at a follow-up opens the same referrals and
   12-hour clocks as one raised at a screening.
+* **Only the sender's villages** (`server.registry.followup_scope`). A visit whose submitter
+  may not update the child (another village, no villages, deleted, unknown) applies nothing —
+  no update, no category, no Section F referral — and is marked `not_applied`; the officer
+  gets a flag with the reason, noting a protection concern without its content.
 """
 
 from __future__ import annotations
@@ -50,9 +54,10 @@ from server.models.registry import UpdateConflict
 from server.registry import categories
 from server.registry.entities import ENTITY_LIST, child_of_phone_entity, entity_row
 from server.registry.errors import NotFound, RegistryError
+from server.registry.followup_scope import Concern, NotApplied, flag_not_applied, refusal
 from server.registry.merge import resolve
 from server.registry.view import refresh_child
-from sync.categories import provisional_categories
+from sync.categories import DerivedCategory, provisional_categories
 from sync.instance import parse_instance
 from sync.safe_xml import local_name, parse_xml
 
@@ -72,6 +77,7 @@ CIRCUMSTANCES_PATH = "update/circ"
 
 class UnknownEntity(RegistryError):
     """The follow-up names a child that is not in this project's registry."""
+
 
 
 @dataclass(frozen=True)
@@ -218,21 +224,27 @@ def _target(session: Session, entity_id: str, project_id: int) -> tuple[Child, b
     return child, child.id != entity_id
 
 
-def apply_followup(session: Session, version: SubmissionDef, project_id: int) -> None:
-    """Apply one follow-up submission version to the registry (called by the sync)."""
+def apply_followup(session: Session, version: SubmissionDef, project_id: int
+                   ) -> NotApplied | None:
+    """Apply one follow-up submission version to the registry (called by the sync); says why
+    when it is not applied (a child outside the submitter's villages)."""
     form_def = session.get_one(FormDef, version.form_def_id)
     root = parse_instance(version.xml.encode("utf-8")).root
     update = read_followup(root, saveto_paths(form_def))
     if update is None or _already_applied(session, version):
-        return
+        return None
+    if not update.update and not update.entity_id:
+        return None
+    child, redirected = _target(session, update.entity_id, project_id)
+    refused = refusal(session, version, child)
+    if refused is not None:
+        flag_not_applied(session, version, child, refused, _concern(root, version, update))
+        return refused
     if not update.update:
         # No news to store, but a protection concern noted at the visit still reaches the
         # officer (a second sync of it raises nothing twice: one flag per episode).
-        if update.entity_id:
-            child, _ = _target(session, update.entity_id, project_id)
-            apply_protection_concern(session, child.id, root, version)
-        return
-    child, redirected = _target(session, update.entity_id, project_id)
+        apply_protection_concern(session, child.id, root, version)
+        return None
     changes = changes_of(update)
     conflict = conflict_of(session, child, update, changes, redirected)
     row = ChildUpdate(
@@ -246,19 +258,34 @@ def apply_followup(session: Session, version: SubmissionDef, project_id: int) ->
     if new_codes:
         apply_circumstances(session, child.id, new_codes, version)
     apply_protection_concern(session, child.id, root, version)
+    return None
 
 
 def apply_protection_concern(session: Session, child_id: str, root: Element,
                              version: SubmissionDef) -> None:
     """Section F of the follow-up (`sync/categories/followup_rules.json`): the same confidential
     referrals and RISK (urgent on immediate danger) as a screening's Section F."""
-    answers = categories.leaves(root, skip={"meta"})
-    today = categories.screening_day(answers, version.created_at.date())
-    derived = provisional_categories(FOLLOWUP_FORM, answers, answers, today)
+    derived = _section_f(root, version)[1]
     if derived:
         categories.apply_derived_categories(session, child_id, derived,
                                             source=version.instance_id, by="sync",
                                             now=version.created_at)
+
+
+def _section_f(root: Element, version: SubmissionDef
+               ) -> tuple[dict[str, str], list[DerivedCategory]]:
+    """The visit's answers, and the categories its Section F points to."""
+    answers = categories.leaves(root, skip={"meta"})
+    today = categories.screening_day(answers, version.created_at.date())
+    return answers, list(provisional_categories(FOLLOWUP_FORM, answers, answers, today))
+
+
+def _concern(root: Element, version: SubmissionDef, update: EntityUpdate) -> Concern:
+    """What a visit not applied carried: a Section F concern (urgent or not), circumstances."""
+    answers, derived = _section_f(root, version)
+    return Concern(noted=bool(derived) or answers.get("f_concern", "").lower() == "yes",
+                   urgent=any(category.urgent_signal for category in derived),
+                   circumstances=bool(_new_circumstances(update)))
 
 
 def _new_circumstances(update: EntityUpdate) -> list[str]:

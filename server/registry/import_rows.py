@@ -1,12 +1,14 @@
 """Reading an import file's rows: columns, cell values and the checks that refuse a row.
 
-The rules of the template (issue 3 §5) and the decisions about what a row may contain are in
-`server.registry.importer`'s docstring; this module is their code, and the report types that
-both modules share (`Outcome`, `RowResult`, `ImportReport`).
+The rules of the template (README "Importing the lists a commune already has") and the
+decisions about what a row may contain are in `server.registry.importer`'s docstring; this
+module is their code, and the report types that both modules share (`Outcome`, `RowResult`,
+`ImportReport`).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -44,7 +46,7 @@ class Outcome(StrEnum):
     ALREADY_IMPORTED = "already_imported"
 
 
-@dataclass
+@dataclass(slots=True)
 class RowResult:
     row: int  # as the spreadsheet shows it: the header is row 1
     record_id: str
@@ -79,9 +81,14 @@ class ImportReport:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImportRow:
-    """A valid row, ready to become a `ChildRecord`."""
+    """A valid row, ready to become a `ChildRecord`.
+
+    Every valid row of a file is held until the file has been read (households are placed
+    together, wherever their rows are), so a row is kept small: slots, and the record's
+    ``raw`` (the row as written, with the commune's own columns) as its JSON text.
+    """
 
     number: int
     record_id: str
@@ -97,7 +104,12 @@ class ImportRow:
     guardian_name: str
     personal_id: str
     codes: tuple[str, ...]
-    raw: dict[str, Any]
+    raw_json: str
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.raw_json)
+        return value
 
     @property
     def source_key(self) -> str:
@@ -135,11 +147,14 @@ def _columns(table: Table) -> dict[str, int]:
         if not name:
             continue
         if name in positions:
-            raise FileRefused(f"the column {header!r} appears twice in the header")
+            raise FileRefused(f"cột {header!r} có hai lần trong dòng tiêu đề",
+                              f"the column {header!r} appears twice in the header")
         positions[name] = position
     missing = [name for name in REQUIRED_COLUMNS if name not in positions]
     if missing:
-        raise FileRefused("missing required column(s): " + ", ".join(missing)
+        raise FileRefused("thiếu cột bắt buộc: " + ", ".join(missing)
+                          + " (dòng tiêu đề phải có record_id, full_name và village)",
+                          "missing required column(s): " + ", ".join(missing)
                           + " (the header row must name record_id, full_name and village)")
     return positions
 
@@ -309,7 +324,7 @@ def _parse_row(number: int, cells: _Cells, extra: dict[str, Any], ctx: RowContex
         household_head=cells.text("household_head"), mother_name=mother, father_name=father,
         # The carer is a parent already named: not a third person (as for the phones' form).
         guardian_name="" if guardian in (mother, father) else guardian,
-        personal_id=personal_id, codes=codes, raw=raw)
+        personal_id=personal_id, codes=codes, raw_json=json.dumps(raw, ensure_ascii=False))
 
 
 def parse_rows(table: Table, ctx: RowContext) -> list[ImportRow | RowResult]:

@@ -1,4 +1,5 @@
-"""Importing the children lists communes keep in Excel (issue 3 §5), with the phones' matching.
+"""Importing the children lists communes keep in Excel (README "Importing the lists a commune
+already has"), with the phones' matching.
 
 A file (CSV or XLSX, `server.registry.import_files`) becomes validated rows or refusals with the
 spreadsheet's row number and a reason; each valid row becomes an immutable `ChildRecord`
@@ -7,11 +8,16 @@ submissions take, `server.registry.sync.place_records`: one household group at a
 order, so rows sharing a ``submission_id`` (one household visit) are never one child, and a child
 already reported by a phone is linked to, not duplicated.
 
-Decisions where the issue is silent:
+Decisions the README leaves open:
 
 * **One transaction per file.** The caller's unit of work commits the whole file or, on an
   unexpected error, nothing; refused rows do not stop the others. ``dry_run`` does all the work
   in a savepoint and rolls it back, so the report says exactly what an import would do.
+* **Memory.** The file is read as a stream within the limits of `server.registry.import_files`;
+  its valid rows are held until it is read (a household's rows may lie anywhere in it) — at
+  most ``DIEMTUA_IMPORT_MAX_ROWS`` of them, small ones — and let go household by household as
+  they are placed. Measured with 50,000 plausible rows: see README, "Importing the lists a
+  commune already has".
 * **An invalid personal ID refuses the row** (rather than importing it without the ID): a wrong
   number would either block a true match (two different valid IDs are never one child) or look
   like one, and the commune can fix the cell and import again.
@@ -33,18 +39,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.config import DEFAULT_IMPORT_MAX_ROWS
 from server.db import utcnow
 from server.models import ChildMembership, ChildRecord, Project
 from server.models.registry import RecordSource
 from server.registry import villages
 from server.registry.categories import codes_as_derived, derived_to_json
 from server.registry.errors import NotFound
-from server.registry.import_files import FileRefused, read_table
+from server.registry.import_files import FileRefused, open_table
 from server.registry.import_rows import (
     QUERY_CHUNK,
     ImportReport,
@@ -89,6 +96,7 @@ def _derived(row: ImportRow) -> list[dict[str, Any]]:
 
 
 def _record(row: ImportRow, project: Project) -> ChildRecord:
+    raw = row.raw
     return ChildRecord(
         project_id=project.id, source=RecordSource.IMPORT.value, submission_def_id=None,
         source_key=row.source_key, household_key=row.household_key, full_name=row.full_name,
@@ -97,8 +105,8 @@ def _record(row: ImportRow, project: Project) -> ChildRecord:
         village_code=row.village.code, commune_code=project.commune_code or "",
         household_id="", household_head=row.household_head, mother_name=row.mother_name,
         father_name=row.father_name, guardian_name=row.guardian_name,
-        personal_id=row.personal_id, raw=row.raw, derived_categories=_derived(row),
-        reported_at=reported_at(row.raw.get("submitted_at", "")))
+        personal_id=row.personal_id, raw=raw, derived_categories=_derived(row),
+        reported_at=reported_at(raw.get("submitted_at", "")))
 
 
 def reported_at(text: str) -> datetime | None:
@@ -144,21 +152,23 @@ def _households(rows: Sequence[ImportRow]) -> list[list[ImportRow]]:
     return list(groups.values())
 
 
-def import_file(session: Session, project_id: int, data: bytes, *, source: str,
+def import_file(session: Session, project_id: int, file: IO[bytes] | bytes, *, source: str,
                 create_villages: bool = False, dry_run: bool = False,
                 allowed_villages: frozenset[str] | None = None,
                 store: BlobStore | None = None, model: MatchModel | None = None,
-                now: datetime | None = None) -> ImportReport:
+                now: datetime | None = None,
+                max_rows: int = DEFAULT_IMPORT_MAX_ROWS) -> ImportReport:
     """Import one file into a project's registry in the caller's transaction.
 
+    ``file`` is read as a stream (it must be seekable: an open file, a spooled upload);
     ``source`` names the list for rows with an empty ``source`` column; ``allowed_villages``
-    (None for all) refuses rows of other villages. Raises `FileRefused` when nothing of the
-    file can be imported and `NotFound` for an unknown project; never commits.
+    (None for all) refuses rows of other villages; a file with more than ``max_rows``
+    non-blank rows is refused while it is read. Raises `FileRefused` when nothing of the file
+    can be imported and `NotFound` for an unknown project; never commits.
     """
     project = session.get(Project, project_id)
     if project is None or project.deleted_at is not None:
         raise NotFound(f"project {project_id}")
-    table = read_table(data)
     now = now or utcnow()
     report = ImportReport(dry_run=dry_run)
     savepoint = session.begin_nested() if dry_run else None
@@ -166,10 +176,12 @@ def import_file(session: Session, project_id: int, data: bytes, *, source: str,
         if store is not None:
             villages.ensure_villages(session, store, project_id)
         ctx = RowContext(session, project, villages.load_directory(session, project_id),
-                       clean(source) or "import", create_villages, allowed_villages,
-                       now.date(), report)
-        parsed = parse_rows(table, ctx)
-        _import_parsed(session, project, parsed, report, model)
+                         clean(source) or "import", create_villages, allowed_villages,
+                         now.date(), report)
+        with open_table(file, max_rows=max_rows) as table:
+            households = _households_to_place(session, project, parse_rows(table, ctx),
+                                              report)
+        _place_households(session, project, households, report, model)
     finally:
         if savepoint is not None:
             savepoint.rollback()
@@ -177,8 +189,10 @@ def import_file(session: Session, project_id: int, data: bytes, *, source: str,
     return report
 
 
-def _import_parsed(session: Session, project: Project, parsed: list[ImportRow | RowResult],
-                   report: ImportReport, model: MatchModel | None) -> None:
+def _households_to_place(session: Session, project: Project,
+                         parsed: list[ImportRow | RowResult],
+                         report: ImportReport) -> list[list[ImportRow]]:
+    """The rows to place, by household; refused and already imported rows go to the report."""
     valid = [row for row in parsed if isinstance(row, ImportRow)]
     report.results.extend(row for row in parsed if isinstance(row, RowResult))
     done = _already_imported(session, project.id, [row.source_key for row in valid])
@@ -187,7 +201,14 @@ def _import_parsed(session: Session, project: Project, parsed: list[ImportRow | 
             report.results.append(RowResult(row.number, row.record_id,
                                             Outcome.ALREADY_IMPORTED, "already imported",
                                             done[row.source_key], "đã nhập trước đây"))
-    fresh = [row for row in valid if row.source_key not in done]
+    return _households([row for row in valid if row.source_key not in done])
+
+
+def _place_households(session: Session, project: Project, households: list[list[ImportRow]],
+                      report: ImportReport, model: MatchModel | None) -> None:
+    """Place each household in file order, letting go of its rows once placed: the file's rows
+    and the matcher's cache of the records it has compared are never both whole."""
     pm = project_matcher(session, project.id, {}, model or MatchModel.load())
-    for group in _households(fresh):
-        _place_household(session, pm, project, group, report)
+    households.reverse()
+    while households:
+        _place_household(session, pm, project, households.pop(), report)

@@ -1,4 +1,4 @@
-"""Merging and splitting registry children, with stable ids (issue 3 §2, matching.md §5.5).
+"""Merging and splitting registry children, with stable ids (docs/matching.md §5).
 
 A child is a connected component of its records over non-revoked ``link`` edges. A merge writes
 one reviewer ``link`` edge and keeps the *older* child's id (created first, then the smaller

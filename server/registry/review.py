@@ -1,4 +1,4 @@
-"""The review queue: a person decides what the matcher could not (issue 3 §2, matching.md §5.4).
+"""The review queue: a person decides what the matcher could not (docs/matching.md §4).
 
 A queue row (`MatchCandidate`) proposes that a record is an existing child. The answers:
 
@@ -15,7 +15,7 @@ merged-away id returns with its records, and the row opens again. A separation �
 own (`revoke_cannot_link`), so that a person who separated two records by mistake can decide
 "same" on them, or merge their children, afterwards. Withdrawing it joins nothing by itself.
 
-Order (matching.md §5.4, "special circumstances first, a new child at risk must not wait
+Order (docs/matching.md §4, "special circumstances first, a new child at risk must not wait
 behind typos, then score closeness to threshold"): undecided rows before "unsure" ones; within
 each, rows where the record's child or the proposed child is in special circumstances (an open
 Article 10 category, or a flag not yet closed); then the highest score first — every queued

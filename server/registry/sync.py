@@ -4,8 +4,11 @@ Runs off the request path (a phone never waits for matching) from the durable
 ``submission_defs.sync_state`` column: a version is ``pending`` until its records, keys, edges
 and queue rows are committed together with ``done``, so a crash loses nothing and a rerun skips
 what is done. A version that cannot be synced is marked ``failed`` with the error in
-``sync_error`` and the others go on. Submissions are matched one at a time, in arrival order,
-so each one sees every earlier child of its project.
+``sync_error`` and the others go on. A follow-up the registry refuses to apply (a child outside
+the submitter's villages, `server.registry.followup`) is marked ``not_applied`` with the reason
+in ``sync_error``: stored as sent, shown to the officer as a flag, never retried. Submissions
+are matched one at a time, in arrival order, so each one sees every earlier child of its
+project.
 
 Several submissions share one transaction (`GROUP_SIZE`, `GROUP_SECONDS`), each in a savepoint
 of its own: a commit waits for the disk, and would otherwise cost more than the sync itself. A
@@ -13,7 +16,7 @@ submission that fails is rolled back to its savepoint and marked ``failed`` alon
 transaction itself fails (its connection, its commit), nothing of it is stored and its
 submissions are synced again one transaction each.
 
-Outcomes (matching.md §5.3–5.5): an automatic link adds a ``link`` edge and puts the record into
+Outcomes (docs/matching.md §3–5): an automatic link adds a ``link`` edge and puts the record into
 the linked child; a record for review becomes a new child of its own *and* opens review-queue
 rows naming the candidate children (a reviewer's "same" later merges, keeping the oldest id); a
 new record becomes a new child.
@@ -58,6 +61,7 @@ from server.models.registry import EdgeKind, EdgeSource, RecordSource
 from server.registry.candidates import DatabaseRegistry, with_record_id
 from server.registry.categories import apply_record_categories, derive_from_instance
 from server.registry.followup import FOLLOWUP_FORMS, apply_followup
+from server.registry.followup_scope import NotApplied
 from server.registry.view import (
     CurrentView,
     fill_new_child,
@@ -90,6 +94,7 @@ class SyncState:
     DONE = "done"
     FAILED = "failed"
     SUPERSEDED = "superseded"
+    NOT_APPLIED = "not_applied"
 
 
 @dataclass
@@ -97,6 +102,8 @@ class SyncSummary:
     submissions: int = 0
     failed: int = 0
     superseded: int = 0
+    # Follow-ups stored but not applied (`SyncState.NOT_APPLIED`), and why.
+    not_applied: int = 0
     records: int = 0
     linked: int = 0
     queued: int = 0
@@ -104,21 +111,24 @@ class SyncSummary:
     # Children who reached 16 and kept AGEOUT-16-22 (`server.registry.ageing`, run by the worker).
     aged_out: int = 0
     errors: list[str] = field(default_factory=list)
+    not_applied_reasons: list[str] = field(default_factory=list)
 
     @property
     def attempted(self) -> int:
         """Versions taken off the pending list (what ``--limit`` counts)."""
-        return self.submissions + self.failed + self.superseded
+        return self.submissions + self.failed + self.superseded + self.not_applied
 
     def add(self, other: SyncSummary) -> None:
         self.submissions += other.submissions
         self.failed += other.failed
         self.superseded += other.superseded
+        self.not_applied += other.not_applied
         self.records += other.records
         self.linked += other.linked
         self.queued += other.queued
         self.new += other.new
         self.errors += other.errors
+        self.not_applied_reasons += other.not_applied_reasons
 
 
 @dataclass(frozen=True)
@@ -159,7 +169,7 @@ def _form_info(session: Session, form_id: int, forms: dict[int, FormInfo]) -> Fo
 def _store_records(session: Session, version: SubmissionDef, project_id: int,
                    mapped: MappedHousehold, root: Element) -> list[ChildRecord]:
     rows = []
-    # The categories each child's answers point to, kept with its record (issue 3 §3).
+    # The categories each child's answers point to, kept with its record (docs/screening.md §7).
     derived = derive_from_instance(root, version.created_at.date())
     for index, child in enumerate(mapped.children):
         r = child.record
@@ -342,7 +352,12 @@ def _sync_one(session: Session, version: SubmissionDef, form: FormInfo,
               matchers: dict[int, ProjectMatcher], model: MatchModel,
               summary: SyncSummary) -> None:
     if form.xml_form_id in FOLLOWUP_FORMS:
-        apply_followup(session, version, form.project_id)
+        refused = apply_followup(session, version, form.project_id)
+        if refused is not None:
+            summary.not_applied = 1
+            summary.not_applied_reasons.append(
+                f"submission version {version.id}: {refused.reason}")
+        _mark_synced(version, refused)
         return
     instance = parse_instance(version.xml.encode("utf-8"))
     mapped = map_instance(instance.root, version.instance_id, commune=form.commune_code)
@@ -350,6 +365,16 @@ def _sync_one(session: Session, version: SubmissionDef, form: FormInfo,
     pm = project_matcher(session, form.project_id, matchers, model)
     place_records(session, pm, rows, [child.record for child in mapped.children], summary,
                   [child.answers.get("entity_id", "") for child in mapped.children])
+    _mark_synced(version, None)
+
+
+def _mark_synced(version: SubmissionDef, refused: NotApplied | None) -> None:
+    """`done`, or `not_applied` with the reason: either way the version leaves the list."""
+    if refused is None:
+        version.sync_state, version.sync_error = SyncState.DONE, None
+    else:
+        version.sync_state = SyncState.NOT_APPLIED
+        version.sync_error = refused.reason[:4000]
 
 
 @dataclass
@@ -427,12 +452,11 @@ def _sync_in_savepoint(session: Session, version: SubmissionDef, run: _Run,
         with session.begin_nested():
             _sync_one(session, version, _form_info(session, version.form_id, run.forms),
                       run.matchers, run.model, part)
-            version.sync_state, version.sync_error = SyncState.DONE, None
     except Exception as exc:  # one bad submission must not stop the others
         run.matchers.clear()  # cached records of the rolled-back savepoint (ids are reused)
         _mark_failed(version, exc, group)
         return
-    part.submissions = 1
+    part.submissions = 0 if part.not_applied else 1
     group.add(part)
 
 
@@ -460,8 +484,7 @@ def _claim_and_sync(session_factory: Callable[[], Session], def_id: int,
                 return
             _sync_one(session, version, _form_info(session, version.form_id, forms),
                       matchers, model, part)
-            version.sync_state, version.sync_error = SyncState.DONE, None
-        part.submissions = 1
+        part.submissions = 0 if part.not_applied else 1
         summary.add(part)
     except Exception as exc:  # one bad submission must not stop the others
         # Cached records of the rolled-back transaction must not outlive it (ids are reused).

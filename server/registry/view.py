@@ -2,9 +2,9 @@
 
 Nothing here is typed in: the view is a pure function of the child's records (household
 screenings, imported rows) and its follow-up updates, so a merge, an unmerge or a late record
-only has to call `refresh_child` (issue 3 §2: "the registry's current view of a child is
-recomputed from its records"). The stored columns on `children` exist so lists can filter and
-sort in SQL; `version` (the entity list's ``__version``) goes up only when the view changes.
+only has to call `refresh_child` (docs/matching.md §5, docs/domain.md §4). The stored columns
+on `children` exist so lists can filter and sort in SQL; `version` (the entity list's
+``__version``) goes up only when the view changes.
 
 Which value wins, field by field:
 

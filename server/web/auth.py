@@ -26,9 +26,9 @@ from server.auth.principal import (
     find_session,
     new_token,
     open_session,
-    principal_from_password,
     principal_from_session_token,
 )
+from server.auth.sign_in import password_principal
 from server.context import WEB_SESSION_COOKIE, db, services
 from server.models import Session
 
@@ -108,8 +108,9 @@ def login_csrf_ok() -> bool:
 
 
 def sign_in(email: str, password: str) -> tuple[Principal, Session]:
-    """A session row for a web user, as `POST /v1/sessions` makes; 401 Problem otherwise."""
-    who = principal_from_password(db(), email, password)
+    """A session row for a web user, as `POST /v1/sessions` makes; a 401 Problem otherwise, or
+    429.1 while failed sign-ins to this account or from this address are throttled."""
+    who = password_principal(email, password, via="web")
     if who.actor is None or who.user is None:
         raise problems.auth_failed()
     row = open_session(db(), who.actor, services().settings.session_lifetime_hours)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
@@ -27,10 +29,12 @@ def root() -> ResponseReturnValue:
     return redirect(url_for("web.home"))
 
 
-def _login_form(error: str | None = None, status: int = 200) -> ResponseReturnValue:
+def _login_form(error: str | None = None, status: int = 200,
+                **error_values: object) -> ResponseReturnValue:
     response = make_response("", status)
     token = auth.login_csrf(response)
     response.set_data(render_template("web/login.html", login_token=token, error=error,
+                                      error_values=error_values,
                                       email=request.form.get("email", ""),
                                       next=request.values.get("next", "")))
     return response
@@ -49,7 +53,11 @@ def login_post() -> ResponseReturnValue:
         return _login_form("login.expired", 403)
     try:
         who, row = auth.sign_in(request.form.get("email", ""), request.form.get("password", ""))
-    except problems.Problem:
+    except problems.Problem as problem:
+        if problem.http_status == 429:
+            # The answer also carries Retry-After (`server.auth.sign_in`).
+            minutes = math.ceil(int(problem.details["retryAfter"]) / 60)
+            return _login_form("login.throttled", 429, minutes=minutes)
         return _login_form("login.failed", 401)
     audit(who, "user.session.create", f"actor:{row.actor_id}", {"via": "web"})
     response = redirect(_safe_next(request.form.get("next")), 303)

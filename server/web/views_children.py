@@ -8,6 +8,7 @@ from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from server.api.v1.audits import audit_sensitive_list
 from server.api.v1.common import audit
 from server.api.v1.registry_common import (
     caller,
@@ -31,7 +32,7 @@ def done_message() -> str | None:
 
 @blueprint.get("/ui/p/<int:project_id>/children")
 def children(project_id: int) -> ResponseReturnValue:
-    _who, access = caller(project_id)
+    who, access = caller(project_id)
     codes = queries.filter_codes(access)
     filters = queries.ChildFilters(
         village=request.args.get("village", ""),
@@ -42,6 +43,7 @@ def children(project_id: int) -> ResponseReturnValue:
                          queries.page_number())
     found = [row[0] for row in page.rows]
     episodes, flags = queries.list_extras(db(), found, access)
+    audit_sensitive_list(who, project_id, episodes, via="web")
     villages = queries.villages(db(), project_id, access)
     return render_template(
         "web/children.html", project=db().get_one(Project, project_id), page=page,
@@ -61,7 +63,7 @@ def child(project_id: int, child_id: str) -> ResponseReturnValue:
     redacted = redact_episodes(access, found.village_code, episodes)
     flags = queries.child_flags(db(), found, access)
     sensitive = sorted({*redacted.sensitive_codes, *(f.code for f in flags if f.confidential)})
-    if sensitive:  # domain.md §7(d)4–5: opening sensitive categories is logged (codes only)
+    if sensitive:  # docs/privacy.md §4–5: opening sensitive categories is logged (codes only)
         audit(who, "registry.child.read_sensitive", f"child:{found.id}",
               {"projectId": project_id, "codes": sensitive, "via": "web"})
     detail: dict[str, Any] = child_detail_json(db(), found, redacted.episodes, flags)

@@ -1,9 +1,14 @@
-"""Flags: open ones by deadline (urgent first, with the time left), acknowledge, close."""
+"""Flags: open ones by deadline (urgent first, with the time left), acknowledge, close.
+
+A flag with a note (a follow-up visit not applied, `server.registry.followup`) shows it, in the
+page's language, with a link to the submission as sent.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -19,6 +24,7 @@ from server.registry import flags as registry_flags
 from server.registry.access import FlagView, RegistryAccess
 from server.web import blueprint, queries
 from server.web.format import time_left
+from server.web.i18n import LANGUAGES, language
 from server.web.views_children import done_message
 
 
@@ -32,6 +38,25 @@ class FlagRow:
     overdue: bool
     may_acknowledge: bool
     may_close: bool
+    note: str | None = None
+    submission_url: str | None = None
+
+
+def _note_line(note: str | None) -> str | None:
+    """A note written one line per language (Vietnamese, then English): this page's line."""
+    if not note:
+        return None
+    lines = note.splitlines()
+    wanted = LANGUAGES.index(language())
+    return lines[wanted] if wanted < len(lines) else lines[0]
+
+
+def _submission_url(project_id: int, source: dict[str, str] | None) -> str | None:
+    """The submissions API's address of the visit as sent (the officer's session opens it)."""
+    if source is None:
+        return None
+    return (f"/v1/projects/{project_id}/forms/{quote(source['xmlFormId'], safe='')}"
+            f"/submissions/{quote(source['instanceId'], safe=':')}")
 
 
 def _view(access: RegistryAccess, flag: Flag, child: Child) -> FlagView:
@@ -42,11 +67,14 @@ def _view(access: RegistryAccess, flag: Flag, child: Child) -> FlagView:
 def _row(access: RegistryAccess, flag: Flag, child: Child) -> FlagRow:
     view = _view(access, flag, child)
     left, overdue = time_left(flag.deadline)
-    return FlagRow(flag_json(flag, child, masked=view is FlagView.MASKED), left, overdue,
+    shown = flag_json(flag, child, masked=view is FlagView.MASKED)
+    return FlagRow(shown, left, overdue,
                    may_acknowledge=access.flag.covers(child.village_code)
                    and flag.status == "open",
                    may_close=view is FlagView.FULL and access.flag_close.covers(
-                       child.village_code))
+                       child.village_code),
+                   note=_note_line(shown["note"]),
+                   submission_url=_submission_url(flag.project_id, shown["submission"]))
 
 
 @blueprint.get("/ui/p/<int:project_id>/flags")

@@ -1,9 +1,9 @@
 """A screened child's age in completed years on a given day, from what the form knows.
 
 The household form records the date of birth at one of four precisions (``c_dob_known``:
-full / month_year / year_only / estimated; screening_questions.md §A). The age decides the
-Article 10 scope (a child is a person under 16, Luật Trẻ em Art. 1, domain.md §1.1) and the
-16–22 allowance window (Decree 20/2021 Art. 5(2), domain.md §1.5), so it is recomputed on the
+full / month_year / year_only / estimated; docs/screening.md §4, Section A). The age decides the
+Article 10 scope (a child is a person under 16, Luật Trẻ em Art. 1, docs/categories.md §1) and the
+16–22 allowance window (Decree 20/2021 Art. 5(2), docs/categories.md §4), so it is recomputed on the
 day of derivation rather than read from the phone's ``c_age`` snapshot.
 
 Partial dates count from the earliest possible birthday (the 1st of the month, 1 January),

@@ -1,21 +1,21 @@
 """The special-circumstance categories, loaded from `catalogue.json` into frozen values.
 
-Codes are data, not code (domain.md §7(a)): Article 10 of the Law on Children may gain groups
-(domain.md §1.2 marks the count of 14 as unverified against later laws), so a new code is a
+Codes are data, not code (docs/categories.md §5): Article 10 of the Law on Children may gain groups
+(docs/categories.md §2 marks the count of 14 as unverified against later laws), so a new code is a
 new JSON entry, never a migration or an `if`. Codes are never reused or renumbered; a retired
 code stays with ``active: false``.
 
 Each category carries what the rest of the registry needs to treat it right:
 
 * ``group`` — ``article10`` (the legal HCĐB groups, Art. 10 order), ``plan`` (the commune
-  plan's wider markers), ``risk``, ``ageout`` (16–22 still entitled, domain.md §1.5);
+  plan's wider markers), ``risk``, ``ageout`` (16–22 still entitled, docs/categories.md §4);
 * ``urgent`` / ``deadline_hours`` — Decree 56 Art. 26's 12-hour intervention clock
-  (domain.md §1.3, §7(a) rule 3);
+  (docs/categories.md §3, §6 rule 3);
 * ``sensitive`` — hidden from list views and redacted exports, opening it is logged
-  (domain.md §7(d)4); ``visible_on_phone`` — may reach the ``children`` entity list;
+  (docs/privacy.md §4); ``visible_on_phone`` — may reach the ``children`` entity list;
 * ``confirmed_by`` — the role that confirms a provisional category (the health station for
-  health and disability items, domain.md §7(a));
-* ``unverified`` — notes where domain.md marks the legal fact unverified.
+  health and disability items, docs/categories.md §5);
+* ``unverified`` — notes where docs/categories.md marks the legal fact unverified.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class Group(StrEnum):
 
 
 class Role(StrEnum):
-    """Who confirms a provisional category (domain.md §7(d)3 roles)."""
+    """Who confirms a provisional category (docs/privacy.md §3 roles)."""
 
     CP_OFFICER = "cp_officer"
     HEALTH_REVIEWER = "health_reviewer"
@@ -215,7 +215,7 @@ def _check_category(category: Category, where: str) -> None:
     if category.deadline_hours is not None and category.deadline_hours <= 0:
         raise CatalogueInvalid(f"{where}.deadline_hours: must be positive")
     if category.sensitive and category.visible_on_phone:
-        # domain.md §7(d)4: sensitive categories never leave the officer's screens.
+        # docs/privacy.md §4: sensitive categories never leave the officer's screens.
         raise CatalogueInvalid(f"{where}: a sensitive category cannot be visible on phones")
     if len({sub.code for sub in category.subcodes}) != len(category.subcodes):
         raise CatalogueInvalid(f"{where}.subcodes: duplicate sub-codes")

@@ -1,13 +1,13 @@
 """Provisional categories for one screened child, from their answers and their household's.
 
 The rules of each form are declared in ONE rule file (`FORM_RULES`); this module only runs
-them. The result is provisional by nature (domain.md §7(a)): the commune's Culture-Society
+them. The result is provisional by nature (docs/categories.md §6): the commune's Culture-Society
 officer confirms it, the health station confirms health and disability items, and referral
-categories (HCDB-E/G/I/L/M, screening_questions.md) are opened only by the officer.
+categories (HCDB-E/G/I/L/M, docs/screening.md §7) are opened only by the officer.
 
-AGEOUT-16-22 (domain.md §1.5) is one of the rules: it holds from the 16th birthday while the
+AGEOUT-16-22 (docs/categories.md §4) is one of the rules: it holds from the 16th birthday while the
 HCDB-A/B/C circumstances hold and the young person is still studying. Article 10 rules carry
-the ``is_child`` guard (under 16, domain.md §1.1), so at 16 the Article 10 codes stop being
+the ``is_child`` guard (under 16, docs/categories.md §1), so at 16 the Article 10 codes stop being
 derived and AGEOUT-16-22 takes over — the child is kept, never dropped.
 """
 
@@ -35,7 +35,7 @@ FORM_RULES: Mapping[str, str] = {
 class Reason:
     """Why a category was derived: the rule, its text in both languages, and how to treat it.
 
-    `confidential` reasons come from Section F answers (domain.md §7(d)2): show them to the
+    `confidential` reasons come from Section F answers (docs/privacy.md §2): show them to the
     child-protection officer only. `urgent` marks a screening signal that starts the 12-hour
     clock by itself (Decree 56 Art. 26).
     """

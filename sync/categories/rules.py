@@ -1,7 +1,7 @@
 """A small declarative rule language for deriving categories from one child's answers.
 
 Rules are JSON data (one file per form, see `derive.FORM_RULES`), so the mapping table of
-screening_questions.md lives in one readable place and a commune can adjust an unverified
+docs/screening.md §7 lives in one readable place and a commune can adjust an unverified
 threshold without touching code. Nothing is ever `eval`-ed: each JSON object is parsed into
 one of the condition classes below, and an unknown shape is refused at load time.
 

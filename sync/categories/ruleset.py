@@ -4,15 +4,15 @@ A rule file (e.g. `screening_rules.json`) holds, for one form:
 
 * ``age`` — where the form keeps the date of birth (`sync.categories.age.AgeFields`);
 * ``confidential_fields`` — answers only the child-protection officer may read (Section F,
-  domain.md §7(d)2). A rule that reads one gives a *confidential* reason, so the reason text
+  docs/privacy.md §2). A rule that reads one gives a *confidential* reason, so the reason text
   never reaches list views or phones even when the category itself is not sensitive;
 * ``parameters`` — numeric thresholds, each with its legal basis or an ``unverified`` note
-  (the HCDB-K placeholders, screening_questions.md);
+  (the HCDB-K placeholders, docs/categories.md §7);
 * ``conditions`` — named conditions the rules share (the form's ``flag_*`` calculations);
 * ``rules`` — each: ``id``, ``code`` (a catalogue code), ``spec`` (the mapping-table wording it
   implements), ``when``, ``reason`` ``{vi, en}``, optional ``subcodes`` (first match wins),
   ``outcome`` (``provisional``, or ``referral`` for categories the officer decides, never set
-  automatically — screening_questions.md, HCDB-E/G/I/L/M) and ``urgent`` (a screening signal
+  automatically — docs/screening.md §7, HCDB-E/G/I/L/M) and ``urgent`` (a screening signal
   that starts Decree 56 Art. 26's 12-hour clock by itself: no carer, immediate danger).
 """
 

@@ -1,6 +1,6 @@
 """A child's categories over time, and the flags a change of them raises.
 
-Lifecycle (domain.md §7(a) rule 1; issue 3 §3): a category row is one *episode* of one code::
+Lifecycle (docs/categories.md §6 rule 1): a category row is one *episode* of one code::
 
     referred ──► provisional ──► confirmed ──► ended
         │              │                          ▲
@@ -8,7 +8,7 @@ Lifecycle (domain.md §7(a) rule 1; issue 3 §3): a category row is one *episode
 
 * ``provisional`` — derived from screening answers (`derive.provisional_categories`);
 * ``referred`` — a confidential Section F referral (HCDB-E/G/I/L/M): the officer decides whether
-  the category applies (screening_questions.md: "never automatic"); it is not yet open;
+  the category applies (docs/screening.md §7: "never automatic"); it is not yet open;
 * ``confirmed`` — by the Culture-Society officer or, for health items, the health station;
 * ``ended`` — closed with a reason (circumstance over, dismissed referral, aged out, error).
 
@@ -16,7 +16,7 @@ An ended episode never reopens: the code can start a new episode, so each histor
 story. Every change appends a `HistoryEntry` (who, when, why).
 
 Flags (`flags_to_raise`): a **new child in special circumstances** is a child whose first open
-(provisional or confirmed) Article 10 category appears while none is open (domain.md §7(a)
+(provisional or confirmed) Article 10 category appears while none is open (docs/categories.md §6
 rule 2). A child whose Article 10 categories had all ended and who gets a new one is new
 again: the commune must act again. Urgent categories (abandoned, severe violence, sexual
 abuse, trafficking) and urgent screening signals (no carer, immediate danger) carry Decree 56
@@ -64,7 +64,7 @@ class HistoryEntry:
     why: str
     rules: tuple[str, ...] = ()  # rule ids, when the event came from screening answers
     source: str | None = None  # e.g. the submission's instanceID
-    # Written from Section F answers: cp_officer eyes only, like the answers (domain.md §7(d)2).
+    # Written from Section F answers: cp_officer eyes only, like the answers (docs/privacy.md §2).
     confidential: bool = False
 
 
@@ -78,7 +78,7 @@ class ChildCategory:
     subcode: str | None = None
     urgent_signal: bool = False  # opened (or later marked) on an urgent screening signal
     # Known only from confidential answers (Section F): even a non-sensitive code such as
-    # RISK must then stay off phones and list views (domain.md §7(d)2).
+    # RISK must then stay off phones and list views (docs/privacy.md §2).
     confidential: bool = False
 
     @property
@@ -187,7 +187,7 @@ def apply_derived(
     """The child's categories after a screening: new codes open, nothing closes.
 
     A later screening that no longer shows a signal does not end a category — only a person
-    ends one (domain.md §7(a): the officer confirms and closes). An active episode of the same
+    ends one (docs/categories.md §6: the officer confirms and closes). An active episode of the same
     code is kept; it only records a new urgent signal, a changed sub-code while provisional,
     or that the category is now also known from non-confidential answers.
     """
@@ -256,7 +256,7 @@ class FlagSpec:
     deadline: datetime | None
     kind: FlagKind = FlagKind.NEW_SPECIAL_CIRCUMSTANCE
     # A sensitive category, or one known only from Section F: cp_officer eyes only
-    # (domain.md §7(d)3–4).
+    # (docs/privacy.md §3–4).
     confidential: bool = False
 
 

@@ -3,7 +3,7 @@
 Within one household submission every row is a different child, and each registry child can be
 at most one of them. Choosing the assignment that maximises the total utility (instead of
 letting every row take its own best candidate) is what keeps two siblings or twins from both
-landing on one registry child (matching.md §5.3).
+landing on one registry child (docs/matching.md §3.4).
 
 The graphs are tiny (a household's rows against the few registry children above the review
 line), so they are split into connected components; a component with one row takes its best

@@ -1,18 +1,18 @@
 """Blocking keys: which registry records are worth scoring against an incoming record.
 
-Matching never compares all pairs (issue 3 §2); a record is scored only against records that
-share at least one key. Keys are ``(key_type, key_value)`` strings so the database can keep them
-in one indexed table (``match_key(key_type, key_value, record_id)``, matching.md §5.3) and the
-in-memory index in a dict.
+Matching never compares all pairs (docs/matching.md §1); a record is scored only against records
+that share at least one key. Keys are ``(key_type, key_value)`` strings so the database can keep
+them in one indexed table (``match_key(key_type, key_value, record_id)``, docs/matching.md §3.1)
+and the in-memory index in a dict.
 
-Every name-based key carries the commune: a province-wide name key makes blocks too big
-(matching.md), while a commune holds 2–6k children. Parents' and head's names carry the village
+Every name-based key carries the commune: a province-wide name key makes blocks too big,
+while a commune holds 2–6k children. Parents' and head's names carry the village
 (they find siblings too, so they are the costliest keys); a child who moved village is still
 found by the name and date keys. Only the personal ID and (given name, date of birth) are
 national, to find children who moved from another commune or province. Dates use a
 day/month-swap-insensitive form, so a swapped date still shares its keys.
 
-Not used: birth year + sex + village (matching.md lists it). On the synthetic benchmark it
+Not used: birth year + sex + village (docs/matching.md §3.1). On the synthetic benchmark it
 brought half of all candidates and found one true pair in 5,000 that no other key found.
 """
 

@@ -5,7 +5,7 @@ the scorer turns each level into a weight. Levels, not raw similarities, keep ev
 explainable: "given name: typed without diacritics, otherwise equal" is something a commune
 officer can check.
 
-Choices specific to Vietnamese names (domain.md §4):
+Choices specific to Vietnamese names (docs/domain.md §3):
 
 * The given name (last token) carries most of the information; the family name very little
   (a village can be 40 % Nguyễn), so it gets its own field and a term-frequency adjustment.
@@ -17,7 +17,7 @@ Choices specific to Vietnamese names (domain.md §4):
 * Hoàng/Huỳnh and Vũ/Võ are one family name in northern and southern spelling (``variant``).
 * Parents are one field (both agree / one agrees / ...) rather than two, because siblings agree
   on both at once; summing them as independent evidence is what makes naive models merge
-  siblings and twins (matching.md).
+  siblings and twins (docs/matching.md §3.2).
 """
 
 from __future__ import annotations

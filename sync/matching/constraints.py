@@ -1,4 +1,4 @@
-"""Hard rules that override the score (matching.md §5.3).
+"""Hard rules that override the score (docs/matching.md §3.3).
 
 The score is evidence; these rules are knowledge. Two children of one household submission are
 different children by construction; two different valid personal IDs are two people; a pair
@@ -11,7 +11,7 @@ numbers per birth year and sex), so that pair goes to review.
 
 "Different names" covers diacritic-only differences (Hưng/Hùng), two real names one letter
 apart (An/Anh), and two different middle names (Mai Hoa/Thanh Hoa): parents choose the middle
-name for each child too. Beyond the spec's four rules, a pair whose names differ in that sense
+name for each child too. Beyond those four rules, a pair whose names differ in that sense
 is never linked automatically: parents, household, village and family name are shared by
 siblings, and a record without a date of birth would otherwise score its way onto a sibling.
 

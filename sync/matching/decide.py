@@ -1,6 +1,6 @@
 """Bands, reasons and explanations: what the matcher decided and why.
 
-Three outcomes (matching.md §5.3): **auto-link** above the upper threshold, **new child** below
+Three outcomes (docs/matching.md §3.5): **auto-link** above the upper threshold, **new child** below
 the lower one, **review** in between, with the hard rules overriding the score. The thresholds
 were set on synthetic data for auto-link precision ≥ 0.99 (see ``bench/matching.py --tune``);
 lower recall is accepted because the review queue catches the rest.

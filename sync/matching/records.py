@@ -1,8 +1,8 @@
 """The child record as matching sees it, and its prepared (normalised) form.
 
 A :class:`ChildRecord` is one report of one child: a row of a household submission's child
-repeat, or a row of an imported Excel list (issue 3 §5 template). It is immutable and keeps its
-own id forever (matching.md §5.5): a registry child is a cluster of such records.
+repeat, or a row of an imported Excel list. It is immutable and keeps its
+own id forever (docs/matching.md §5): a registry child is a cluster of such records.
 
 :func:`prepare` derives everything the comparison needs once per record (normalised names,
 folded keys, the personal-ID check), so scoring a pair does no Unicode work. The database layer

@@ -3,8 +3,8 @@
 For each level, ``m`` is the share of true matches at that level and ``u`` the share of
 non-matches; the weight is ``log2(m / u)``. Scoring a pair is a table lookup per field plus a
 sum, so the same model JSON can come from our own counting (:func:`fit_model`, on labelled
-synthetic pairs and, later, reviewers' decisions) or from an offline Splink fit (matching.md
-§5.1). The model carries a version; every automatic decision records it (§5.5).
+synthetic pairs and, later, reviewers' decisions) or from an offline Splink fit (docs/matching.md
+§6). The model carries a version; every automatic decision records it (§3.5).
 
 ``m`` is counted on true matches, ``u`` on random pairs of children of one commune (how
 Splink estimates ``u`` too). Counting ``u`` on blocked candidate pairs instead was tried and
@@ -243,7 +243,7 @@ def fit_model(
 
     Levels, term-frequency settings and the set of fields come from ``template``; thresholds
     are the caller's (the benchmark's tuning run chooses them). Reviewers' decisions can feed
-    ``matches`` and ``non_matches`` the same way (matching.md §5.4).
+    ``matches`` and ``non_matches`` the same way (docs/matching.md §4).
     """
     counts: dict[bool, dict[str, Counter[str]]] = {
         flag: {f: Counter() for f in FIELDS} for flag in (True, False)}

@@ -1,5 +1,5 @@
 """Who sees what of the registry (`server.registry.access`), role by role and village by
-village, without HTTP: the rules every registry surface applies (domain.md §7(d))."""
+village, without HTTP: the rules every registry surface applies (docs/access.md)."""
 
 from __future__ import annotations
 

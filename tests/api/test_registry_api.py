@@ -1,4 +1,4 @@
-"""The registry API (issue 3 §6): each route checks role and village scope, and sensitive
+"""The registry API (docs/access.md): each route checks role and village scope, and sensitive
 categories never reach a role that may not see them — on SQLite and PostgreSQL.
 
 The registry is the demo commune's synthetic households, synced through the real path; the

@@ -1,5 +1,5 @@
-"""Flags over HTTP (issue 3 §3, §6): paging, and the commune chair receiving confidential
-urgent cases masked (domain.md §7(a) rule 3, §7(d)) — on SQLite and PostgreSQL."""
+"""Flags over HTTP: paging, and the commune chair receiving confidential
+urgent cases masked (docs/categories.md §6 rule 3, docs/access.md) — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_the_commune_chair_receives_a_confidential_urgent_case_masked(
         "deadline": full["deadline"], "confidential": True, "masked": True,
         "status": "open", "recordId": None, "raisedAt": full["raisedAt"],
         "acknowledgedBy": None, "acknowledgedAt": None, "closedBy": None, "closedAt": None,
-        "closeReason": None}
+        "closeReason": None, "note": None, "submission": None}
     assert commune.get("flags", leader, urgent="true") == [masked]
     assert commune.get("flags", leader, urgent="false") == []
     assert commune.get("flags", leader, kind=full["kind"]) == []  # its kind is not shown

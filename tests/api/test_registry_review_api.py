@@ -1,4 +1,4 @@
-"""The review queue over HTTP (issue 3 §6, matching.md §5.4): paging, children in special
+"""The review queue over HTTP (docs/matching.md §4): paging, children in special
 circumstances first, one row as it is now, and withdrawing a reviewer's "not the same child"
 — the demo commune synced through the real path, on SQLite and PostgreSQL."""
 
@@ -104,7 +104,10 @@ def test_withdrawing_not_same_reopens_the_row(commune: Commune) -> None:
     refused = commune.client.post(f"{commune.base}/edges/{edge_id}/revoke",
                                   headers=commune.person("viewer"))
     assert refused.status_code == 403
-    elsewhere = commune.person("cp_officer", villages=["NO-SUCH-VILLAGE"])
+    # An officer of a village where neither child of the pair lives.
+    pair = {row["record"]["village"], row["child"]["village"]}
+    other = next(v for v in ("T01", "T02", "T03", "T04", "T05", "T06") if v not in pair)
+    elsewhere = commune.person("cp_officer", villages=[other])
     assert commune.client.post(f"{commune.base}/edges/{edge_id}/revoke",
                                headers=elsewhere).status_code == 404
 

@@ -104,15 +104,21 @@ def test_edits_review_and_deletion_show_in_the_export(
     assert (rows[0]["Edits"], rows[0]["ReviewState"]) == ("1", "edited")
 
 
-def test_each_export_is_audited(
+def test_each_export_is_audited_with_who_what_and_how_many_rows(
         client: FlaskClient, screening: Screening, admin_headers: dict[str, str]) -> None:
+    screening.submit(screening_xml(new_instance_id(), "Lò Văn Sinh"))
     client.get(f"{screening.base}/submissions.csv", headers=admin_headers)
-    client.get(f"{screening.base}/submissions.csv.zip", headers=admin_headers)
+    client.get(f"{screening.base}/submissions.csv.zip?attachments=false", headers=admin_headers)
 
     with screening.world.uow() as db:
-        audits = db.scalars(select(Audit).where(Audit.action == "form.submission.export")).all()
+        audits = db.scalars(select(Audit).where(Audit.action == "form.submission.export")
+                            .order_by(Audit.id)).all()
         assert [a.actor_id for a in audits] == [screening.world.admin_id] * 2
-        assert audits[0].details == {"xmlFormId": "child_screening"}
+        assert audits[0].details == {"xmlFormId": "child_screening", "output": "csv",
+                                     "rows": 1, "filters": {}, "villages": None,
+                                     "redacted": False}
+        assert audits[1].details is not None
+        assert audits[1].details["filters"] == {"attachments": "false"}
 
 
 def test_export_of_a_form_without_submissions_is_headers_only(

@@ -1,4 +1,4 @@
-"""Ages on the day of derivation, and AGEOUT-16-22 at its boundary dates (domain.md §1.5):
+"""Ages on the day of derivation, and AGEOUT-16-22 at its boundary dates (docs/categories.md §4):
 Article 10 categories hold until the day before the 16th birthday; from that day, a young
 person who is orphaned, abandoned or has no one to rely on and is still studying is
 AGEOUT-16-22, until the day before the 22nd birthday."""

@@ -1,5 +1,5 @@
-"""The catalogue holds every code of domain.md §7(a), with the legal facts of §1.2–§1.5 and
-the data-protection rules of §7(d)."""
+"""The catalogue holds every code of docs/categories.md §5, with the legal facts of §1–§4 and
+the data-protection rules of docs/privacy.md."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from xlsforms.sources.choices import PHONE_CATEGORIES
 
 CATALOGUE_JSON = Path(__file__).parents[2] / "sync" / "categories" / "catalogue.json"
 
-# domain.md §1.2: the 14 groups of Luật Trẻ em Art. 10, points a … o (no f, j; đ after d).
+# docs/categories.md §2: the 14 groups of Luật Trẻ em Art. 10, points a … o (no f, j; đ after d).
 ARTICLE_10 = {
     "a": "HCDB-A",
     "b": "HCDB-B",
@@ -49,9 +49,9 @@ MARKERS = {
     "RISK": Group.RISK,
     "AGEOUT-16-22": Group.AGEOUT,
 }
-# domain.md §7(d)4: hidden from list views and redacted exports.
+# docs/privacy.md §4: hidden from list views and redacted exports.
 SENSITIVE = {"HCDB-E", "HCDB-G", "HCDB-I", "HCDB-L", "HCDB-M", "HCDB-DD", "PLAN-HIVAFF"}
-# Issue 3 §3 / domain.md §7(a) rule 3: abandoned, severe violence, sexually abused, trafficked.
+# docs/categories.md §6 rule 3: abandoned, severe violence, sexually abused, trafficked.
 URGENT = {"HCDB-B", "HCDB-I", "HCDB-L", "HCDB-M"}
 
 

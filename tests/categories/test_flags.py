@@ -1,6 +1,6 @@
 """Flags: a NEW child in special circumstances is a child whose first open Article 10
-category appears (domain.md §7(a) rule 2); urgent categories and urgent signals carry Decree 56
-Art. 26's 12-hour deadline; every new referral goes to the officer."""
+category appears (docs/categories.md §6 rule 2); urgent categories and urgent signals carry
+Decree 56 Art. 26's 12-hour deadline; every new referral goes to the officer."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The household_screening rules, row by row of screening_questions.md's table "How the
-answers map to provisional categories (server-side rules)".
+"""The household_screening rules, row by row of the table of docs/screening.md §7
+("From answers to provisional categories").
 
 Each row starts from a neutral child (builders.NEUTRAL_CHILD: in no special circumstance)
 and changes only the answers the row names.

@@ -5,7 +5,7 @@ from __future__ import annotations
 HEAD = ('<h:html xmlns="http://www.w3.org/2002/xforms" xmlns:h="http://www.w3.org/1999/xhtml" '
         'xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms">')
 
-# The form of Central's observed export (openrosa.md §10).
+# The form of Central's observed export (docs/openrosa.md §9).
 PEER_TINY = (
     f"{HEAD}<h:head><h:title>peer_tiny</h:title><model><instance>"
     '<data id="peer_tiny" version="1"><name/><age/><meta><instanceID/></meta></data>'

@@ -29,7 +29,7 @@ def test_tone_mark_placement_is_canonical(old: str, new: str) -> None:
 
 @pytest.mark.parametrize("closed", ["hoàn", "huỳnh", "quỳnh", "hoàng", "thuyết", "người"])
 def test_closed_syllables_keep_their_tone_where_it_belongs(closed: str) -> None:
-    # the naive "oà → òa" rewrite breaks these (domain.md §4.2)
+    # the naive "oà → òa" rewrite breaks these (docs/domain.md §3.2)
     assert normalise_token(closed) == closed
 
 

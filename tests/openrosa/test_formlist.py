@@ -1,4 +1,4 @@
-"""`GET …/formList` as Collect reads it (openrosa.md §1, §8 "formList")."""
+"""`GET …/formList` as Collect reads it (docs/openrosa.md §2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What a phone downloads: the XForm, the manifest, media files (openrosa.md §2–§4)."""
+"""What a phone downloads: the XForm, the manifest, media files (docs/openrosa.md §3–§5)."""
 
 from __future__ import annotations
 
@@ -193,7 +193,7 @@ def test_media_on_real_s3_redirects_to_bytes_a_phone_can_fetch(s3_phone: Phone) 
 
 
 def test_every_openrosa_answer_carries_the_openrosa_headers(visit_phone: Phone) -> None:
-    """§8 "General": version, date, size limit and language on every answer of the OpenRosa
+    """docs/openrosa.md §1: version, date, size limit and language on every answer of the OpenRosa
     surface, errors and non-XML downloads included."""
     from tests.conftest import new_instance_id, screening_xml
 

@@ -1,7 +1,7 @@
 """Hostile and broken input is refused cleanly and changes nothing: no row, no file.
 
 Central parses leniently and stores what it can; we refuse, so the phone keeps its copy and
-its user sees why (openrosa.md §10).
+its user sees why (docs/openrosa.md §9).
 """
 
 from __future__ import annotations

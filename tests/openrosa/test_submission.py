@@ -1,4 +1,4 @@
-"""`HEAD`/`GET`/`POST …/submission` as Collect uses them (openrosa.md §6, §7, §10)."""
+"""`HEAD`/`GET`/`POST …/submission` as Collect uses them (docs/openrosa.md §7, §8, §9)."""
 
 from __future__ import annotations
 
@@ -222,7 +222,7 @@ def test_wrong_openrosa_version_is_400_6_and_a_missing_one_is_tolerated(phone: P
 
 def test_post_never_answers_200_204_or_a_redirect(phone: Phone) -> None:
     """Collect treats 200 as "login failure?", 204 as an exception, and OkHttp turns a
-    redirected POST into a GET (openrosa.md §0, §7)."""
+    redirected POST into a GET (docs/openrosa.md §1, §8)."""
     xml = screening_xml(new_instance_id(), "Tô Văn Thành", photo="house.png")
     outcomes = [phone.submit(xml, incomplete=True), phone.submit(xml, {"house.png": PNG_BYTES}),
                 phone.submit(xml), phone.submit(b"<broken")]
@@ -233,7 +233,7 @@ def test_post_never_answers_200_204_or_a_redirect(phone: Phone) -> None:
 
 def test_vietnamese_file_names_sent_as_raw_utf8_are_matched(services: Services, phone: Phone
                                                             ) -> None:
-    """Collect writes non-ASCII part names as raw UTF-8 in the header (openrosa.md §7)."""
+    """Collect writes non-ASCII part names as raw UTF-8 in the header (docs/openrosa.md §8)."""
     instance_id = new_instance_id()
     xml = screening_xml(instance_id, "Hoàng Văn Thụ", photo="ảnh nhà.png")
     assert_created(phone.submit(xml, {"ảnh nhà.png": PNG_BYTES}))

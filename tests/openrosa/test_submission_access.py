@@ -1,5 +1,5 @@
-"""Which form a submission is for, and whether its sender may submit to it (openrosa.md §7,
-§10): unknown form or version, closing and closed forms, app users, web users over Basic."""
+"""Which form a submission is for, and whether its sender may submit to it (docs/openrosa.md §8,
+§9): unknown form or version, closing and closed forms, app users, web users over Basic."""
 
 from __future__ import annotations
 

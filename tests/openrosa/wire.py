@@ -1,6 +1,6 @@
 """ODK Collect on the wire, for tests: its headers, its multipart bodies, its XML parsers.
 
-Built from Collect's own code as openrosa.md describes it (C-prov, C-conn, C-parse), so the
+Built from Collect's own code as docs/openrosa.md describes it (C-prov, C-conn, C-parse), so the
 tests judge our answers the way a phone would, not the way we wish it did.
 """
 

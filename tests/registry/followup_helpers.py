@@ -17,6 +17,7 @@ from server.registry.sync import SyncSummary, sync_pending
 from server.services import Services
 from tests.openrosa.conftest import Phone
 from tests.registry.helpers import TODAY
+from xlsforms.sources.child_followup import VERSION as FOLLOWUP_VERSION
 
 FOLLOWUP = "child_followup"
 CSV_PATH = f"/forms/{FOLLOWUP}/attachments/children.csv"
@@ -87,7 +88,7 @@ def followup_xml(row: dict[str, str], status: str, *, entity_id: str | None = No
     flag = update if update is not None else ("1" if news else "0")
     return (
         f'<data xmlns:entities="http://www.opendatakit.org/xforms/entities" id="{FOLLOWUP}" '
-        f'version="2026112901"><today>{TODAY.isoformat()}</today>'
+        f'version="{FOLLOWUP_VERSION}"><today>{TODAY.isoformat()}</today>'
         f"<village>{row['village']}</village><child>{row['name']}</child>{cur}"
         f"<fu_status>{status}</fu_status>{groups}<z_comment/>{saved}"
         f'<meta><entity dataset="children" update="{flag}" '

@@ -95,8 +95,9 @@ def test_a_refused_file_exits_1_with_the_reason(
     file.write_bytes(b"ho_ten,thon\nLo Van A,T01\n")
     result = _run(cli, "import", file, "--project", project_id)
     assert result.exit_code == 1
-    assert "file refused: missing required column(s): record_id, full_name, village" in (
-        result.output)
+    # Vietnamese first for the commune officer, then English, as for refused rows.
+    assert "file refused: thiếu cột bắt buộc: record_id, full_name, village" in result.output
+    assert "— missing required column(s): record_id, full_name, village" in result.output
     assert _run(cli, "import", file, "--project", 999).exit_code == 1
 
 

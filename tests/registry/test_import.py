@@ -4,7 +4,8 @@ importing twice changes nothing — on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
-from datetime import date
+import io
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -195,6 +196,35 @@ def test_xlsx_dates_numbers_and_header_spelling_work(services: Services) -> None
         assert first.personal_id == "001315123456" and first.sex == "F"
         assert first.village_code == "T01" and first.raw["extra"] == {"Ghi chú": "con thứ hai"}
         assert (second.dob, second.dob_precision, second.sex) == ("2012", "year", "U")
+
+
+@pytest.mark.parametrize("date_1904", [False, True])
+def test_a_workbook_as_excel_saves_it_reads_the_same(services: Services,
+                                                     date_1904: bool) -> None:
+    """Excel keeps texts in a shared table, dates as numbers styled as dates (a Vietnamese
+    ``dd/mm/yyyy`` is a custom format), Mac workbooks may count from 1904, and a note can be
+    rich text — xlsxwriter writes all of these as Excel does."""
+    import xlsxwriter
+
+    project_id = phone_registry(services, 2)
+    saved = io.BytesIO()
+    book = xlsxwriter.Workbook(saved, {"in_memory": True, "date_1904": date_1904})
+    sheet = book.add_worksheet("Danh sách")
+    sheet.write_row(0, 0, ["record_id", "village", "full_name", "sex", "dob", "personal_id",
+                           "ghi chú"])
+    sheet.write_row(1, 0, [101, "Thôn Đông", "Phạm Thị Thuỷ", "Nữ"])
+    sheet.write_datetime(1, 4, datetime(2015, 3, 4),
+                         book.add_format({"num_format": "dd/mm/yyyy"}))
+    sheet.write_number(1, 5, 1315123456)
+    sheet.write_rich_string(1, 6, "con ", book.add_format({"bold": True}), "thứ", " hai")
+    book.close()
+    assert run_import(services, project_id, saved.getvalue()).count(Outcome.CREATED) == 1
+    with services.database.unit_of_work() as db:
+        record = db.scalars(select(ChildRecord).where(ChildRecord.source == "import")).one()
+    assert (record.full_name, record.village_code, record.sex) == ("Phạm Thị Thuỷ", "T01", "F")
+    assert (record.dob, record.dob_precision) == ("2015-03-04", "day")
+    assert record.personal_id == "001315123456"
+    assert record.raw["extra"] == {"ghi chú": "con thứ hai"}
 
 
 def test_csv_must_be_utf8_with_or_without_bom(services: Services) -> None:

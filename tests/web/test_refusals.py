@@ -9,7 +9,7 @@ import re
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from server.auth.principal import open_session
+from server.auth.principal import open_session, token_hash
 from server.context import WEB_SESSION_COOKIE
 from server.models import AppUser, Audit, Child, Session
 from tests.web.conftest import Registry, csrf_of, web_login
@@ -39,12 +39,12 @@ def test_signing_in_makes_a_session_row_and_signing_out_deletes_it(
     cookie = client.get_cookie(WEB_SESSION_COOKIE)
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
     with registry.services.database.unit_of_work() as db:
-        assert db.get_one(Session, cookie.value).csrf == csrf
+        assert db.get_one(Session, token_hash(cookie.value)).csrf == csrf
         assert db.scalars(select(Audit).where(Audit.action == "user.session.create")).all()
     out = client.post("/ui/logout", data={"csrf": csrf})
     assert out.status_code == 303 and out.headers["Location"].endswith("/ui/login")
     with registry.services.database.unit_of_work() as db:
-        assert db.get(Session, cookie.value) is None
+        assert db.get(Session, token_hash(cookie.value)) is None
     assert client.get(f"/ui/p/{registry.project_id}/children").status_code == 302
 
 
@@ -76,7 +76,7 @@ def test_an_app_user_token_in_the_cookie_is_nobody(client: FlaskClient,
         phone = db.scalars(select(AppUser).where(AppUser.project_id == registry.project_id)
                            .limit(1)).one()
         session = open_session(db, phone.actor, 24)
-        token, csrf = session.token, session.csrf
+        token, csrf = session.token or "", session.csrf
     client.set_cookie(WEB_SESSION_COOKIE, token)
     page = client.get(f"/ui/p/{registry.project_id}/children")
     assert page.status_code == 302 and "/ui/login" in page.headers["Location"]

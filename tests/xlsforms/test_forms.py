@@ -23,7 +23,7 @@ METADATA_TYPES = {"start", "end", "today", "deviceid", "username"}
 CONSENTED = "${consent_ok} = 'yes'"
 
 # Words that would mean a question asks the family about sexual abuse, HIV or drugs
-# (domain.md §7(d)2). Both tone-mark placements of "ma túy" are listed.
+# (docs/privacy.md §2). Both tone-mark placements of "ma túy" are listed.
 FORBIDDEN_VI = [
     "xâm hại",
     "lạm dụng",

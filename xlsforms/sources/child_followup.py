@@ -2,9 +2,9 @@
 entity list, see what the registry holds, and update it — circumstances, support received,
 moved away, died.
 
-The spec has no wording for this form (screening_questions.md covers the household visit);
-the labels follow its style and domain.md §7(a)/(b), and the protection section is the
-screening form's Section F unchanged.
+The questionnaire draft had no wording for this form (it covered the household visit); the
+labels follow its style, docs/categories.md §5 and docs/domain.md §4, and the protection
+section is the screening form's Section F unchanged.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from xlsforms.sources import choices as c
 from xlsforms.sources.sections import exclusive, protection_section
 
 FORM_ID = "child_followup"
-VERSION = "2026112901"
+VERSION = "2026120401"
 
 THIS_YEAR = "int(format-date(today(), '%Y'))"
 ENTITY = f"instance('{ENTITY_LIST}')/root/item[name = ${{child}}]"
@@ -103,6 +103,7 @@ PICK_CHILD: list[Row] = [
         ),
         required=True,
         appearance="autocomplete",
+        village=True,
     ),
     # The server already sends each app user only their villages' children; the filter
     # narrows a multi-village list and hides children recorded as died.

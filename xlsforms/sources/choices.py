@@ -1,4 +1,4 @@
-"""Choice lists, worded as in `screening_questions.md` (choices sheet) and `domain.md` §7(a).
+"""Choice lists of both forms (docs/screening.md); category labels of docs/categories.md §5.
 
 Both forms draw from here so a list reads the same on every form.
 """
@@ -307,10 +307,10 @@ ETHNICITY = choice_list(
     ],
 )
 
-# Special-circumstance codes a collaborator may see and set on a phone: domain.md §7(a)
-# labels, minus the sensitive codes of §7(d)4 (E, G, I, L, M, DD, PLAN-HIVAFF), which only
-# officers set, never a form at the door. The server must send children.csv `categories`
-# drawn from this list only.
+# Special-circumstance codes a collaborator may see and set on a phone: the labels
+# of docs/categories.md §5, minus the sensitive codes of docs/privacy.md §4 (E, G, I, L, M,
+# DD, PLAN-HIVAFF), which only officers set, never a form at the door. The server must
+# send children.csv `categories` drawn from this list only.
 PHONE_CATEGORIES: list[tuple[str, str, str]] = [
     ("HCDB-A", "Trẻ em mồ côi cả cha và mẹ", "Orphan, both parents dead"),
     ("HCDB-B", "Trẻ em bị bỏ rơi", "Abandoned"),

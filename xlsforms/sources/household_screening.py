@@ -1,13 +1,14 @@
 """Household child screening (Phiếu rà soát trẻ em tại hộ gia đình).
 
-Source: `screening_questions.md` — question names, wording and choice lists as written
-there. Where this file departs from the spec, the reason is in a comment and in
-xlsforms/README.md ("Decisions"). The calculations live in `screening_rules.py`.
+Source: the commune's draft questionnaire (section by section in `docs/screening.md`):
+question names, wording and choice lists as written there. Where this file departs from
+it, the reason is in a comment and in xlsforms/README.md ("Decisions"). The calculations
+live in `screening_rules.py`.
 """
 
 from __future__ import annotations
 
-from xlsforms.sheet import ENTITY_LIST, Form, Row, T, calc, q
+from xlsforms.sheet import ENTITY_LIST, Form, Row, Sensitivity, T, calc, q
 from xlsforms.sources import choices as c
 from xlsforms.sources.screening_rules import (
     C_AGE,
@@ -26,7 +27,7 @@ from xlsforms.sources.screening_rules import (
 from xlsforms.sources.sections import exclusive, protection_section
 
 FORM_ID = "household_screening"
-VERSION = "2026112901"
+VERSION = "2026120401"
 
 CONSENTED = "${consent_ok} = 'yes'"
 
@@ -49,6 +50,7 @@ CONSENT: list[Row] = [
         T("Thôn/tổ dân phố", "Village / residential group"),
         required=True,
         appearance="autocomplete",
+        village=True,
     ),
     q(
         "select_one yes_no",
@@ -235,6 +237,7 @@ CHILD_IDENTITY: list[Row] = [
         "c_ethnic",
         T("Dân tộc", "Ethnicity"),
         appearance="autocomplete",
+        sensitivity=Sensitivity.SENSITIVE,
     ),
     q(
         "select_one how_joined",
@@ -430,6 +433,7 @@ CHILD_FUNCTIONING: list[Row] = [
         T("Khả năng hoạt động", "Functioning"),
         relevant="${c_age} >= 2",
         appearance="field-list",
+        sensitivity=Sensitivity.HEALTH,
     ),
     *[
         q(
@@ -450,6 +454,7 @@ CHILD_FUNCTIONING: list[Row] = [
             "Has a disability certificate?",
         ),
         required=True,
+        sensitivity=Sensitivity.HEALTH,
     ),
     q(
         "select_one disab_level",
@@ -457,8 +462,9 @@ CHILD_FUNCTIONING: list[Row] = [
         T("Mức độ khuyết tật ghi trên giấy", "Level on certificate"),
         required=True,
         relevant="${d_cert} = 'yes'",
+        sensitivity=Sensitivity.HEALTH,
     ),
-    calc("flag_disab", FLAG_DISAB),
+    calc("flag_disab", FLAG_DISAB, sensitivity=Sensitivity.HEALTH),
 ]
 
 CHILD_HEALTH: list[Row] = [
@@ -467,6 +473,7 @@ CHILD_HEALTH: list[Row] = [
         "e_bhyt",
         T("Trẻ có thẻ bảo hiểm y tế còn hạn?", "Valid health-insurance card?"),
         required=True,
+        sensitivity=Sensitivity.HEALTH,
     ),
     q(
         "select_one yes_no_dk",
@@ -476,6 +483,7 @@ CHILD_HEALTH: list[Row] = [
             "Serious or long-term illness under treatment?",
         ),
         required=True,
+        sensitivity=Sensitivity.HEALTH,
     ),
     q(
         "text",
@@ -485,6 +493,7 @@ CHILD_HEALTH: list[Row] = [
             "Illness (if the family wishes to say)",
         ),
         relevant="${e_longterm} = 'yes'",
+        sensitivity=Sensitivity.HEALTH,
     ),
     q(
         "note",
@@ -494,6 +503,7 @@ CHILD_HEALTH: list[Row] = [
             "(Do not ask about HIV. The health station updates this from health records "
             "if applicable.)",
         ),
+        sensitivity=Sensitivity.HEALTH,
     ),
     q(
         "select_one yes_no_dk",
@@ -504,6 +514,7 @@ CHILD_HEALTH: list[Row] = [
         ),
         required=True,
         relevant="${c_age} < 1",
+        sensitivity=Sensitivity.HEALTH,
     ),
 ]
 

@@ -1,8 +1,8 @@
 """The household screening form's calculations, as XPath: the child's age, the spec's
 flags, and the provisional special-circumstance categories a phone may show.
 
-They follow the mapping table at the end of `screening_questions.md`; the server's rules
-are authoritative (domain.md §7(a)).
+They follow the mapping table of `docs/screening.md` §7; the server's rules are
+authoritative (docs/categories.md §6).
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ PARENTS_UNKNOWN = "(${c_mother_status} = 'unknown' and ${c_father_status} = 'unk
 RISK_STATUSES = ["dead", "prison_or_compulsory", "missing_not_declared"]
 
 # Provisional categories shown on phones (entity property `categories`), from the mapping
-# table at the end of screening_questions.md. Only non-sensitive codes (choices.
+# table of docs/screening.md §7. Only non-sensitive codes (choices.
 # PHONE_CATEGORIES); referrals from the confidential Section F never reach this list, and
 # RISK here leaves out f_urgency for the same reason. The server's rules are authoritative
 # and replace this value when they serve children.csv.

@@ -1,9 +1,9 @@
 """Rows both forms share: the confidential protection-concern section (Section F of
-`screening_questions.md`) and a shared constraint."""
+`docs/screening.md` §4) and a shared constraint."""
 
 from __future__ import annotations
 
-from xlsforms.sheet import Check, Row, T, q
+from xlsforms.sheet import Check, Row, Sensitivity, T, q
 
 PROTECTION_GROUP = "f_protection"
 
@@ -31,7 +31,7 @@ def protection_section(relevant: str | None = None) -> list[Row]:
     """Section F: the enumerator's own observation, filled in after the visit and never
     read aloud. It records only whether there is a concern, its type, urgency and a short
     note for the commune child-protection officer — no question to the family about abuse,
-    HIV or drugs (domain.md §7(d)2). One screen (field-list) so it is filled in one go."""
+    HIV or drugs (docs/privacy.md §2). One screen (field-list) so it is filled in one go."""
     concern_yes = "${f_concern} = 'yes'"
     note_limit = "string-length(.) <= 500"
     return [
@@ -44,6 +44,7 @@ def protection_section(relevant: str | None = None) -> list[Row]:
             ),
             relevant=relevant,
             appearance="field-list",
+            sensitivity=Sensitivity.CONFIDENTIAL,
         ),
         q(
             "select_one yes_no",

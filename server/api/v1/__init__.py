@@ -65,4 +65,7 @@ for _module in (registry, registry_categories, registry_review, registry_flags):
 from server.api.v1 import registry_import  # noqa: E402
 
 api.add_namespace(registry_import.ns)
+from server.api.v1 import audits  # noqa: E402
+
+api.add_namespace(audits.ns)
 register_error_handlers(api)

@@ -2,7 +2,13 @@
 
 An app user authenticates with the token inside its server URL, `/v1/key/<token>/projects/<id>`.
 Deleting it ends that URL at once. `villages` (thôn codes) is our addition: the villages the
-collaborator covers, used to scope what they may see.
+collaborator covers, used to scope what they may see; they must be villages of the project when
+it has a village list.
+
+No escalation (`server.auth.grants`): a manager limited to villages creates app users only for
+its villages, and lists, reads, changes, deletes and prints the QR code of only those whose
+villages are among its own — the token is a key to the phone's villages' children. Others are
+absent from its list and refused (403) one by one.
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ from server.api.v1.schemas import (
     app_user_json,
     iso,
 )
-from server.context import db, public_base
+from server.auth.grants import GrantScope, check_village_codes
+from server.auth.principal import Principal
+from server.context import db, public_base, services
 from server.models import Actor, AppUser, Project, Submission
 from server.operations import qrcode
 from server.operations.users import (
@@ -49,29 +57,49 @@ def _extended_json(app_user: AppUser) -> dict[str, Any]:
             "lastUsed": iso(last_used)}
 
 
-def _listed(project_id: int) -> list[AppUser]:
-    """Active app users first (Central), newest first."""
+def _listed(project_id: int, scope: GrantScope) -> list[AppUser]:
+    """Active app users first (Central), newest first; only those within the caller's reach."""
     rows = db().scalars(select(AppUser).join(Actor, Actor.id == AppUser.actor_id).where(
         AppUser.project_id == project_id, Actor.deleted_at.is_(None))
         .order_by(AppUser.actor_id.desc()))
-    return sorted(rows, key=lambda app_user: app_user.token is None)
+    return sorted((row for row in rows if scope.sees_app_user(row.villages or [])),
+                  key=lambda app_user: app_user.token is None)
+
+
+def _reachable(who: Principal, project_id: int, actor_id: int, verb: str) -> AppUser:
+    """An app user of the project the caller may `verb` (`field_key.*`): within its villages."""
+    readable_project(who, project_id, verb)
+    app_user = get_app_user(db(), project_id, actor_id)
+    GrantScope.of(who, verb, project_id).check_app_user(app_user.villages or [])
+    return app_user
+
+
+def _grantable(who: Principal, project_id: int, villages: list[str]) -> list[str]:
+    """Villages the caller may give an app user (its own, when limited), each a village of the
+    project."""
+    GrantScope.of(who, "field_key.create", project_id).check_app_user(
+        villages, "an app user of these villages")
+    check_village_codes(db(), project_id, villages, services().store)
+    return villages
 
 
 @ns.route("/projects/<int:project_id>/app-users")
 class AppUserList(Resource):
     def get(self, project_id: int) -> list[dict[str, Any]]:
         """The project's app users, with their tokens (for a new QR code)."""
-        readable_project(acting_user(), project_id, "field_key.list")
+        who = acting_user()
+        readable_project(who, project_id, "field_key.list")
         render = _extended_json if extended() else app_user_json
-        return [render(app_user) for app_user in _listed(project_id)]
+        scope = GrantScope.of(who, "field_key.list", project_id)
+        return [render(app_user) for app_user in _listed(project_id, scope)]
 
     def post(self, project_id: int) -> dict[str, Any]:
         """Create an app user `{displayName, villages?}`; the answer holds its token."""
         who = acting_user()
         readable_project(who, project_id, "field_key.create")
         body = load_json(AppUserInput())
-        app_user = create_app_user(db(), project_id, body["display_name"],
-                                   normalise_villages(body["villages"]),
+        villages = _grantable(who, project_id, normalise_villages(body["villages"]))
+        app_user = create_app_user(db(), project_id, body["display_name"], villages,
                                    created_by=who.actor_id)
         audit(who, "field_key.create", f"actor:{app_user.actor_id}",
               {"projectId": project_id, "villages": app_user.villages})
@@ -82,35 +110,37 @@ class AppUserList(Resource):
 class AppUserDetail(Resource):
     def get(self, project_id: int, actor_id: int) -> dict[str, Any]:
         """One app user."""
-        readable_project(acting_user(), project_id, "field_key.list")
-        app_user = get_app_user(db(), project_id, actor_id)
+        app_user = _reachable(acting_user(), project_id, actor_id, "field_key.list")
         return _extended_json(app_user) if extended() else app_user_json(app_user)
 
     def patch(self, project_id: int, actor_id: int) -> dict[str, Any]:
         """Change `displayName` and/or `villages` (our addition to Central)."""
         who = acting_user()
-        readable_project(who, project_id, "field_key.create")
-        app_user = get_app_user(db(), project_id, actor_id)
+        app_user = _reachable(who, project_id, actor_id, "field_key.create")
         body = load_json(AppUserUpdateInput())
-        update_app_user(app_user, body.get("display_name"), body.get("villages"))
+        villages = body.get("villages")
+        if villages is not None:
+            villages = _grantable(who, project_id, normalise_villages(villages))
+        update_app_user(app_user, body.get("display_name"), villages)
         db().flush()
         audit(who, "field_key.update", f"actor:{actor_id}",
-              {"displayName": app_user.actor.display_name, "villages": app_user.villages})
+              {"projectId": project_id, "displayName": app_user.actor.display_name,
+               "villages": app_user.villages})
         return app_user_json(app_user)
 
     def delete(self, project_id: int, actor_id: int) -> dict[str, bool]:
         """Delete the app user: its phone's URL stops working and its assignments end."""
         who = acting_user()
-        readable_project(who, project_id, "field_key.delete")
-        delete_app_user(db(), get_app_user(db(), project_id, actor_id))
-        audit(who, "field_key.delete", f"actor:{actor_id}")
+        delete_app_user(db(), _reachable(who, project_id, actor_id, "field_key.delete"))
+        audit(who, "field_key.delete", f"actor:{actor_id}", {"projectId": project_id})
         return success()
 
 
 def _qr_settings(project_id: int, actor_id: int) -> tuple[str, dict[str, Any]]:
     """The Collect URL and settings of an app user whose token is still valid."""
-    project: Project = readable_project(acting_user(), project_id, "field_key.list")
-    app_user = get_app_user(db(), project_id, actor_id)
+    who = acting_user()
+    project: Project = readable_project(who, project_id, "field_key.list")
+    app_user = _reachable(who, project_id, actor_id, "field_key.list")
     if app_user.token is None:
         # A revoked app user has no URL to hand out.
         raise problems.not_found()

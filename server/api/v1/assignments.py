@@ -9,6 +9,12 @@ Our addition: the registry roles ("cp_officer", "health_reviewer", "commune_lead
 roles too, and a project assignment may carry a body `{"villages": [codes]}` limiting the role
 to those villages' children (none or an empty list: every village, Central's behaviour).
 Project assignment rows of a limited role show its `villages`; others keep Central's shape.
+The codes must be villages of the project when it has a village list.
+
+No escalation (`server.auth.grants`): a manager limited to villages grants and takes away only
+roles limited to villages among its own, and gives or takes forms only to and from app users
+of its villages; an unlimited role is granted and taken away by unlimited managers and site
+administrators alone.
 """
 
 from __future__ import annotations
@@ -25,9 +31,10 @@ from server.api.v1.projects import readable_project
 from server.api.v1.roles import ADMIN, Role, find_role, role_by_system
 from server.api.v1.schemas import VILLAGE_CODE, actor_json
 from server.auth import permissions
+from server.auth.grants import GrantScope, check_village_codes
 from server.auth.principal import Principal
-from server.context import db
-from server.models import Actor, Form, FormAssignment, ProjectRole, User
+from server.context import db, services
+from server.models import Actor, AppUser, Form, FormAssignment, ProjectRole, User
 from server.operations.forms import assign_to_form, get_form, unassign_from_form
 from server.operations.users import (
     get_app_user,
@@ -144,6 +151,14 @@ def _held_roles(project_id: int, actor_id: int) -> set[str]:
         ProjectRole.project_id == project_id, ProjectRole.actor_id == actor_id)))
 
 
+def _held_villages(project_id: int, actor_id: int, role: str) -> list[str] | None:
+    """The villages a held role is limited to (empty: every village); None when not held."""
+    row = db().scalar(select(ProjectRole).where(
+        ProjectRole.project_id == project_id, ProjectRole.actor_id == actor_id,
+        ProjectRole.role == role))
+    return None if row is None else list(row.villages or [])
+
+
 @ns.route("/projects/<int:project_id>/assignments")
 class ProjectAssignments(Resource):
     def get(self, project_id: int) -> list[dict[str, Any]]:
@@ -178,6 +193,9 @@ class ProjectAssignment(Resource):
         _require_scope(role, "project")
         villages = normalise_villages(load_json(ProjectAssignmentInput())["villages"])
         user = get_user(db(), actor_id)
+        grants = GrantScope.of(who, "assignment.create", project_id)
+        grants.check_role(role.system, villages, granting=True)
+        check_village_codes(db(), project_id, villages, services().store)
         if role.system in _held_roles(project_id, actor_id):
             raise problems.already_exists("assignments", {"actorId": actor_id,
                                                           "roleId": role.id})
@@ -191,6 +209,10 @@ class ProjectAssignment(Resource):
         readable_project(who, project_id, "assignment.delete")
         role = find_role(role_id)
         _require_scope(role, "project")
+        held = _held_villages(project_id, actor_id, role.system)
+        if held is not None:
+            grants = GrantScope.of(who, "assignment.delete", project_id)
+            grants.check_role(role.system, held, granting=False)
         revoke_project_role(db(), project_id, actor_id, role.system)
         actor = db().get(Actor, actor_id)
         assert actor is not None
@@ -271,6 +293,8 @@ class FormAssignmentGrant(Resource):
         role = find_role(role_id)
         _require_scope(role, "form")
         app_user = get_app_user(db(), project_id, actor_id)
+        GrantScope.of(who, "assignment.create", project_id).check_app_user(
+            app_user.villages or [], "giving a form to this app user")
         assign_to_form(db(), form, actor_id, role.system)
         _audit(who, app_user.actor, "create", role, f"form:{form.id}")
         return success()
@@ -281,6 +305,10 @@ class FormAssignmentGrant(Resource):
         who = acting_user()
         form = _form(who, project_id, xml_form_id, "assignment.delete")
         role = find_role(role_id)
+        app_user = db().get(AppUser, actor_id)
+        if app_user is not None and app_user.project_id == project_id:
+            GrantScope.of(who, "assignment.delete", project_id).check_app_user(
+                app_user.villages or [], "taking a form from this app user")
         unassign_from_form(db(), form, actor_id, role.system)
         actor = db().get(Actor, actor_id)
         assert actor is not None

@@ -5,23 +5,26 @@ lib/resources/datasets.js, lib/resources/entities.js), read-only — pyodk's
 Children are changed by phones (screening, follow-up) and by reviewers, never by entity
 writes, so POST/PATCH/DELETE of entities are not offered. Every read is limited to the
 villages the caller's roles cover, and `categories` never holds a sensitive or
-confidential code (domain.md §7(d)4), exactly as on the phones.
+confidential code (docs/privacy.md §4), exactly as on the phones.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 from flask_restx import Namespace, Resource
 from sqlalchemy import func, select
 
+from exports.cells import safe_csv
 from server import problems
+from server.api.v1.audits import audit_entity_list
 from server.api.v1.common import acting_user
 from server.api.v1.projects import readable_project
 from server.api.v1.schemas import iso
 from server.auth.principal import Principal
 from server.context import db
+from server.httputil import RAW_PARAMETER, raw_requested
 from server.models import Child, ChildUpdate, Form, FormAttachment, FormDef
 from server.models.registry import ChildStatus, UpdateConflict
 from server.openrosa.entity_lists import csv_response, is_entity_list
@@ -123,10 +126,20 @@ class DatasetDetail(Resource):
 @ns.route(f"{DATASET}/<name>/entities.csv")
 class EntitiesCsv(Resource):
     def get(self, project_id: int, name: str) -> Response:
-        """The caller's villages' children as the phones' CSV (`name,label,__version,…`)."""
+        """The caller's villages' children as the phones' CSV (`name,label,__version,…`).
+
+        People open this file in a spreadsheet, so its cells are spreadsheet-safe
+        (exports/cells.py); `?raw=true` gives the phones' bytes exactly."""
         who = acting_user()
         project_id = _dataset(who, project_id, name, "entity.list")
-        return csv_response(_listing(who, project_id), f"{ENTITY_LIST}.csv")
+        listing = _listing(who, project_id)
+        raw = raw_requested(request.args.get(RAW_PARAMETER))
+        if not raw:
+            listing = EntityList(safe_csv(listing.content), listing.rows)
+        response = csv_response(listing, f"{ENTITY_LIST}.csv")
+        if response.status_code != 304:  # a revalidation sends nothing
+            audit_entity_list(who, project_id, "dataset.entity.export", listing.rows, raw=raw)
+        return response
 
 
 @ns.route(f"{DATASET}/<name>/entities")
@@ -139,6 +152,7 @@ class EntityCollection(Resource):
         children = {child.id: child for child in db().scalars(
             select(Child).where(Child.id.in_([row.id for row in rows])))} if rows else {}
         conflicts = _conflicts(list(children))
+        audit_entity_list(who, project_id, "dataset.entity.list", len(rows))
         return [entity_json(row, children[row.id], conflicts.get(row.id), with_data=False)
                 for row in rows]
 

@@ -4,24 +4,32 @@
 Routes stay thin: they check rights, read the query string, and hand plain values to
 `exports/`. Long outputs are generators that read the database in their own short
 transactions, since the request's session is closed before the body is sent.
+
+Every output asks the one access rule (`server.auth.visibility`, docs/access.md): rows only of
+the caller's villages, and the fields hidden from the caller absent from the schema that every
+output walks — CSV columns, OData properties and `$metadata` alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Response, request
 from flask_restx import Namespace, Resource
+from sqlalchemy import ColumnElement, and_
 
 from exports import csv_export, edmx, odata_feed, odata_query, source
 from exports.odata_filter import QueryError, mentions_deleted, parse_filter
 from exports.schema import FormSchema, form_schema
 from server import context, problems
-from server.api.v1.submissions import FORM, form_for
-from server.httputil import attachment_disposition
-from server.models import Audit, Form, FormDef, Submission
+from server.api.v1.submissions import FORM, readable_form
+from server.auth.visibility import DataView
+from server.httputil import RAW_PARAMETER, attachment_disposition, raw_requested
+from server.models import Audit, Form, FormDef, Submission, SubmissionDef
+from server.operations import visible_data
 
 ns = Namespace("odata", description="CSV exports and the OData feed of a form's submissions",
                path="/")
@@ -30,30 +38,97 @@ ODATA_JSON = "application/json; charset=utf-8; odata.metadata=minimal"
 ODATA_HEADERS = {"OData-Version": "4.0"}
 
 
-def _published_schema(form: Form) -> FormSchema:
-    """The fields of the published version; a form never published has no data to show."""
-    form_def = context.db().get(FormDef, form.current_def_id) if form.current_def_id else None
+@dataclass(frozen=True)
+class Readable:
+    """A form's data as one caller may read it: the published version's fields without those
+    hidden from the caller, and the villages whose rows it reads."""
+
+    form: Form
+    form_def: FormDef
+    view: DataView
+    schema: FormSchema
+
+    def where(self, extra: ColumnElement[bool] | None = None) -> ColumnElement[bool]:
+        clause = visible_data.village_clause(self.view)
+        return clause if extra is None else and_(clause, extra)
+
+
+def _readable(project_id: int, xml_form_id: str) -> Readable:
+    """The form, once the caller may read its submissions; a form never published has no
+    data to show."""
+    form, view = readable_form(project_id, xml_form_id)
+    db = context.db()
+    form_def = db.get(FormDef, form.current_def_id) if form.current_def_id else None
     if form_def is None:
         raise problems.not_found()
-    return form_schema(form_def.xml)
+    schema = visible_data.export_schema(db, form, form_def, form_schema(form_def.xml), view)
+    return Readable(form, form_def, view, schema)
 
 
 def _problem(error: QueryError) -> problems.Problem:
     return problems.Problem(error.code, str(error))
 
 
-def _start_export(project_id: int, xml_form_id: str) -> tuple[Form, FormSchema]:
-    """Check rights and write Central's `form.submission.export` audit row."""
-    form = form_for(project_id, xml_form_id, "submission.read")
-    schema = _published_schema(form)
-    context.db().add(Audit(actor_id=context.principal().actor_id,
-                           action="form.submission.export", actee=f"form:{form.id}",
-                           details={"xmlFormId": form.xml_form_id}))
-    return form, schema
+def _start_export(project_id: int, xml_form_id: str, output: str) -> Readable:
+    """Check rights and write Central's `form.submission.export` audit row, with what was
+    exported to whom: the rows, the villages, whether fields were left out."""
+    readable = _readable(project_id, xml_form_id)
+    view = readable.view
+    rows = source.count_rows(context.db(), readable.form.id, readable.where())
+    context.db().add(Audit(
+        actor_id=context.principal().actor_id, action="form.submission.export",
+        actee=f"form:{readable.form.id}",
+        details={"xmlFormId": readable.form.xml_form_id, "output": output, "rows": rows,
+                 "filters": dict(request.args.items()),
+                 "villages": None if view.villages.codes is None else sorted(view.villages.codes),
+                 "redacted": not view.sees_every_field}))
+    return readable
 
 
-def _export_rows(form: Form) -> Iterator[source.ExportRow]:
-    return source.iter_rows(context.services().database.sessions, form.id)
+def _export_rows(readable: Readable) -> Iterator[source.ExportRow]:
+    return source.iter_rows(context.services().database.sessions, readable.form.id,
+                            where=readable.where())
+
+
+def _visible_media(readable: Readable) -> Iterator[source.MediaFile]:
+    """The received files of the rows exported, without those the caller may not have."""
+    sessions = context.services().database.sessions
+    media = source.iter_media(sessions, readable.form.id, readable.where())
+    if readable.view.sees_every_field:
+        return media
+    db = context.db()
+    hidden = visible_data.hidden_files(db, readable.form, readable.form_def, readable.view)
+    paths = readable.view.hidden_paths(
+        visible_data.form_policy(db, readable.form, readable.form_def))
+    return _without_hidden(media, hidden, paths, sessions)
+
+
+def _without_hidden(media: Iterable[source.MediaFile], hidden: visible_data.HiddenFiles,
+                    paths: frozenset[str], sessions: source.SessionFactory
+                    ) -> Iterator[source.MediaFile]:
+    """Files left out for a redacted caller: the client audit log, and files named only in
+    hidden fields (read from each version's XML, once per version). Runs while the body
+    streams, after the request: it opens its own sessions."""
+    named: dict[int, frozenset[str]] = {}
+    for item in media:
+        if item.is_client_audit:
+            if not hidden.hides_client_audit:
+                yield item
+            continue
+        if hidden.hidden_binary_paths:
+            if item.submission_def_id not in named:
+                with sessions() as db:
+                    xml = db.get_one(SubmissionDef, item.submission_def_id).xml
+                named[item.submission_def_id] = visible_data.names_still_referenced(xml, paths)
+            if item.name not in named[item.submission_def_id]:
+                continue
+        yield item
+
+
+def _neutralise() -> bool:
+    """Cells that would start a spreadsheet formula are quoted unless `?raw=true` asks for
+    Central's bytes (machine clients; README "Limits and headers")."""
+    return not raw_requested(request.args.get(RAW_PARAMETER))
 
 
 def _stream(body: Iterator[bytes], content_type: str, filename: str) -> Response:
@@ -67,13 +142,14 @@ def _stream(body: Iterator[bytes], content_type: str, filename: str) -> Response
 class CsvZipExport(Resource):
     def get(self, project_id: int, xml_form_id: str) -> Response:
         """All tables in a zip; received files under `media/` unless `attachments=false`."""
-        form, schema = _start_export(project_id, xml_form_id)
+        readable = _start_export(project_id, xml_form_id, "csv.zip")
+        form = readable.form
         store = context.services().store
         with_media = request.args.get("attachments", "").lower() != "false"
-        media = (source.iter_media(context.services().database.sessions, form.id)
-                 if with_media else ())
-        body = csv_export.zip_stream(schema, form.xml_form_id, _export_rows(form), media,
-                                     store.open if with_media else None)
+        media: Iterable[source.MediaFile] = _visible_media(readable) if with_media else ()
+        body = csv_export.zip_stream(readable.schema, form.xml_form_id, _export_rows(readable),
+                                     media, store.open if with_media else None,
+                                     neutralise=_neutralise())
         return _stream(body, "application/zip",
                        f"{csv_export.safe_file_name(form.xml_form_id)}.zip")
 
@@ -82,8 +158,10 @@ class CsvZipExport(Resource):
 class CsvExport(Resource):
     def get(self, project_id: int, xml_form_id: str) -> Response:
         """The main table alone, as plain CSV."""
-        form, schema = _start_export(project_id, xml_form_id)
-        body = csv_export.csv_stream(schema, form.xml_form_id, _export_rows(form))
+        readable = _start_export(project_id, xml_form_id, "csv")
+        form = readable.form
+        body = csv_export.csv_stream(readable.schema, form.xml_form_id, _export_rows(readable),
+                                     neutralise=_neutralise())
         return _stream(body, "text/csv; charset=utf-8",
                        f"{csv_export.safe_file_name(form.xml_form_id)}.csv")
 
@@ -101,17 +179,17 @@ def _odata_response(body: Any) -> Response:
 @ns.route(f"{FORM}.svc")
 class ServiceDocument(Resource):
     def get(self, project_id: int, xml_form_id: str) -> Response:
-        form = form_for(project_id, xml_form_id, "submission.read")
+        readable = _readable(project_id, xml_form_id)
         document = edmx.service_document(
-            _published_schema(form), f"{_service_root(project_id, xml_form_id)}/$metadata")
+            readable.schema, f"{_service_root(project_id, xml_form_id)}/$metadata")
         return _odata_response(odata_feed.encode(document))
 
 
 @ns.route(f"{FORM}.svc/$metadata")
 class Metadata(Resource):
     def get(self, project_id: int, xml_form_id: str) -> Response:
-        form = form_for(project_id, xml_form_id, "submission.read")
-        document = edmx.metadata_document(_published_schema(form), form.xml_form_id)
+        readable = _readable(project_id, xml_form_id)
+        document = edmx.metadata_document(readable.schema, readable.form.xml_form_id)
         response = Response(document.encode("utf-8"), content_type="application/xml")
         response.headers.update(ODATA_HEADERS)
         return response
@@ -129,9 +207,10 @@ def _next_link_maker() -> Callable[[str], str]:
 class _Query:
     """What one OData table request asks for, checked before any byte is sent."""
 
-    def __init__(self, form: Form, path: str) -> None:
-        self.form = form
-        self.schema = _published_schema(form)
+    def __init__(self, readable: Readable, path: str) -> None:
+        form = self.form = readable.form
+        self.readable = readable
+        self.schema = readable.schema
         try:
             self.path = odata_query.parse_table_path(path)
             self.table = odata_query.resolve_table(self.schema, self.path.table)
@@ -152,7 +231,8 @@ class _Query:
         if token is None:
             return None
         instance_id = token.get("instanceId")
-        found = (source.cursor_for(context.db(), self.form.id, instance_id)
+        found = (source.cursor_for(context.db(), self.form.id, instance_id,
+                                   self.readable.where())
                  if isinstance(instance_id, str) else None)
         if found is None:
             raise problems.Problem("400.34", "Record associated with the provided $skiptoken "
@@ -161,13 +241,14 @@ class _Query:
 
     def rows(self, **paging: Any) -> Iterator[source.ExportRow]:
         return source.iter_rows(context.services().database.sessions, self.form.id,
-                                where=self.where, include_deleted=self.include_deleted,
-                                **paging)
+                                where=self.readable.where(self.where),
+                                include_deleted=self.include_deleted, **paging)
 
 
 def _submissions_table(query: _Query) -> Response:
     paging = query.paging
-    count = (source.count_rows(context.db(), query.form.id, query.where, query.include_deleted)
+    count = (source.count_rows(context.db(), query.form.id, query.readable.where(query.where),
+                               query.include_deleted)
              if paging.count else None)
     limit = None if paging.top is None else paging.top + 1
     rows = query.rows(after=query.cursor(), offset=paging.skip, limit=limit)
@@ -181,7 +262,8 @@ def _single_record(query: _Query) -> Response:
     instance_id = query.path.instance_id
     assert instance_id is not None
     found = source.fetch_page(context.db(), query.form.id,
-                              where=Submission.instance_id == instance_id, limit=1)
+                              where=query.readable.where(Submission.instance_id == instance_id),
+                              limit=1)
     if not found:
         raise problems.not_found()
     return _odata_response(odata_feed.single_feed(
@@ -194,8 +276,7 @@ class Table(Resource):
     def get(self, project_id: int, xml_form_id: str, table: str) -> Response:
         """`Submissions` or a repeat table `Submissions.<repeat>` ($top, $skip, $skiptoken,
         $count, $filter, $select, $expand=*, $wkt), or a navigation link's target."""
-        form = form_for(project_id, xml_form_id, "submission.read")
-        query = _Query(form, table)
+        query = _Query(_readable(project_id, xml_form_id), table)
         try:
             if query.path.instance_id is not None:
                 return _single_record(query)

@@ -1,4 +1,5 @@
-"""The master registry over JSON (issue 3 §6): the children, and merging them by hand.
+"""The master registry over JSON (README "The master registry", docs/matching.md §5): the
+children, and merging them by hand.
 
 The review queue is in `registry_review`, flags in `registry_flags`, categories in
 `registry_categories`; what they share (caller, village scope, errors, paging) in
@@ -7,8 +8,8 @@ The review queue is in `registry_review`, flags in `registry_flags`, categories 
 Every route checks the caller's registry verb and village scope (`server.registry.access`):
 a child outside the caller's villages is 404, as if it did not exist; sensitive categories,
 confidential episodes and confidential history entries are absent for roles without
-`registry.read_sensitive` (domain.md §7(d)4), and opening a child with any of them shown
-writes an audit row (§7(d)5; codes only, never names). App users get 403: their children
+`registry.read_sensitive` (docs/privacy.md §4), and opening a child with any of them shown
+writes an audit row (§5; codes only, never names). App users get 403: their children
 reach them through the `children` entity list.
 
 A merged child's id answers 307 with `Location:` its survivor. Temporary, not permanent:
@@ -25,6 +26,7 @@ from marshmallow import fields, validate
 from sqlalchemy import Select, exists, select
 
 from server import problems
+from server.api.v1.audits import audit_sensitive_list
 from server.api.v1.common import audit, load_json
 from server.api.v1.registry_common import (
     BASE,
@@ -48,8 +50,8 @@ from server.registry.access import RegistryAccess, redact_episodes
 from sync.categories import default_catalogue
 from sync.vietnamese import clean, fold
 
-ns = Namespace("registry", description="The master registry of a commune's children "
-               "(issue 3 §6): list, detail, merge and unmerge", path="/")
+ns = Namespace("registry", description="The master registry of a commune's children: "
+               "list, detail, merge and unmerge", path="/")
 
 OPEN_STATUSES = ("provisional", "confirmed")
 
@@ -131,10 +133,11 @@ class ChildList(Resource):
                     "active, moved_away or died", **PAGING})
     def get(self, project_id: int) -> Any:
         """Active registry children in the caller's villages, by name; redacted categories."""
-        _who, access = caller(project_id)
+        who, access = caller(project_id)
         rows, total = paged(_children_query(project_id, access))
         children = [row[0] for row in rows]
         episodes, flags = _list_extras(children, access)
+        audit_sensitive_list(who, project_id, episodes)
         return with_total([child_item_json(child, episodes.get(child.id, []),
                                             flags.get(child.id, 0)) for child in children],
                            total)
@@ -154,7 +157,7 @@ class ChildDetail(Resource):
 
 def child_detail(who: Principal, access: RegistryAccess, child: Child) -> dict[str, Any]:
     """The child's detail as this caller may see it; an audit row when it shows anything
-    sensitive (domain.md §7(d)4–5)."""
+    sensitive (docs/privacy.md §4–5)."""
     db().flush()
     episodes = db().scalars(select(ChildCategoryEpisode).where(
         ChildCategoryEpisode.child_id == child.id)
@@ -186,8 +189,11 @@ class ChildMerge(Resource):
         """Merge `{"otherId"}` into this child (kept); the other id then redirects here."""
         who, access = caller(project_id)
         keep = visible_child(project_id, child_id, access)
+        # Who may merge here is decided before the body is read: a caller without the
+        # right hears 403, not what its body lacks.
+        allowed(access.review, keep.village_code)
         other = visible_child(project_id, load_json(MergeInput())["other_id"], access)
-        allowed(access.review, keep.village_code, other.village_code)
+        allowed(access.review, other.village_code)
         if keep.id == other.id:
             raise problems.registry_conflict("a child cannot be merged into itself")
         assert who.actor_id is not None

@@ -1,4 +1,4 @@
-"""Special-circumstance categories over JSON (issue 3 §3, §6): the catalogue, and a person
+"""Special-circumstance categories over JSON (docs/categories.md §5–6): the catalogue, and a person
 confirming, ending or accepting a child's category.
 
 Who may change which category is `RegistryAccess.may_change_category`; a category the caller
@@ -33,7 +33,7 @@ from server.registry import categories as registry_categories
 from sync.categories import default_catalogue
 
 ns = Namespace("registry_categories", description="Special-circumstance categories: the "
-               "catalogue, confirm, end, accept a referral (issue 3 §3)", path="/")
+               "catalogue, confirm, end, accept a referral", path="/")
 
 
 class WhyInput(Body):
@@ -44,7 +44,7 @@ class WhyInput(Body):
 @ns.route("/registry/categories")
 class CategoryCatalogue(Resource):
     def get(self) -> list[dict[str, Any]]:
-        """The category catalogue (domain.md §7(a)), sensitive codes included: it is the law's
+        """The category catalogue (docs/categories.md §5), sensitive codes included: it is the law's
         list, not anybody's data. Any signed-in web user."""
         acting_user()
         return [category_json(category) for category in default_catalogue()]

@@ -1,10 +1,15 @@
-"""Flags over JSON (issue 3 §3, §6): list, acknowledge, close with a reason.
+"""Flags over JSON (docs/categories.md §6): list, acknowledge, close with a reason.
 
 A caller sees a flag when it would see the flag's category; the commune chair also receives
 urgent alerts it may not read, masked (`server.registry.access`, `FlagView.MASKED`): such a
 flag is listed with its code, kind, labels, child name, record and close reason left out, may
 be acknowledged but not closed, and matches no `kind` filter (its kind is not shown); the
 `urgent` filter finds it.
+
+A follow-up visit the registry did not apply (a child outside the phone's villages,
+`server.registry.followup`) raises a flag of kind `followup_not_applied` whose `note` gives the
+reason and whose `submission` names the visit as sent; its code is no category, so only the
+roles that read sensitive data see it.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from server.registry import flags as registry_flags
 from server.registry.access import FlagView, RegistryAccess
 
 ns = Namespace("registry_flags", description="Flags the commune acts on: new children in "
-               "special circumstances, urgent cases, referrals (issue 3 §3)", path="/")
+               "special circumstances, urgent cases, referrals", path="/")
 
 
 class ReasonInput(Body):
@@ -73,7 +78,7 @@ def _flags_query(project_id: int, access: RegistryAccess) -> Select[Flag, Child]
 @ns.route(f"{BASE}/flags")
 class FlagList(Resource):
     @ns.doc(params={"status": "open, acknowledged or closed", "kind":
-                    "new_special_circumstance, urgent or referral", "urgent":
+                    "new_special_circumstance, urgent, referral or followup_not_applied", "urgent":
                     "`true`: only flags with a Decree 56 Art. 26 deadline; `false`: none",
                     "village": "village code", **PAGING})
     def get(self, project_id: int) -> Any:

@@ -5,13 +5,20 @@ multipart form with the file in ``file`` (any file field will do). Query: ``sour
 name for rows whose own ``source`` is empty; default the uploaded file's name, else ``import``),
 ``createVillages=true``, ``dryRun=true``. The answer is the import report
 (`ImportReport.as_json`): counts and one entry per row. A file refused whole is 400.1 with the
-reason; refused rows are in the report, not errors.
+reason (``details.reasonVi`` in Vietnamese); refused rows are in the report, not errors.
+
+The body is copied to a temporary file as it arrives (memory only for the first MiB) and read
+from there as a stream, within the limits of `server.registry.import_files`.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import PurePath
-from typing import Any
+from typing import IO, Any
 
 from flask import request
 from flask_restx import Namespace, Resource
@@ -20,7 +27,7 @@ from server import problems
 from server.api.v1.common import acting_user, audit, flag, store
 from server.api.v1.projects import readable_project
 from server.auth import permissions
-from server.context import db
+from server.context import db, services
 from server.registry.importer import FileRefused, Outcome, import_file
 
 ns = Namespace("registry_import", description="Import children lists kept in Excel", path="/")
@@ -32,8 +39,16 @@ ACCEPTED_TYPES = frozenset({"text/csv", "text/plain", XLSX, "application/vnd.ms-
                             "application/octet-stream", "multipart/form-data"})
 
 
-def _upload() -> tuple[bytes, str]:
-    """The file's bytes and a default source name (the uploaded file's name, if any)."""
+SPOOL_IN_MEMORY = 1 << 20
+
+
+@contextmanager
+def _upload() -> Iterator[tuple[IO[bytes], str]]:
+    """The file as a seekable stream, and a default source name (the uploaded file's name).
+
+    A multipart file is already spooled by Werkzeug (to disk past 500 KB); a raw body is
+    copied in chunks to a temporary file, never read into one bytes object.
+    """
     content_type = (request.mimetype or "").lower()
     if content_type not in ACCEPTED_TYPES:
         raise problems.invalid_header("Content-Type", request.content_type)
@@ -41,8 +56,12 @@ def _upload() -> tuple[bytes, str]:
         upload = request.files.get("file") or next(iter(request.files.values()), None)
         if upload is None:
             raise problems.missing_multipart_field("file")
-        return upload.read(), PurePath(upload.filename or "").stem
-    return request.get_data(cache=False), ""
+        yield upload.stream, PurePath(upload.filename or "").stem
+        return
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+        shutil.copyfileobj(request.stream, spool, 1 << 16)
+        spool.seek(0)
+        yield spool, ""
 
 
 @ns.route("/projects/<int:project_id>/registry/imports")
@@ -51,17 +70,20 @@ class RegistryImports(Resource):
         """Import a CSV or XLSX children list with the same matching as phone submissions."""
         who = acting_user()
         readable_project(who, project_id, permissions.REGISTRY_IMPORT)
-        data, file_stem = _upload()
-        source = (request.args.get("source") or "").strip() or file_stem or "import"
         dry_run = flag("dryRun")
-        try:
-            report = import_file(
-                db(), project_id, data, source=source, create_villages=flag("createVillages"),
-                dry_run=dry_run, store=store(),
-                allowed_villages=permissions.villages_for(who, permissions.REGISTRY_IMPORT,
-                                                          project_id))
-        except FileRefused as exc:
-            raise problems.unparseable("children list", str(exc)) from exc
+        with _upload() as (file, file_stem):
+            source = (request.args.get("source") or "").strip() or file_stem or "import"
+            try:
+                report = import_file(
+                    db(), project_id, file, source=source,
+                    create_villages=flag("createVillages"), dry_run=dry_run, store=store(),
+                    allowed_villages=permissions.villages_for(who, permissions.REGISTRY_IMPORT,
+                                                              project_id),
+                    max_rows=services().settings.import_max_rows)
+            except FileRefused as exc:
+                problem = problems.unparseable("children list", str(exc))
+                problem.details["reasonVi"] = exc.vi
+                raise problem from exc
         if not dry_run:
             audit(who, "registry.import", f"project:{project_id}",
                   {"source": source, "counts": {o.value: report.count(o) for o in Outcome},

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from exports.records import iso_utc as iso
 from server.models import (
@@ -21,8 +21,10 @@ from server.models import (
     ChildRecord,
     ChildUpdate,
     Flag,
+    Form,
     LinkEdge,
     MatchCandidate,
+    Submission,
     SubmissionDef,
 )
 from server.registry.access import ShownEpisode, category_of
@@ -90,8 +92,27 @@ _MASKED_FLAG_FIELDS = frozenset({
 })
 
 
+def flag_source_json(flag: Flag) -> dict[str, str] | None:
+    """The submission that raised a flag without a record (a follow-up not applied), as the
+    submissions API names it: `…/forms/{xmlFormId}/submissions/{instanceId}`, and the
+    version `…/versions/{versionId}`."""
+    session = object_session(flag)
+    if flag.submission_def_id is None or session is None:
+        return None
+    row = session.execute(
+        select(Form.xml_form_id, Submission.instance_id, SubmissionDef.instance_id)
+        .join(Submission, Submission.id == SubmissionDef.submission_id)
+        .join(Form, Form.id == SubmissionDef.form_id)
+        .where(SubmissionDef.id == flag.submission_def_id)).first()
+    if row is None:
+        return None
+    return {"xmlFormId": row[0], "instanceId": row[1], "versionId": row[2]}
+
+
 def flag_json(flag: Flag, child: Child, *, masked: bool = False) -> dict[str, Any]:
-    """A flag; ``masked`` keeps only `_MASKED_FLAG_FIELDS` (the others are null)."""
+    """A flag; ``masked`` keeps only `_MASKED_FLAG_FIELDS` (the others are null). `note` says
+    why, when the code and kind alone do not; `submission` is the one that raised it."""
+    source = None if masked else flag_source_json(flag)
     shown = {"id": flag.id, "childId": flag.child_id, "childName": child.full_name,
              "village": child.village_code, "code": flag.code, **_labels(flag.code),
              "kind": flag.kind, "deadline": iso(flag.deadline),
@@ -99,7 +120,8 @@ def flag_json(flag: Flag, child: Child, *, masked: bool = False) -> dict[str, An
              "recordId": flag.record_id, "raisedAt": iso(flag.raised_at),
              "acknowledgedBy": flag.acknowledged_by,
              "acknowledgedAt": iso(flag.acknowledged_at), "closedBy": flag.closed_by,
-             "closedAt": iso(flag.closed_at), "closeReason": flag.close_reason}
+             "closedAt": iso(flag.closed_at), "closeReason": flag.close_reason,
+             "note": flag.note, "submission": source}
     if not masked:
         return shown
     return {**{key: value if key in _MASKED_FLAG_FIELDS else None

@@ -1,4 +1,4 @@
-"""The review queue over JSON (issue 3 §6, matching.md §5.4): list, one row, decide, undo, and
+"""The review queue over JSON (docs/matching.md §4): list, one row, decide, undo, and
 withdrawing a reviewer's "not the same child".
 
 A row is shown only when the caller sees both sides (a row showing a child of another village
@@ -38,7 +38,7 @@ from server.registry import merge, review
 from server.registry.access import RegistryAccess
 
 ns = Namespace("registry_review", description="The review queue: pairs the matcher could not "
-               "decide, and a person's answers (issue 3 §2, §6)", path="/")
+               "decide, and a person's answers", path="/")
 
 
 class DecisionInput(Body):

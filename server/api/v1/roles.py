@@ -6,7 +6,7 @@ pwreset = 3 and initbkup = 4, 20190227-01 manager = 5, 20190923-01 viewer = 6, 2
 formview = 7, 20200715-01 formfill = 8. pyodk hard-codes 2 for app users. Only the roles
 Điểm Tựa grants are listed; their system names are also our role names.
 
-The registry roles of domain.md §7(d)3 are ours: ids from 101 up, so a role Central adds later
+The registry roles of docs/privacy.md §3 are ours: ids from 101 up, so a role Central adds later
 never takes one of their numbers.
 """
 

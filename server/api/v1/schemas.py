@@ -19,7 +19,7 @@ from server.models import Actor, AppUser, Form, FormAttachment, FormDef, Project
 # Central's app-user sessions never expire; it shows this date for them.
 NEVER_EXPIRES = "9999-12-31T23:59:59.000Z"
 
-# Village (thôn) codes are assigned by the commune, e.g. "00001-T01" (domain.md §3).
+# Village (thôn) codes are assigned by the commune, e.g. "00001-T01" (docs/domain.md §1).
 VILLAGE_CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$",
                                error="village codes are letters, digits, '-', '_' or '.'")
 

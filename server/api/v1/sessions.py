@@ -16,12 +16,9 @@ from server import problems
 from server.api.v1.common import acting_user, audit, load_json, success
 from server.api.v1.schemas import SessionInput, session_json
 from server.auth import permissions
-from server.auth.principal import (
-    Principal,
-    find_session,
-    open_session,
-    principal_from_password,
-)
+from server.auth.grants import GrantScope
+from server.auth.principal import Principal, find_session, open_session
+from server.auth.sign_in import password_principal
 from server.context import db, principal, services
 from server.models import AppUser
 from server.operations.users import revoke_app_user_token
@@ -36,9 +33,13 @@ CURRENT = "current"
 @ns.route("/sessions")
 class SessionCreate(Resource):
     def post(self) -> dict[str, Any]:
-        """Log in with `{email, password}`; answers `{token, csrf, expiresAt, createdAt}`."""
+        """Log in with `{email, password}`; answers `{token, csrf, expiresAt, createdAt}`.
+
+        Failed attempts are counted per account and per address: past the limit, 429.1 with
+        `Retry-After` (README "Signing in").
+        """
         body = load_json(SessionInput())
-        who = principal_from_password(db(), body["email"], body["password"])
+        who = password_principal(body["email"], body["password"], via="api")
         assert who.actor is not None
         session = open_session(db(), who.actor, services().settings.session_lifetime_hours)
         audit(who, "user.session.create", f"actor:{who.actor.id}")
@@ -51,6 +52,9 @@ def _end_app_user_token(who: Principal, token: str) -> bool:
         return False
     acting_user()
     permissions.require(who, "field_key.delete", app_user.project_id)
+    # A manager limited to villages revokes only its own villages' phones (docs/access.md).
+    GrantScope.of(who, "field_key.delete", app_user.project_id).check_app_user(
+        [str(code) for code in app_user.villages or []])
     revoke_app_user_token(app_user)
     audit(who, "field_key.session.end", f"actor:{app_user.actor_id}")
     return True

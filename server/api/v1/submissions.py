@@ -20,7 +20,8 @@ from werkzeug.wrappers import Response as BaseResponse
 from exports.records import iso_utc
 from server import context, problems
 from server.auth import permissions
-from server.httputil import attachment_disposition
+from server.auth.visibility import DataView, submission_view
+from server.httputil import as_download
 from server.models import (
     Actor,
     Audit,
@@ -32,13 +33,14 @@ from server.models import (
     SubmissionAttachment,
     SubmissionDef,
 )
-from server.operations import review
+from server.operations import review, visible_data
 from server.operations.forms import get_form
 from server.operations.projects import get_project
 from server.operations.submissions import (
     IncomingFile,
     Received,
     SubmissionContext,
+    accepting_form_def,
     receive_and_commit,
 )
 from sync.instance import ParsedInstance, parse_instance
@@ -107,13 +109,16 @@ def submission_json(db: Session, submission: Submission, extended: bool,
     return out
 
 
-def submissions_json(db: Session, form: Form, extended: bool) -> list[dict[str, Any]]:
-    """All live submissions of the form, newest first, each with its current version."""
+def submissions_json(db: Session, form: Form, view: DataView, extended: bool
+                     ) -> list[dict[str, Any]]:
+    """The live submissions of the form the caller reads, newest first, each with its current
+    version."""
     rows = db.execute(
         select(Submission, SubmissionDef).join(SubmissionDef, (
             SubmissionDef.submission_id == Submission.id) & SubmissionDef.current.is_(True))
         .options(defer(SubmissionDef.xml))
-        .where(Submission.form_id == form.id, Submission.deleted_at.is_(None))
+        .where(Submission.form_id == form.id, Submission.deleted_at.is_(None),
+               visible_data.village_clause(view))
         .order_by(Submission.created_at.desc(), Submission.id.desc())).all()
     agents = _first_user_agents(db, form.id)
     return [submission_json(db, submission, extended, current, agents)
@@ -137,6 +142,29 @@ def form_for(project_id: int, xml_form_id: str, verb: str) -> Form:
     return form
 
 
+def readable_form(project_id: int, xml_form_id: str, verb: str = "submission.read"
+                  ) -> tuple[Form, DataView]:
+    """The form and what the caller may see of its submissions (the one access rule)."""
+    form = form_for(project_id, xml_form_id, verb)
+    return form, submission_view(context.principal(), form.project_id)
+
+
+def visible_submission(form: Form, view: DataView, instance_id: str) -> Submission:
+    """A live submission of the form in the caller's villages; 404 otherwise."""
+    return visible_data.require_visible(
+        view, review.get_submission(context.db(), form, instance_id))
+
+
+def changeable_submission(project_id: int, xml_form_id: str, instance_id: str
+                          ) -> tuple[Form, DataView, Submission]:
+    """A submission the caller may change: `submission.update`, in its villages, every field
+    seen (a redacted copy written back would lose the hidden answers)."""
+    form, view = readable_form(project_id, xml_form_id, "submission.update")
+    submission = visible_submission(form, view, instance_id)
+    visible_data.require_every_field(view)
+    return form, view, submission
+
+
 def _extended() -> bool:
     return request.headers.get("X-Extended-Metadata", "").strip().lower() == "true"
 
@@ -158,6 +186,14 @@ def _sender() -> SubmissionContext:
                              user_agent=request.headers.get("User-Agent"))
 
 
+def _stays_in_view(form: Form, view: DataView, instance: ParsedInstance) -> None:
+    """An edit may not move a submission to a village the editor does not read."""
+    db = context.db()
+    form_def = accepting_form_def(db, form, instance.version)
+    if not view.sees_village(visible_data.village_of(db, form, form_def, instance)):
+        raise problems.insufficient_rights()
+
+
 def _receive(form: Form, instance: ParsedInstance, body: bytes,
              files: dict[str, IncomingFile] | None = None) -> Received:
     """Ingest commits here, as the OpenRosa route does: a failed commit is this request's
@@ -170,8 +206,8 @@ def _receive(form: Form, instance: ParsedInstance, body: bytes,
 class SubmissionList(Resource):
     def get(self, project_id: int, xml_form_id: str) -> Any:
         """List the form's submissions, newest first (`X-Extended-Metadata: true` for more)."""
-        form = form_for(project_id, xml_form_id, "submission.list")
-        return submissions_json(context.db(), form, _extended())
+        form, view = readable_form(project_id, xml_form_id, "submission.list")
+        return submissions_json(context.db(), form, view, _extended())
 
     def post(self, project_id: int, xml_form_id: str) -> Any:
         """Create a submission from its XML (`?deviceID=` optional); files follow one by one."""
@@ -184,15 +220,14 @@ class SubmissionList(Resource):
 @ns.route(ONE)
 class SubmissionItem(Resource):
     def get(self, project_id: int, xml_form_id: str, instance_id: str) -> Any:
-        form = form_for(project_id, xml_form_id, "submission.read")
-        submission = review.get_submission(context.db(), form, instance_id)
+        form, view = readable_form(project_id, xml_form_id)
+        submission = visible_submission(form, view, instance_id)
         return submission_json(context.db(), submission, _extended())
 
     def put(self, project_id: int, xml_form_id: str, instance_id: str) -> Any:
         """Edit: new XML whose `meta/deprecatedID` names the current version."""
-        form = form_for(project_id, xml_form_id, "submission.update")
+        form, view, submission = changeable_submission(project_id, xml_form_id, instance_id)
         db = context.db()
-        submission = review.get_submission(db, form, instance_id)
         body = request.get_data()
         instance = _parse(body, xml_form_id)
         if not instance.deprecated_id:
@@ -201,14 +236,15 @@ class SubmissionItem(Resource):
                 "the current version instanceID. I cannot find that tag in your request.")
         if review.current_version(db, submission).instance_id != instance.deprecated_id:
             raise problems.deprecating_old_submission(instance.deprecated_id)
+        _stays_in_view(form, view, instance)
         received = _receive(form, instance, body)
         return submission_json(db, received.submission, _extended())
 
     def patch(self, project_id: int, xml_form_id: str, instance_id: str) -> Any:
         """Set the review state: hasIssues, edited, approved or rejected."""
-        form = form_for(project_id, xml_form_id, "submission.update")
+        form, view = readable_form(project_id, xml_form_id, "submission.update")
         db = context.db()
-        submission = review.get_submission(db, form, instance_id)
+        submission = visible_submission(form, view, instance_id)
         payload = request.get_json(silent=True)
         if not isinstance(payload, dict) or "reviewState" not in payload:
             raise problems.missing_parameter("reviewState")
@@ -220,9 +256,9 @@ class SubmissionItem(Resource):
         """Soft delete; the instanceID can never be submitted again (409.18)."""
         # Central's verb is submission.delete, held by managers; our roles give managers
         # submission.update, which no other role holds.
-        form = form_for(project_id, xml_form_id, "submission.update")
+        form, view = readable_form(project_id, xml_form_id, "submission.update")
         db = context.db()
-        submission = review.get_submission(db, form, instance_id)
+        submission = visible_submission(form, view, instance_id)
         review.delete_submission(db, submission, context.principal().actor_id)
         return {"success": True}
 
@@ -230,20 +266,24 @@ class SubmissionItem(Resource):
 @ns.route(f"{ONE}.xml")
 class SubmissionXml(Resource):
     def get(self, project_id: int, xml_form_id: str, instance_id: str) -> Response:
-        """The current version's XML, byte for byte as received."""
-        form = form_for(project_id, xml_form_id, "submission.read")
+        """The current version's XML: byte for byte as received for callers who see every
+        field, else without the answers hidden from them (docs/access.md). Always a download:
+        a phone's XML could hold markup a browser would otherwise run on this origin."""
+        form, view = readable_form(project_id, xml_form_id)
         db = context.db()
-        version = review.current_version(db, review.get_submission(db, form, instance_id))
-        return Response(version.xml.encode("utf-8"), content_type="application/xml")
+        version = review.current_version(db, visible_submission(form, view, instance_id))
+        body = visible_data.visible_xml(db, form, version, view)
+        response = Response(body, content_type="application/xml")
+        return as_download(response, f"{instance_id}.xml")
 
 
 @ns.route(f"{ONE}/versions")
 class SubmissionVersions(Resource):
     def get(self, project_id: int, xml_form_id: str, instance_id: str) -> Any:
         """Every version of the submission, newest first."""
-        form = form_for(project_id, xml_form_id, "submission.read")
+        form, view = readable_form(project_id, xml_form_id)
         db = context.db()
-        submission = review.get_submission(db, form, instance_id)
+        submission = visible_submission(form, view, instance_id)
         versions = db.scalars(select(SubmissionDef).where(
             SubmissionDef.submission_id == submission.id).order_by(SubmissionDef.id.desc()))
         extended = _extended()
@@ -254,18 +294,20 @@ class SubmissionVersions(Resource):
 class AttachmentList(Resource):
     def get(self, project_id: int, xml_form_id: str, instance_id: str) -> Any:
         """The files the current version expects, and whether each has arrived."""
-        form = form_for(project_id, xml_form_id, "submission.read")
+        form, view = readable_form(project_id, xml_form_id)
         db = context.db()
-        version = review.current_version(db, review.get_submission(db, form, instance_id))
+        version = review.current_version(db, visible_submission(form, view, instance_id))
         return [{"name": a.name, "exists": a.blob_id is not None}
-                for a in sorted(version.attachments, key=lambda a: a.name)]
+                for a in visible_data.visible_attachments(db, form, version, view)]
 
 
-def _attachment(form: Form, instance_id: str, name: str) -> tuple[SubmissionDef,
-                                                                    SubmissionAttachment]:
+def _attachment(form: Form, view: DataView, instance_id: str, name: str
+                ) -> tuple[SubmissionDef, SubmissionAttachment]:
+    """A file of the current version the caller may see; 404 for any other name."""
     db = context.db()
-    version = review.current_version(db, review.get_submission(db, form, instance_id))
-    found = next((a for a in version.attachments if a.name == name), None)
+    version = review.current_version(db, visible_submission(form, view, instance_id))
+    found = next((a for a in visible_data.visible_attachments(db, form, version, view)
+                  if a.name == name), None)
     if found is None:
         raise problems.not_found()
     return version, found
@@ -280,9 +322,9 @@ def _blob_response(blob: Blob, name: str) -> BaseResponse:
     etag = f'"{blob.md5}"'
     if blob.md5 in request.headers.get("If-None-Match", ""):
         return Response(status=304, headers={"ETag": etag})
-    return Response(store.open(blob.sha256), content_type=blob.content_type, headers={
-        "ETag": etag, "Content-Disposition": attachment_disposition(name),
-        "Content-Length": str(blob.size)})
+    response = Response(store.open(blob.sha256), content_type=blob.content_type, headers={
+        "ETag": etag, "Content-Length": str(blob.size)})
+    return as_download(response, name)
 
 
 def _spooled_body() -> IncomingFile:
@@ -297,8 +339,8 @@ def _spooled_body() -> IncomingFile:
 class AttachmentItem(Resource):
     def get(self, project_id: int, xml_form_id: str, instance_id: str,
             name: str) -> BaseResponse:
-        form = form_for(project_id, xml_form_id, "submission.read")
-        _, attachment = _attachment(form, instance_id, name)
+        form, view = readable_form(project_id, xml_form_id)
+        _, attachment = _attachment(form, view, instance_id, name)
         blob = context.db().get(Blob, attachment.blob_id) if attachment.blob_id else None
         if blob is None:
             raise problems.not_found()
@@ -306,8 +348,8 @@ class AttachmentItem(Resource):
 
     def post(self, project_id: int, xml_form_id: str, instance_id: str, name: str) -> Any:
         """Upload one file the submission expects (Central requires submission.update)."""
-        form = form_for(project_id, xml_form_id, "submission.update")
-        version, attachment = _attachment(form, instance_id, name)
+        form, view, _ = changeable_submission(project_id, xml_form_id, instance_id)
+        version, attachment = _attachment(form, view, instance_id, name)
         old_blob_id = attachment.blob_id
         body = version.xml.encode("utf-8")
         instance = _parse(body, xml_form_id)
@@ -324,17 +366,17 @@ class AttachmentItem(Resource):
 @ns.route(f"{ONE}/comments")
 class Comments(Resource):
     def get(self, project_id: int, xml_form_id: str, instance_id: str) -> Any:
-        form = form_for(project_id, xml_form_id, "submission.read")
-        submission = review.get_submission(context.db(), form, instance_id)
+        form, view = readable_form(project_id, xml_form_id)
+        submission = visible_submission(form, view, instance_id)
         extended = _extended()
         return [comment_json(context.db(), c, extended)
                 for c in review.list_comments(context.db(), submission)]
 
     def post(self, project_id: int, xml_form_id: str, instance_id: str) -> Any:
         """Comment on a submission; Central lets anyone who may read it do so."""
-        form = form_for(project_id, xml_form_id, "submission.read")
+        form, view = readable_form(project_id, xml_form_id)
         db = context.db()
-        submission = review.get_submission(db, form, instance_id)
+        submission = visible_submission(form, view, instance_id)
         principal = context.principal()
         assert principal.actor_id is not None
         payload = request.get_json(silent=True)

@@ -12,7 +12,6 @@ from flask import request
 from flask_restx import Namespace, Resource
 from sqlalchemy import func, or_, select
 
-from server import problems
 from server.api.v1.common import acting_user, audit, extended, load_json, success
 from server.api.v1.roles import ADMIN
 from server.api.v1.schemas import (
@@ -22,7 +21,7 @@ from server.api.v1.schemas import (
     user_json,
 )
 from server.auth import permissions
-from server.auth.passwords import MIN_PASSWORD_LENGTH, WeakPassword
+from server.auth.passwords import WeakPassword
 from server.auth.principal import Principal
 from server.context import db
 from server.models import Actor, User
@@ -36,11 +35,6 @@ from server.operations.users import (
 
 ns = Namespace("users", description="Web users",
                path="/")
-
-
-def password_too_short() -> problems.Problem:
-    return problems.Problem("400.21", "The password or passphrase provided does not meet the "
-                            "required length.", {"minLength": MIN_PASSWORD_LENGTH})
 
 
 def _self_or_admin(who: Principal, actor_id: int) -> None:
@@ -79,7 +73,7 @@ class UserList(Resource):
             user = create_user(db(), body["email"], body["password"],
                                display_name=body["display_name"])
         except WeakPassword as exc:
-            raise password_too_short() from exc
+            raise exc.problem() from exc
         audit(who, "user.create", f"actor:{user.actor_id}", {"data": {"email": user.email}})
         return user_json(user)
 
@@ -126,7 +120,7 @@ class UserDetail(Resource):
 @ns.route("/users/<int:actor_id>/password")
 class UserPassword(Resource):
     def put(self, actor_id: int) -> dict[str, bool]:
-        """Change a password with `{old, new}`; a wrong `old` is 401.2, a short `new` 400.21."""
+        """Change a password with `{old, new}`; a wrong `old` is 401.2, a weak `new` 400.21."""
         who = acting_user()
         _self_or_admin(who, actor_id)
         user = get_user(db(), actor_id)
@@ -134,6 +128,6 @@ class UserPassword(Resource):
         try:
             change_password(user, body["old"], body["new"])
         except WeakPassword as exc:
-            raise password_too_short() from exc
+            raise exc.problem() from exc
         audit(who, "user.update", f"actor:{actor_id}", {"data": {"password": "changed"}})
         return success()

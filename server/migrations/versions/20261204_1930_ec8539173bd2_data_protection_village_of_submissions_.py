@@ -34,6 +34,16 @@ APPEND_ONLY_TRIGGER = """
 CREATE TRIGGER audits_append_only BEFORE UPDATE OR DELETE ON audits
 FOR EACH ROW EXECUTE FUNCTION audits_append_only()
 """
+# SQLite has no trigger functions: one trigger per statement kind, aborting with the same
+# message. A later batch migration of `audits` on SQLite recreates the table and must
+# create these again.
+SQLITE_APPEND_ONLY = {
+    kind: f"""
+CREATE TRIGGER audits_append_only_{kind.lower()} BEFORE {kind} ON audits
+BEGIN
+  SELECT RAISE(ABORT, 'the audit log is append-only: {kind} on audits is refused');
+END
+""" for kind in ("UPDATE", "DELETE")}
 
 
 def _local(tag: str) -> str:
@@ -105,12 +115,18 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(APPEND_ONLY_FUNCTION)
         op.execute(APPEND_ONLY_TRIGGER)
+    elif op.get_bind().dialect.name == "sqlite":
+        for trigger in SQLITE_APPEND_ONLY.values():
+            op.execute(trigger)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS audits_append_only ON audits")
         op.execute("DROP FUNCTION IF EXISTS audits_append_only()")
+    elif op.get_bind().dialect.name == "sqlite":
+        for kind in SQLITE_APPEND_ONLY:
+            op.execute(f"DROP TRIGGER IF EXISTS audits_append_only_{kind.lower()}")
 
     with op.batch_alter_table('flags', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_flags_submission_def_id_submission_defs'),
