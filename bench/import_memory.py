@@ -21,7 +21,6 @@ import argparse
 import csv
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -30,13 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ingest import fresh_database  # noqa: E402
+from ingest import demo_services  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from synthetic import generate  # noqa: E402
 
-from server.config import DEFAULT_IMPORT_MAX_ROWS, load_settings  # noqa: E402
-from server.demo import load_demo  # noqa: E402
-from server.migrations import upgrade  # noqa: E402
+from server.config import DEFAULT_IMPORT_MAX_ROWS  # noqa: E402
 from server.models import Project  # noqa: E402
 from server.registry.importer import ImportReport, Outcome, import_file  # noqa: E402
 from server.services import Services  # noqa: E402
@@ -88,20 +85,14 @@ def main() -> None:
         write_list(args.write_list, args.rows, args.seed)
         return
 
-    data_dir = Path(tempfile.mkdtemp(prefix="diemtua-bench-import-"))
-    url = fresh_database(args.database_url or f"sqlite:///{data_dir / 'bench.sqlite3'}")
-    settings = load_settings({"DIEMTUA_DATA_DIR": str(data_dir), "DIEMTUA_DATABASE_URL": url,
-                              "DIEMTUA_SECRET_KEY": "bench"})
-    upgrade(settings.database_url)
-    svc = Services.from_settings(settings)
-    load_demo(svc, households=0, today=TODAY)
+    svc, url = demo_services(args.database_url, "diemtua-bench-import-", TODAY)
     with svc.database.unit_of_work() as db:
         project_id = db.scalars(select(Project.id).order_by(Project.id)).first()
     assert project_id is not None
-    listing = data_dir / "danh-sach.csv"
+    listing = svc.settings.data_dir / "danh-sach.csv"
     subprocess.run([sys.executable, __file__, "--write-list", str(listing), "--rows",
                     str(args.rows), "--seed", str(args.seed)], check=True)
-    warm_up = data_dir / "warm-up.csv"
+    warm_up = svc.settings.data_dir / "warm-up.csv"
     warm_up.write_text("record_id,full_name,village\n1,Lò Văn Nam,T01\n", encoding="utf-8")
     run_import(svc, project_id, warm_up, dry_run=True)
 

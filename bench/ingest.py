@@ -25,6 +25,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, select, text
@@ -68,6 +69,21 @@ def fresh_database(url: str) -> str:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return url
+
+
+def demo_services(database_url: str | None, prefix: str, today: date) -> tuple[Services, str]:
+    """A fresh, migrated database (SQLite in a temporary folder unless a URL is given) holding
+    the demo commune without households, and the services on it; also the URL used."""
+    from server.demo import load_demo
+
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    url = fresh_database(database_url or f"sqlite:///{data_dir / 'bench.sqlite3'}")
+    settings = load_settings({"DIEMTUA_DATA_DIR": str(data_dir), "DIEMTUA_DATABASE_URL": url,
+                              "DIEMTUA_SECRET_KEY": "bench"})
+    upgrade(settings.database_url)
+    svc = Services.from_settings(settings)
+    load_demo(svc, households=0, today=today)
+    return svc, url
 
 
 def prepare(env: dict[str, str]) -> tuple[int, str, str, str]:

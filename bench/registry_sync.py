@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import resource
 import sys
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -30,13 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ingest import fresh_database  # noqa: E402
+from ingest import demo_services  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 import xlsforms  # noqa: E402
-from server.config import load_settings  # noqa: E402
-from server.demo import load_demo  # noqa: E402
-from server.migrations import upgrade  # noqa: E402
 from server.models import Child, Flag, Form, SubmissionDef  # noqa: E402
 from server.operations.submissions import SubmissionContext, receive_submission  # noqa: E402
 from server.registry.worker import run_once  # noqa: E402
@@ -106,13 +102,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="diemtua-bench-sync-"))
-    url = fresh_database(args.database_url or f"sqlite:///{data_dir / 'bench.sqlite3'}")
-    settings = load_settings({"DIEMTUA_DATA_DIR": str(data_dir), "DIEMTUA_DATABASE_URL": url,
-                              "DIEMTUA_SECRET_KEY": "bench"})
-    upgrade(settings.database_url)
-    svc = Services.from_settings(settings)
-    load_demo(svc, households=0, today=TODAY)
+    svc, url = demo_services(args.database_url, "diemtua-bench-sync-", TODAY)
     print(f"database {url.split('@')[-1]}; {args.households} households per pass")
     for label, again in (("first survey", False), ("re-survey", True)):
         children = store_visits(svc, args.households, args.seed, again)
