@@ -8,7 +8,6 @@ from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from server.api.v1.audits import audit_sensitive_list
 from server.api.v1.common import audit
 from server.api.v1.registry_common import (
     caller,
@@ -18,6 +17,7 @@ from server.api.v1.registry_common import (
 from server.api.v1.registry_json import child_detail_json
 from server.context import db
 from server.models import ChildCategoryEpisode, Project
+from server.operations.audit_records import record_sensitive_list
 from server.registry.access import redact_episodes
 from server.web import blueprint, queries
 from server.web.explain import plain
@@ -43,7 +43,7 @@ def children(project_id: int) -> ResponseReturnValue:
                          queries.page_number())
     found = [row[0] for row in page.rows]
     episodes, flags = queries.list_extras(db(), found, access)
-    audit_sensitive_list(who, project_id, episodes, via="web")
+    record_sensitive_list(db(), who, project_id, episodes, via="web")
     villages = queries.villages(db(), project_id, access)
     return render_template(
         "web/children.html", project=db().get_one(Project, project_id), page=page,

@@ -12,7 +12,6 @@ name. `acteeId` is our actee reference (`form:3`), where Central has a UUID.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -21,13 +20,12 @@ from flask_restx import Namespace, Resource
 from sqlalchemy import select
 
 from server import problems
-from server.api.v1.common import acting_user, audit, extended
+from server.api.v1.common import acting_user, extended
 from server.api.v1.registry_common import int_arg
 from server.api.v1.schemas import actor_json, form_json, project_json
 from server.auth import permissions
-from server.auth.principal import Principal
 from server.context import db
-from server.models import Actor, Audit, ChildCategoryEpisode, Form, Project
+from server.models import Actor, Audit, Form, Project
 from server.operations.audit_log import (
     GROUPS,
     AuditFilter,
@@ -38,8 +36,6 @@ from server.operations.audit_log import (
     parse_moment,
     read_audits,
 )
-from server.registry.access import is_sensitive_code
-from server.registry.entities import ENTITY_LIST, villages_visible_to
 
 ns = Namespace("audits", description="The server audit log (Central's system endpoint)",
                path="/")
@@ -124,37 +120,3 @@ class AuditList(Resource):
             return extended_rows(rows)
         return [audit_json(row) for row in rows]
 
-
-# --- what other resources record ------------------------------------------------------------
-
-
-def audit_export(who: Principal, action: str, actee: str | None, rows: int,
-                 filters: dict[str, Any]) -> None:
-    """An export's audit row (README "Audit log"): who, the filters that chose the rows, and
-    how many rows left the server."""
-    audit(who, action, actee, {**filters, "rows": rows})
-
-
-def audit_entity_list(who: Principal, project_id: int, action: str, rows: int,
-                      **filters: Any) -> None:
-    """A download of the `children` entity list by a person: the village scope it was cut to
-    (`null`: the whole commune) is its filter."""
-    villages = villages_visible_to(who, project_id)
-    audit_export(who, action, f"project:{project_id}", rows,
-                 {"dataset": ENTITY_LIST, "projectId": project_id,
-                  "villages": None if villages is None else sorted(villages), **filters})
-
-
-def audit_sensitive_list(who: Principal, project_id: int,
-                         episodes: Mapping[str, Iterable[ChildCategoryEpisode]],
-                         **details: Any) -> None:
-    """A list of children that showed sensitive or confidential categories: one row naming
-    those children (ids) and codes — viewing them is logged (README "Audit log"), names never
-    are. A list that showed none leaves no row."""
-    shown = {child_id: sorted({episode.code for episode in items
-                               if is_sensitive_code(episode.code) or episode.confidential})
-             for child_id, items in episodes.items()}
-    children = {child_id: codes for child_id, codes in shown.items() if codes}
-    if children:
-        audit(who, "registry.children.read_sensitive", f"project:{project_id}",
-              {"projectId": project_id, "children": children, **details})

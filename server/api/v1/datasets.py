@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 
 from exports.cells import safe_csv
 from server import problems
-from server.api.v1.audits import audit_entity_list
 from server.api.v1.common import acting_user
 from server.api.v1.projects import readable_project
 from server.api.v1.schemas import iso
@@ -28,6 +27,7 @@ from server.httputil import RAW_PARAMETER, raw_requested
 from server.models import Child, ChildUpdate, Form, FormAttachment, FormDef
 from server.models.registry import ChildStatus, UpdateConflict
 from server.openrosa.entity_lists import csv_response, is_entity_list
+from server.operations.audit_records import record_entity_list
 from server.registry.entities import (
     ENTITY_LIST,
     PROPERTIES,
@@ -138,7 +138,8 @@ class EntitiesCsv(Resource):
             listing = EntityList(safe_csv(listing.content), listing.rows)
         response = csv_response(listing, f"{ENTITY_LIST}.csv")
         if response.status_code != 304:  # a revalidation sends nothing
-            audit_entity_list(who, project_id, "dataset.entity.export", listing.rows, raw=raw)
+            record_entity_list(db(), who, project_id, "dataset.entity.export", listing.rows,
+                               raw=raw)
         return response
 
 
@@ -152,7 +153,7 @@ class EntityCollection(Resource):
         children = {child.id: child for child in db().scalars(
             select(Child).where(Child.id.in_([row.id for row in rows])))} if rows else {}
         conflicts = _conflicts(list(children))
-        audit_entity_list(who, project_id, "dataset.entity.list", len(rows))
+        record_entity_list(db(), who, project_id, "dataset.entity.list", len(rows))
         return [entity_json(row, children[row.id], conflicts.get(row.id), with_data=False)
                 for row in rows]
 

@@ -26,7 +26,6 @@ from marshmallow import fields, validate
 from sqlalchemy import Select, exists, select
 
 from server import problems
-from server.api.v1.audits import audit_sensitive_list
 from server.api.v1.common import audit, load_json
 from server.api.v1.registry_common import (
     BASE,
@@ -45,6 +44,7 @@ from server.auth.principal import Principal
 from server.context import api_base, db
 from server.models import Child, ChildCategoryEpisode, Flag
 from server.models.registry import ChildStatus, FlagStatus
+from server.operations.audit_records import record_sensitive_list
 from server.registry import merge
 from server.registry.access import RegistryAccess, redact_episodes
 from sync.categories import default_catalogue
@@ -137,7 +137,7 @@ class ChildList(Resource):
         rows, total = paged(_children_query(project_id, access))
         children = [row[0] for row in rows]
         episodes, flags = _list_extras(children, access)
-        audit_sensitive_list(who, project_id, episodes)
+        record_sensitive_list(db(), who, project_id, episodes)
         return with_total([child_item_json(child, episodes.get(child.id, []),
                                             flags.get(child.id, 0)) for child in children],
                            total)
