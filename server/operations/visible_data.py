@@ -8,6 +8,7 @@ HTTP layer only turns "not visible" into a 404.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from server.auth.visibility import DataView
 from server.models import Form, FormDef, Submission, SubmissionAttachment, SubmissionDef
 from sync.field_policy import (
     FieldPolicy,
+    InvalidFieldPolicy,
     cached_policy,
     is_inside,
     redacted_instance,
@@ -29,19 +31,30 @@ from sync.field_policy import (
 )
 from sync.field_policy import village_of as instance_village
 from sync.instance import ParsedInstance
-from sync.safe_xml import parse_xml
+from sync.safe_xml import UnsafeXml, parse_xml
+
+log = logging.getLogger(__name__)
 
 
 def form_policy(session: Session, form: Form, form_def: FormDef) -> FieldPolicy:
     """The field policy of one version of `form` (read from its XForm the first time)."""
-    return cached_policy(form.xml_form_id, form_def.sha256,
-                         lambda: session.get_one(FormDef, form_def.id).xml_bytes)
+    return cached_policy(form.xml_form_id, form_def.sha256, lambda: form_def.xml_bytes)
 
 
 def village_of(session: Session, form: Form, form_def: FormDef,
                instance: ParsedInstance) -> str | None:
-    """The village a submitted instance belongs to, by its form version's policy."""
-    return instance_village(form_policy(session, form, form_def), instance.root)
+    """The village a submitted instance belongs to, by its form version's policy.
+
+    Called as a phone's submission is stored: a policy that cannot be read (a form published
+    before policies were checked at upload) leaves the village unknown — the submission is
+    then seen only without a village limit — rather than refusing the phone's data."""
+    try:
+        policy = form_policy(session, form, form_def)
+    except (InvalidFieldPolicy, UnsafeXml) as exc:
+        log.warning("form %s version %s: field policy unreadable (%s); village unknown",
+                    form.xml_form_id, form_def.version, exc)
+        return None
+    return instance_village(policy, instance.root)
 
 
 def village_clause(view: DataView) -> ColumnElement[bool]:

@@ -4,17 +4,19 @@ holds its submissions to them exactly as to the project's own forms."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from pathlib import Path
 
 import requests
 from sqlalchemy import select
 
-from server.models import Form
+from server.models import Form, Submission
 from server.operations.submissions import SubmissionContext, receive_submission
+from sync.field_policy import NAMESPACE
 from sync.instance import parse_instance
 from tests.access.commune import INSIDE, OUTSIDE, Commune
-from tests.conftest import XLSX_TYPE, LiveServer
+from tests.conftest import XLSX_TYPE, LiveServer, Screening, new_instance_id, screening_xml
 from tests.xlsforms.uploaded_form import FORM_ID, VERSION, write_uploaded_form
 
 SECRET_WORDS = ("Dao đỏ", "Hen phế quản", "Bị đánh", "dan_toc", "suc_khoe", "lo_ngai")
@@ -80,3 +82,25 @@ def test_a_form_declaring_an_unknown_sensitivity_is_refused(
 
     assert response.status_code == 400
     assert "secret" in response.json()["message"]
+
+
+def test_a_submission_to_a_version_whose_policy_cannot_be_read_is_still_stored(
+        screening: Screening) -> None:
+    """A version published before policies were checked at upload, declaring a level the
+    server does not know: the phone's data is kept, its village left unknown."""
+    with screening.world.uow() as db:
+        form_def = db.get_one(Form, screening.form_id).current_def
+        assert form_def is not None
+        xml = form_def.xml.replace("<h:html ", f'<h:html xmlns:diemtua="{NAMESPACE}" ', 1)
+        xml = xml.replace('<bind nodeset="/data/village"',
+                          '<bind diemtua:sensitivity="secret" nodeset="/data/village"', 1)
+        assert 'diemtua:sensitivity="secret"' in xml
+        form_def.xml = xml
+        form_def.sha256 = hashlib.sha256(xml.encode()).hexdigest()
+
+    instance_id = screening.submit(screening_xml(new_instance_id(), "Lường Văn Khai"))
+
+    with screening.world.uow() as db:
+        stored = db.scalars(select(Submission).where(
+            Submission.instance_id == instance_id)).one()
+        assert stored.village_code is None
