@@ -206,3 +206,14 @@ def too_many_failed_sign_ins(retry_after: int) -> Problem:
     return Problem("429.1", f"Đăng nhập sai quá nhiều lần; vui lòng thử lại sau {minutes} phút. "
                    f"(Too many failed sign-ins; please try again in {minutes} minutes.)",
                    {"retryAfter": retry_after})
+
+
+# --- 503: a part the server needs is down ---------------------------------------------------
+
+
+def sign_in_unavailable(retry_after: int) -> Problem:
+    # The sign-in throttle's store (Redis) cannot be reached: nothing was checked, nothing
+    # saved; the caller tries again later (Retry-After), and no password guess gets through.
+    return Problem("503.1", "Máy chủ tạm thời không kiểm tra được đăng nhập; chưa lưu gì, vui "
+                   "lòng thử lại sau ít phút. (Sign-in cannot be checked right now; nothing was "
+                   "saved. Please try again in a few minutes.)", {"retryAfter": retry_after})

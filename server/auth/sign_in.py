@@ -12,11 +12,13 @@ answered 429.1 with a `Retry-After` header, without checking the password.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from flask import Response, after_this_request, current_app, request
+from redis.exceptions import RedisError
 from sqlalchemy.orm import Session as DbSession
 
 from server import problems
@@ -36,8 +38,12 @@ from server.context import db, services
 from server.db import Database
 from server.models import Audit
 
+log = logging.getLogger(__name__)
+
 FAILED = "user.session.create.failure"
 THROTTLED = "user.session.throttled"
+# When to try again after the throttle's store could not be reached.
+UNAVAILABLE_RETRY_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -103,8 +109,8 @@ def _redis_client(url: str) -> Any:
     if url not in clients:
         import redis
 
-        # Short timeouts: an unreachable Redis fails the sign-in (500) rather than hanging a
-        # worker thread; a throttle that cannot count lets no guess through.
+        # Short timeouts: an unreachable Redis fails the sign-in (503, Retry-After) rather
+        # than hanging a worker thread; a throttle that cannot count lets no guess through.
         clients[url] = redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
     return clients[url]
 
@@ -128,6 +134,13 @@ def password_principal(email: str, password: str, via: str) -> Principal:
                       via=via)
     try:
         return sign_in_with_password(db(), svc.database, throttle, attempt)
+    except RedisError as exc:
+        # Counting is impossible: refuse the attempt as an outage, not a 500 (a phone with a
+        # password retries it later, a person is told to), and let no guess through.
+        log.warning("sign-in throttle store unreachable: %s", type(exc).__name__)
+        unavailable = problems.sign_in_unavailable(UNAVAILABLE_RETRY_SECONDS)
+        _add_retry_after(UNAVAILABLE_RETRY_SECONDS)
+        raise unavailable from exc
     except problems.Problem as problem:
         if problem.http_status == 429:
             _add_retry_after(int(problem.details["retryAfter"]))

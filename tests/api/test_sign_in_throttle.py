@@ -13,6 +13,7 @@ import base64
 import json
 import os
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -81,7 +82,8 @@ def serve(services: Services, store: str | None) -> Iterator[Serve]:
     servers: list[Any] = []
 
     def start(**changes: Any) -> str:
-        settings = services.settings.with_overrides(proxy_hops=1, redis_url=store, **changes)
+        settings = services.settings.with_overrides(
+            **{"proxy_hops": 1, "redis_url": store, **changes})
         app = create_app({"services": replace(services, settings=settings), "TESTING": True})
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -253,3 +255,21 @@ def test_failures_are_kept_in_the_store_every_worker_reads_and_old_ones_are_prun
         assert client.zcard("diemtua:sign-in:account:admin@diemtua.test") == 1
         assert client.zcard("diemtua:sign-in:address:10.0.6.1") == 1
         assert 0 < client.ttl("diemtua:sign-in:address:10.0.6.1") <= 901
+
+
+@ONE_STORE
+def test_an_unreachable_redis_refuses_sign_ins_as_an_outage_not_a_500(
+        serve: Serve, world: World) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    url = serve(redis_url=f"redis://127.0.0.1:{closed}/0")
+
+    api = api_sign_in(url, world.admin_email, ADMIN_PASSWORD, "203.0.113.7")
+    # Refused before any password is checked: which password the phone sends does not matter.
+    phone = basic_form_list(url, world.admin_email, "mot-mat-khau-bat-ky", "203.0.113.7")
+
+    assert api.status_code == 503 and retry_after(api) == 30
+    assert api.json()["code"] == 503.1 and "thử lại" in api.json()["message"]
+    assert phone.status_code == 503 and retry_after(phone) == 30
+    assert "OpenRosaResponse" in phone.text
