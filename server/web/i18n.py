@@ -228,6 +228,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                        "Follow-up visit not applied"),
     "flags.note": ("Lý do", "Why"),
     "flags.submission": ("Bản gửi", "Submission"),
+    "flags.submission_answers": ("tải các câu trả lời (XML)", "download its answers (XML)"),
     "flag.status.open": ("Mới", "Open"),
     "flag.status.acknowledged": ("Đang xử lý", "Acknowledged"),
     "flag.status.closed": ("Đã đóng", "Closed"),

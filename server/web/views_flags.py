@@ -1,7 +1,8 @@
 """Flags: open ones by deadline (urgent first, with the time left), acknowledge, close.
 
 A flag with a note (a follow-up visit not applied, `server.registry.followup`) shows it, in the
-page's language, with a link to the submission as sent.
+page's language, with links to the submission as sent and to its answers (the XML, as the
+officer's role may read it: docs/access.md).
 """
 
 from __future__ import annotations

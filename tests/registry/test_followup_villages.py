@@ -161,6 +161,7 @@ def test_the_t01_phone_cannot_declare_a_t05_child_dead(
     page = commune.flags_page("van.hoa@xa.vn", "en")
     assert "Follow-up visit not applied" in page and "T01" in page
     assert f'/forms/{FOLLOWUP}/submissions/{instance_id}"' in page
+    assert f'/forms/{FOLLOWUP}/submissions/{instance_id}.xml"' in page  # its answers
     assert "Lượt thăm lại" in commune.flags_page("van.hoa@xa.vn", "vi")
 
     for role in ("viewer", "commune_leader", "health_reviewer"):
