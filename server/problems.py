@@ -120,11 +120,12 @@ def insufficient_rights() -> Problem:
                    "action.")
 
 
-def outside_villages(why: str, villages: list[str], yours: list[str]) -> Problem:
-    # Central's 403.1, with the reason: a manager limited to villages asked for a role, an app
-    # user or a phone's token beyond them (`server.auth.grants`).
-    return Problem("403.1", "The authenticated actor does not have rights to perform that "
-                   f"action: {why}", {"villages": villages, "yourVillages": yours})
+def outside_villages(why_vi: str, why: str, villages: list[str], yours: list[str]) -> Problem:
+    # Central's 403.1, with the reason, Vietnamese first: a manager limited to villages asked
+    # for a role, an app user or a phone's token beyond them (`server.auth.grants`).
+    return Problem("403.1", f"Không có quyền: {why_vi} (The authenticated actor does not have "
+                   f"rights to perform that action: {why})",
+                   {"villages": villages, "yourVillages": yours})
 
 
 # --- 404: not found -------------------------------------------------------------------------

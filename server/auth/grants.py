@@ -56,23 +56,30 @@ class GrantScope:
     def _within(self, villages: Collection[str]) -> bool:
         return self.villages.codes is None or set(villages) <= self.villages.codes
 
-    def _refuse(self, why: str, villages: Collection[str]) -> problems.Problem:
-        return problems.outside_villages(why, sorted(villages), self.yours)
+    def _refuse(self, why_vi: str, why: str, villages: Collection[str]) -> problems.Problem:
+        return problems.outside_villages(why_vi, why, sorted(villages), self.yours)
 
     def _outside(self, what: str, villages: Collection[str]) -> problems.Problem:
-        outside = set(villages) - set(self.yours)
-        return self._refuse(f"{what} reaches village(s) {_listed(outside)}, outside your "
-                            f"villages ({_listed(self.yours)}).", villages)
+        outside, yours = _listed(set(villages) - set(self.yours)), _listed(self.yours)
+        return self._refuse(
+            f"việc này chạm tới thôn {outside}, ngoài các thôn của bạn ({yours}).",
+            f"{what} reaches village(s) {outside}, outside your villages ({yours}).", villages)
 
     def check_role(self, role: str, villages: Collection[str], *, granting: bool) -> None:
         """Grant (or take away) `role` limited to `villages` (empty: every village)."""
         if self.villages.codes is None:
             return
         yours = _listed(self.yours)
+        if not villages and granting:
+            raise self._refuse(
+                f"vai trò {role} không giới hạn thôn sẽ chạm tới mọi thôn; vai trò của bạn chỉ "
+                f"gồm {yours}, hãy giao cho nó các thôn trong số đó.",
+                f"the {role} role without a village limit reaches every village; your role "
+                f"is limited to {yours}, so give it villages among them.", villages)
         if not villages:
             raise self._refuse(
-                f"the {role} role without a village limit reaches every village; your role "
-                f"is limited to {yours}, so give it villages among them." if granting else
+                f"vai trò {role} này không giới hạn thôn; chỉ quản lý không giới hạn hoặc "
+                f"quản trị hệ thống được thu hồi (các thôn của bạn: {yours}).",
                 f"this {role} role has no village limit; only an unlimited manager or a site "
                 f"administrator may take it away (your villages: {yours}).", villages)
         if not self._within(villages):
@@ -100,7 +107,10 @@ def check_village_codes(session: Session, project_id: int, codes: Collection[str
     known = set(session.scalars(select(Village.code).where(Village.project_id == project_id)))
     unknown = sorted(set(codes) - known) if known else []
     if unknown:
-        listed = _listed(known) if len(known) <= 30 else f"{len(known)} villages"
+        few = len(known) <= 30
+        listed_vi = f"các thôn của xã là {_listed(known)}" if few else f"xã có {len(known)} thôn"
+        listed = f"this project's villages are {_listed(known)}" if few else (
+            f"this project has {len(known)} villages")
         raise problems.unexpected_value(
-            "villages", f"unknown village code(s) {', '.join(unknown)}; this project's "
-            f"villages are {listed}")
+            "villages", f"mã thôn không có trong xã: {', '.join(unknown)}; {listed_vi} "
+            f"(unknown village code(s) {', '.join(unknown)}; {listed})")

@@ -63,7 +63,7 @@ _WARNINGS_VI = {
 }
 _PASSWORD_WORD = ("It contains the word “mật khẩu” (password).", "có chữ “mật khẩu”.")
 _OWN_WORDS = ("It contains your email, your name or this server's name.",
-              "có thư điện tử, tên của bạn hoặc tên của máy chủ.")
+              "có email, tên của bạn hoặc tên của máy chủ.")
 
 
 class WeakPassword(ValueError):

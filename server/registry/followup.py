@@ -79,7 +79,6 @@ class UnknownEntity(RegistryError):
     """The follow-up names a child that is not in this project's registry."""
 
 
-
 @dataclass(frozen=True)
 class EntityUpdate:
     """What one follow-up instance says about its child."""

@@ -46,6 +46,8 @@ def refused(response: requests.Response, *villages: str) -> None:
     assert response.status_code == 403, response.text
     body = response.json()
     assert body["code"] == 403.1
+    if villages:  # the village refusal says why, Vietnamese first
+        assert body["message"].startswith("Không có quyền"), body["message"]
     for village in villages:
         assert village in body["message"], body["message"]
 
@@ -158,6 +160,7 @@ def test_village_codes_must_be_the_projects_own(commune: Commune) -> None:
         assert response.status_code == 400, response.text
         assert response.json()["code"] == 400.8
         assert "khong-co" in response.json()["message"]
+        assert "mã thôn không có trong xã" in response.json()["message"]
         assert "T01" in response.json()["message"]  # the villages it could have meant
 
     unknown(admin.call("POST", phones, {"displayName": "Máy", "villages": ["khong-co"]}))
