@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 import zipfile
 from pathlib import Path
-from xml.etree.ElementTree import Element
 
 import pytest
 import requests
@@ -31,8 +29,7 @@ from tests.openrosa.wire import collect_headers
 from tests.registry.helpers import (
     TODAY,
     consented_xml,
-    find,
-    household_of,
+    newborn_named,
     strip_marks,
     submit_variant,
 )
@@ -175,18 +172,7 @@ def test_a_child_a_phone_named_with_a_formula_comes_out_quoted_in_entities_csv(
         live_server: LiveServer, services: Services) -> None:
     demo = load_demo(services, households=4, seed=11, today=TODAY, revisits=False,
                      sync_registry=True)
-
-    def newborn_named_with_a_formula(root: Element) -> None:
-        child = find(household_of(root), "child")[0]
-        for name, value in (("c_full_name", HYPERLINK), ("c_dob_value", "2026-11-01"),
-                            ("c_pid", "")):
-            for node in find(child, name):
-                node.text = value
-        for entity in child.iter():
-            if entity.get("id"):
-                entity.set("id", str(uuid.uuid4()))
-
-    submit_variant(services, consented_xml(services), newborn_named_with_a_formula)
+    submit_variant(services, consented_xml(services), newborn_named(HYPERLINK))
     assert sync_pending(services.database.sessions).failed == 0
     url = f"{live_server.url}/v1/projects/{demo.project_id}/datasets/children/entities.csv"
     safe = requests.get(url, headers=site_admin(services), timeout=30)

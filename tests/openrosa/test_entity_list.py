@@ -29,7 +29,13 @@ from tests.registry.followup_helpers import (
     rows_of,
     sync,
 )
-from tests.registry.helpers import consented_xml, find, household_of, submit_variant
+from tests.registry.helpers import (
+    consented_xml,
+    find,
+    household_of,
+    newborn_named,
+    submit_variant,
+)
 
 MANIFEST = "{http://openrosa.org/xforms/xformsManifest}"
 
@@ -105,17 +111,7 @@ def test_the_hash_moves_when_a_sync_adds_a_child_to_that_village_only(
     before, untouched = entity_entry(mine)["hash"], entity_entry(theirs)["hash"]
     count = len(children_csv(mine))
 
-    def newborn(root: Element) -> None:  # a new baby, never reported before
-        child = find(household_of(root), "child")[0]
-        for name, value in (("c_full_name", "Lò Thị Hoà Mới"), ("c_dob_value", "2026-11-01"),
-                            ("c_pid", "")):
-            for node in find(child, name):
-                node.text = value
-        for entity in child.iter():
-            if entity.get("id"):
-                entity.set("id", str(uuid.uuid4()))
-
-    submit_variant(services, xml, newborn)
+    submit_variant(services, xml, newborn_named("Lò Thị Hoà Mới"))
     assert entity_entry(mine)["hash"] == before  # not synced yet: the list is the same
     assert sync(services).failed == 0
     assert entity_entry(mine)["hash"] != before

@@ -76,6 +76,22 @@ def submit_variant(services: Services, xml: str,
     return instance_id
 
 
+def newborn_named(full_name: str) -> Callable[[Element], None]:
+    """A change for `submit_variant`: the visit's first child becomes a baby never reported
+    before (a new name, born this month, no personal ID, a fresh entity id)."""
+    def change(root: Element) -> None:
+        child = find(household_of(root), "child")[0]
+        for name, value in (("c_full_name", full_name), ("c_dob_value", "2026-11-01"),
+                            ("c_pid", "")):
+            for node in find(child, name):
+                node.text = value
+        for entity in child.iter():
+            if entity.get("id"):
+                entity.set("id", str(uuid.uuid4()))
+
+    return change
+
+
 def children_of(services: Services, instance_id: str) -> list[str]:
     """The registry child of each record of one visit, in repeat order."""
     with services.database.unit_of_work() as db:
