@@ -24,11 +24,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
-from exports.cells import safe_row
-from exports.records import Node, csv_key, iso_utc, parent_trail, read_instance
+from exports.cells import FORMULA_STARTS, safe_row
+from exports.records import InstanceReader, Node, iso_utc, repeat_rows
 from exports.schema import REPEAT, STRUCTURE, Field, FormSchema
 from exports.source import ExportRow, MediaFile
-from exports.zipstream import ZipStream, rechunk
+from exports.zipstream import CHUNK, ZipStream, rechunk
 
 META_COLUMNS = ("KEY", "SubmitterID", "SubmitterName", "AttachmentsPresent",
                 "AttachmentsExpected", "Status", "ReviewState", "DeviceID", "Edits",
@@ -36,6 +36,8 @@ META_COLUMNS = ("KEY", "SubmitterID", "SubmitterName", "AttachmentsPresent",
 GEOPOINT_PARTS = ("Latitude", "Longitude", "Altitude", "Accuracy")
 SPOOL_BYTES = 4 * 1024 * 1024
 
+# A cell start, in a row joined by NUL (which XML text cannot hold), that needs quoting.
+_FORMULA_STARTS_JOINED = tuple("\x00" + start for start in FORMULA_STARTS)
 _UNSAFE_FILE_CHARS = re.compile(r'[/\\?<>:*|"\x00-\x1f\x80-\x9f]')
 
 
@@ -53,6 +55,8 @@ class Table:
     repeat: Field | None
     fields: list[Field] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
+    # Each column's field path and, for a geopoint's four columns, which part (else -1).
+    columns: list[tuple[str, int]] = field(default_factory=list)
 
 
 def _column_names(item: Field, table: Table) -> list[str]:
@@ -75,6 +79,8 @@ def _collect(fields: Iterable[Field], table: Table, tables: list[Table]) -> None
         else:
             table.fields.append(item)
             table.header += _column_names(item, table)
+            parts = range(len(GEOPOINT_PARTS)) if item.type == "geopoint" else (-1,)
+            table.columns += [(item.path, part) for part in parts]
 
 
 def layout(schema: FormSchema, form_id: str) -> list[Table]:
@@ -100,16 +106,15 @@ def layout(schema: FormSchema, form_id: str) -> list[Table]:
     return tables
 
 
+def _part(value: str | None, index: int) -> str:
+    parts = value.split() if value else []
+    return parts[index] if index < len(parts) else ""
+
+
 def _cells(node: Node, table: Table) -> list[str]:
-    cells: list[str] = []
-    for item in table.fields:
-        value = node.values.get(item.path)
-        if item.type == "geopoint":
-            parts = (value or "").split() if value else []
-            cells += [parts[i] if i < len(parts) else "" for i in range(4)]
-        else:
-            cells.append(value or "")
-    return cells
+    values = node.values
+    return [(values.get(path) or "") if part < 0 else _part(values.get(path), part)
+            for path, part in table.columns]
 
 
 def _meta_cells(row: ExportRow) -> list[str]:
@@ -122,19 +127,34 @@ def _meta_cells(row: ExportRow) -> list[str]:
 
 class _CsvLines:
     """Turns rows of cells into UTF-8 CSV text the way csv-stringify writes it (`\\n`),
-    spreadsheet-safe when `neutralise`."""
+    spreadsheet-safe when `neutralise`. Lines gather until taken, a chunk at a time."""
 
     def __init__(self, neutralise: bool = True) -> None:
         self._text = io.StringIO()
         self._writer = csv.writer(self._text, lineterminator="\n")
         self._neutralise = neutralise
 
-    def line(self, cells: list[str]) -> bytes:
-        self._writer.writerow(safe_row(cells) if self._neutralise else cells)
+    def add(self, cells: list[str]) -> None:
+        # A few substring searches over the joined row tell whether any cell needs quoting;
+        # most rows have none, and then no cell is looked at one by one.
+        if self._neutralise:
+            joined = "\x00" + "\x00".join(cells)
+            if any(start in joined for start in _FORMULA_STARTS_JOINED):
+                cells = safe_row(cells)
+        self._writer.writerow(cells)
+
+    def held(self) -> int:
+        return self._text.tell()
+
+    def take(self) -> bytes:
         encoded = self._text.getvalue().encode("utf-8")
         self._text.seek(0)
         self._text.truncate()
         return encoded
+
+    def line(self, cells: list[str]) -> bytes:
+        self.add(cells)
+        return self.take()
 
 
 RepeatSink = Callable[[Table, list[str]], None]
@@ -142,27 +162,28 @@ RepeatSink = Callable[[Table, list[str]], None]
 
 def _repeat_rows(node: Node, instance_id: str, tables: dict[str, Table],
                  sink: RepeatSink) -> None:
-    for path, instances in node.repeats.items():
-        for sub in instances:
-            table = tables[path]
-            sink(table, [*_cells(sub, table), csv_key(instance_id, parent_trail(sub.trail)),
-                         csv_key(instance_id, sub.trail)])
-            _repeat_rows(sub, instance_id, tables, sink)
+    for path, sub, parent_key, key in repeat_rows(node, instance_id):
+        table = tables[path]
+        sink(table, [*_cells(sub, table), parent_key, key])
 
 
 def main_table_lines(schema: FormSchema, tables: list[Table], rows: Iterable[ExportRow],
                      sink: RepeatSink | None = None, neutralise: bool = True) -> Iterator[bytes]:
-    """The main CSV, line by line; repeat rows go to `sink` (dropped when it is None)."""
+    """The main CSV, a chunk of lines at a time; repeat rows go to `sink` (dropped when it is
+    None)."""
     main = tables[0]
     by_path = {t.repeat.path: t for t in tables[1:] if t.repeat is not None}
     lines = _CsvLines(neutralise)
-    yield lines.line(main.header)
+    reader = InstanceReader(schema)
+    lines.add(main.header)
     for row in rows:
-        node = read_instance(row.xml, schema)
-        yield lines.line([iso_utc(row.created_at) or "", *_cells(node, main),
-                          *_meta_cells(row)])
+        node = reader.read(row.xml)
+        lines.add([iso_utc(row.created_at) or "", *_cells(node, main), *_meta_cells(row)])
         if sink is not None:
             _repeat_rows(node, row.instance_id, by_path, sink)
+        if lines.held() >= CHUNK:
+            yield lines.take()
+    yield lines.take()
 
 
 def csv_stream(schema: FormSchema, form_id: str, rows: Iterable[ExportRow],
@@ -178,11 +199,17 @@ class _Spool:
     def __init__(self, table: Table, neutralise: bool) -> None:
         self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
         self.lines = _CsvLines(neutralise)
-        self.file.write(self.lines.line(table.header))
+        self.lines.add(table.header)
+
+    def add(self, cells: list[str]) -> None:
+        self.lines.add(cells)
+        if self.lines.held() >= CHUNK:
+            self.file.write(self.lines.take())
 
     def chunks(self) -> Iterator[bytes]:
+        self.file.write(self.lines.take())
         self.file.seek(0)
-        while chunk := self.file.read(64 * 1024):
+        while chunk := self.file.read(CHUNK):
             yield chunk
         self.file.close()
 
@@ -196,8 +223,7 @@ def zip_stream(schema: FormSchema, form_id: str, rows: Iterable[ExportRow],
     spools = {table.file_name: _Spool(table, neutralise) for table in tables[1:]}
 
     def sink(table: Table, cells: list[str]) -> None:
-        spool = spools[table.file_name]
-        spool.file.write(spool.lines.line(cells))
+        spools[table.file_name].add(cells)
 
     archive = ZipStream()
     try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from exports.records import Node, Step, iso_utc, odata_id, parent_trail, read_instance
+from exports.records import InstanceReader, Node, Step, iso_utc, odata_id, parent_trail
 from exports.schema import REPEAT, STRUCTURE, Field, FormSchema, odata_name
 from exports.source import ExportRow
 
@@ -125,45 +125,108 @@ def navigation_link(instance_id: str, trail: tuple[Step, ...]) -> str:
     return "/".join(parts)
 
 
-class _Builder:
-    def __init__(self, instance_id: str, options: RowOptions) -> None:
-        self.instance_id = instance_id
+# Kinds whose text is the value as it is (typed_value returns it unchanged).
+_CONVERTED = frozenset({"int", "decimal", "geopoint", "geotrace", "geoshape", "dateTime"})
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One property of a frame, worked out once per request: its OData name, its field, and
+    for a group the entries inside it."""
+
+    name: str
+    field: Field
+    inner: tuple[_Entry, ...] = ()
+
+
+class RowMaker:
+    """Makes the rows of one request: the field tree, `$select` and the property names are
+    worked out once, not for each of thousands of submissions (README "Benchmarks")."""
+
+    def __init__(self, schema: FormSchema, options: RowOptions) -> None:
+        self.schema = schema
         self.options = options
+        self.reader = InstanceReader(schema)
+        # Without $expand a submission's row only links to its repeats.
+        self.submission_reader = (self.reader if options.expand
+                                  else InstanceReader(schema, repeat_values=False))
+        self._plans: dict[str, tuple[_Entry, ...]] = {}
+        self._parent_keys: dict[str, str] = {}
 
-    def wanted(self, item: Field) -> bool:
-        return self.options.fields is None or item.path in self.options.fields
+    def plan(self, path: str, fields: tuple[Field, ...]) -> tuple[_Entry, ...]:
+        """The entries of the frame at `path` (`""` the submission, else a repeat's path)."""
+        found = self._plans.get(path)
+        if found is None:
+            found = self._plans[path] = self._entries(fields)
+        return found
 
-    def frame(self, fields: tuple[Field, ...], node: Node) -> tuple[dict[str, Any],
-                                                                     dict[str, Any]]:
-        """The values of `fields`, and apart the repeat links (Central writes them last)."""
+    def _entries(self, fields: tuple[Field, ...]) -> tuple[_Entry, ...]:
+        wanted = self.options.fields
+        return tuple(
+            _Entry(odata_name(item.name), item,
+                   self._entries(item.children) if item.type == STRUCTURE else ())
+            for item in fields if wanted is None or item.path in wanted)
+
+    def frame(self, entries: tuple[_Entry, ...], node: Node, instance_id: str
+              ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The values of `entries`, and apart the repeat links (Central writes them last)."""
         values: dict[str, Any] = {}
         links: dict[str, Any] = {}
-        for item in fields:
-            if not self.wanted(item):
-                continue
-            name = odata_name(item.name)
-            if item.type == STRUCTURE:
-                inner, inner_links = self.frame(item.children, node)
-                values[name] = {**inner, **inner_links}
-            elif item.type == REPEAT:
+        for entry in entries:
+            item = entry.field
+            kind = item.type
+            if kind == STRUCTURE:
+                inner, inner_links = self.frame(entry.inner, node, instance_id)
+                values[entry.name] = {**inner, **inner_links}
+            elif kind == REPEAT:
                 instances = node.repeats.get(item.path, [])
                 if instances:
-                    links[f"{name}@odata.navigationLink"] = navigation_link(
-                        self.instance_id, instances[0].trail)
+                    links[f"{entry.name}@odata.navigationLink"] = navigation_link(
+                        instance_id, instances[0].trail)
                 if instances and self.options.expand:
-                    links[name] = [self.expanded(item, sub) for sub in instances]
+                    links[entry.name] = [self.expanded(item, sub, instance_id)
+                                         for sub in instances]
             else:
-                values[name] = typed_value(item.type, node.values.get(item.path),
-                                           self.options.wkt)
+                text = node.values.get(item.path)
+                values[entry.name] = (typed_value(kind, text, self.options.wkt)
+                                      if kind in _CONVERTED else text)
         return values, links
 
-    def expanded(self, repeat: Field, node: Node) -> dict[str, Any]:
-        values, links = self.frame(repeat.children, node)
-        return {**values, "__id": odata_id(self.instance_id, node.trail), **links}
+    def expanded(self, repeat: Field, node: Node, instance_id: str) -> dict[str, Any]:
+        values, links = self.frame(self.plan(repeat.path, repeat.children), node, instance_id)
+        return {**values, "__id": odata_id(instance_id, node.trail), **links}
 
     def keep(self, key: str) -> bool:
         metadata = self.options.metadata
         return metadata is None or key in metadata
+
+    def submission(self, row: ExportRow) -> dict[str, Any]:
+        """The `Submissions` table's row for one submission."""
+        node = self.submission_reader.read(row.xml)
+        data, links = self.frame(self.plan("", self.schema.fields), node, row.instance_id)
+        if self.keep("__id"):
+            data["__id"] = row.instance_id
+        system = _system_part(row, self.options.metadata)
+        if system is not None:
+            data["__system"] = system
+        return {**data, **links}
+
+    def repeat(self, row: ExportRow, repeat: Field) -> list[dict[str, Any]]:
+        """The rows one submission adds to the table of `repeat`, in document order."""
+        node = self.reader.read(row.xml)
+        parent_name = self._parent_keys.get(repeat.path)
+        if parent_name is None:
+            parent_name = self._parent_keys[repeat.path] = parent_key(repeat, self.schema)
+        entries = self.plan(repeat.path, repeat.children)
+        rows: list[dict[str, Any]] = []
+        for sub in _repeat_nodes(node, repeat.path):
+            data, links = self.frame(entries, sub, row.instance_id)
+            if self.keep("__id"):
+                data["__id"] = odata_id(row.instance_id, sub.trail)
+            if self.keep(parent_name):
+                data[parent_name] = odata_id(row.instance_id, parent_trail(sub.trail))
+            rows.append({**data, **links})
+        return rows
 
 
 def _system(row: ExportRow) -> dict[str, Any]:
@@ -193,15 +256,7 @@ def _system_part(row: ExportRow, metadata: frozenset[str] | None) -> dict[str, A
 
 def submission_row(row: ExportRow, schema: FormSchema, options: RowOptions) -> dict[str, Any]:
     """The `Submissions` table's row for one submission."""
-    node = read_instance(row.xml, schema)
-    builder = _Builder(row.instance_id, options)
-    data, links = builder.frame(schema.fields, node)
-    if builder.keep("__id"):
-        data["__id"] = row.instance_id
-    system = _system_part(row, options.metadata)
-    if system is not None:
-        data["__system"] = system
-    return {**data, **links}
+    return RowMaker(schema, options).submission(row)
 
 
 def _repeat_nodes(node: Node, path: str) -> list[Node]:
@@ -228,15 +283,4 @@ def parent_key(repeat: Field, schema: FormSchema) -> str:
 def repeat_rows(row: ExportRow, schema: FormSchema, repeat: Field,
                 options: RowOptions) -> list[dict[str, Any]]:
     """The rows one submission adds to the table of `repeat`, in document order."""
-    node = read_instance(row.xml, schema)
-    builder = _Builder(row.instance_id, options)
-    parent_name = parent_key(repeat, schema)
-    rows: list[dict[str, Any]] = []
-    for sub in _repeat_nodes(node, repeat.path):
-        data, links = builder.frame(repeat.children, sub)
-        if builder.keep("__id"):
-            data["__id"] = odata_id(row.instance_id, sub.trail)
-        if builder.keep(parent_name):
-            data[parent_name] = odata_id(row.instance_id, parent_trail(sub.trail))
-        rows.append({**data, **links})
-    return rows
+    return RowMaker(schema, options).repeat(row, repeat)

@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from exports.odata import RowOptions, repeat_rows, submission_row
+from exports.odata import RowMaker, RowOptions
 from exports.odata_query import Paging, QueryError, make_skiptoken
 from exports.schema import Field, FormSchema
 from exports.source import ExportRow
+from exports.zipstream import rechunk
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,13 @@ def _footer(links: FeedLinks, next_token: dict[str, Any] | None, count: int | No
 
 def submissions_feed(rows: Iterable[ExportRow], schema: FormSchema, options: RowOptions,
                      links: FeedLinks, top: int | None, count: int | None) -> Iterator[bytes]:
-    """`rows` holds up to `top + 1` rows: the extra one only tells that a next page exists."""
+    """`rows` holds up to `top + 1` rows: the extra one only tells that a next page exists.
+    Rows leave in chunks worth a network write, not one write each."""
+    return rechunk(_submission_parts(rows, RowMaker(schema, options), links, top, count))
+
+
+def _submission_parts(rows: Iterable[ExportRow], maker: RowMaker, links: FeedLinks,
+                      top: int | None, count: int | None) -> Iterator[bytes]:
     written = 0
     last: str | None = None
     more = False
@@ -53,7 +60,7 @@ def submissions_feed(rows: Iterable[ExportRow], schema: FormSchema, options: Row
             more = True
             break
         prefix = "," if written else ""
-        yield (prefix + encode(submission_row(row, schema, options))).encode("utf-8")
+        yield (prefix + encode(maker.submission(row))).encode("utf-8")
         written += 1
         last = row.instance_id
     token = {"instanceId": last} if more and last is not None else None
@@ -110,8 +117,9 @@ def repeat_feed(rows: Iterable[ExportRow], schema: FormSchema, table: Field,
                 options: RowOptions, links: FeedLinks, paging: Paging) -> bytes:
     """One page of a repeat table, made from every matching submission."""
     reading, hidden = _reading(options, {"__id"})
+    maker = RowMaker(schema, reading)
     items = ((item["__id"], _without(item, hidden))
-             for row in rows for item in repeat_rows(row, schema, table, reading))
+             for row in rows for item in maker.repeat(row, table))
     page, counted, remaining = _page(items, paging)
     token = {"repeatId": page[-1][0]} if remaining and page else None
     return _body(page, links, token, counted if paging.count else None)
@@ -125,11 +133,11 @@ def single_feed(row: ExportRow, schema: FormSchema, table: Field | None,
     Central's navigation links."""
     if table is None:
         reading, hidden = _reading(options, {"__id"})
-        rows = [submission_row(row, schema, reading)]
+        rows = [RowMaker(schema, reading).submission(row)]
     else:
         keys = {"__id"} | ({within[0]} if within else set())
         reading, hidden = _reading(options, keys)
-        rows = [item for item in repeat_rows(row, schema, table, reading)
+        rows = [item for item in RowMaker(schema, reading).repeat(row, table)
                 if within is None or item.get(within[0]) == within[1]]
     items = [(item["__id"], _without(item, hidden)) for item in rows]
     page, counted, remaining = _page(items, paging)

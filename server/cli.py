@@ -5,25 +5,55 @@ Commands call the same operations as the HTTP layer, in one unit of work each.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
 import click
 
-from server import problems
 from server.config import load_settings
-from server.services import Services
 
 
-def _services() -> Services:
-    return Services.from_settings(load_settings())
+def version_text() -> str:
+    """The installed package's version and, when the database answers, its schema revision
+    beside the newest this version knows (a bug report needs both)."""
+    from importlib.metadata import version
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from server.migrations import current_heads
+
+    # A placeholder key: reading the settings must not leave a key file behind for --version.
+    settings = load_settings({**os.environ, "DIEMTUA_SECRET_KEY": "unused"})
+    url = make_url(settings.database_url)
+    line = f"diemtua {version('diemtua')}"
+    if url.get_backend_name() == "sqlite" and not os.path.exists(url.database or ""):
+        return f"{line} (no database yet: diemtua db upgrade)"
+    heads = ", ".join(current_heads(settings.database_url))
+    engine = create_engine(url, connect_args={"connect_timeout": 3}
+                           if url.get_backend_name() == "postgresql" else {})
+    try:
+        with engine.connect() as connection:
+            revision = connection.scalar(text("SELECT version_num FROM alembic_version"))
+    except Exception as exc:  # unreachable or never migrated: the version alone still helps
+        return f"{line} (database not readable: {type(exc).__name__}; newest schema {heads})"
+    finally:
+        engine.dispose()
+    state = "up to date" if revision == heads else f"newest is {heads}: diemtua db upgrade"
+    return f"{line} (database schema {revision}, {state})"
 
 
-def _fail(problem: problems.Problem) -> None:
-    raise click.ClickException(problem.message)
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(version_text())
+        ctx.exit()
 
 
 @click.group()
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_print_version,
+              help="Show the version and the database's schema revision, and exit.")
 def main() -> None:
     """Điểm Tựa: ODK-compatible sync server for child protection in communes."""
 
@@ -34,7 +64,8 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="head", show_default=True,
+              help="Alembic revision to migrate to (up or down).")
 def db_upgrade(revision: str) -> None:
     """Create or migrate the database to the newest schema."""
     from server.migrations import upgrade
@@ -45,59 +76,10 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"database at revision {revision}")
 
 
-@main.group()
-def user() -> None:
-    """Web users (health-station staff, commune officers, administrators)."""
-
-
-@user.command("create")
-@click.argument("email")
-@click.option("--role", type=click.Choice(["admin", "none"]), default="none", show_default=True)
-@click.option("--name", "display_name", default=None, help="Display name.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-def user_create(email: str, role: str, display_name: str | None, password_stdin: bool) -> None:
-    """Create a user; asks for the password unless --password-stdin."""
-    from server.auth.passwords import WeakPassword
-    from server.operations.users import create_user
-
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    svc = _services()
-    try:
-        with svc.database.unit_of_work() as session:
-            created = create_user(session, email, password, role=role,
-                                  display_name=display_name)
-            actor_id = created.actor_id
-    except WeakPassword as exc:
-        raise click.ClickException(str(exc)) from exc
-    except problems.Problem as problem:
-        _fail(problem)
-    click.echo(f"created user {email} (id {actor_id}, role {role})")
-
-
-@main.group()
-def project() -> None:
-    """Projects (one per commune)."""
-
-
-@project.command("create")
-@click.argument("name")
-@click.option("--commune-code", default=None)
-def project_create(name: str, commune_code: str | None) -> None:
-    from server.operations.projects import create_project
-
-    svc = _services()
-    with svc.database.unit_of_work() as session:
-        created = create_project(session, name, commune_code=commune_code)
-        project_id = created.id
-    click.echo(f"created project {name} (id {project_id})")
-
-
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8383, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every interface, for phones on the network).")
+@click.option("--port", default=8383, show_default=True, type=int, help="Port to listen on.")
 @click.option("--workers", default=None, type=int,
               help="Worker processes (default: DIEMTUA_WORKERS or cores + 1).")
 def serve(host: str, port: int, workers: int | None) -> None:
@@ -135,6 +117,9 @@ def serve(host: str, port: int, workers: int | None) -> None:
     from server.auth.redaction import install_log_redaction
 
     install_log_redaction()
+    from server.serving_address import record_serving
+
+    record_serving(settings, host, port)  # the phone URLs `diemtua demo` and `app-user qr` print
     click.echo(f"Điểm Tựa listening on http://{host}:{port}")
     _Gunicorn().run()
 
@@ -164,8 +149,8 @@ def _register_extensions() -> None:
     """Command groups that live beside the features they drive."""
     from importlib import import_module
 
-    for module in ("server.cli_app_users", "server.cli_demo", "server.cli_sync",
-                   "server.cli_registry", "server.cli_audit"):
+    for module in ("server.cli_users", "server.cli_app_users", "server.cli_demo", "server.cli_sync",
+                   "server.cli_registry", "server.cli_audit", "server.cli_report"):
         try:
             import_module(module).register(main)
         except ModuleNotFoundError as exc:

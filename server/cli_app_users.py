@@ -1,7 +1,9 @@
 """`diemtua app-user …`: set up phones from the command line, without the web UI.
 
 `create` makes an app user (optionally with villages and forms) and prints its Collect URL;
-`qr` writes the QR code a phone scans in ODK Collect (Add project → Scan QR code).
+`qr` writes the QR code a phone scans in ODK Collect (Add project → Scan QR code). Both name
+the server by `--base-url`, else `DIEMTUA_PUBLIC_URL`, else the address a started
+`diemtua serve` listens on (`server.serving_address`) — never a guess.
 
 The command line acts as the server's operator, who holds the database itself: like a site
 administrator it is limited to no village (the village limits of `server.auth.grants` bind
@@ -17,22 +19,33 @@ import click
 
 from server import problems
 from server.auth.grants import check_village_codes
+from server.cli_audit import cli_audit
 from server.config import load_settings
-from server.models import AppUser, Audit
+from server.models import AppUser
 from server.operations import qrcode
 from server.operations.forms import assign_to_form, get_form
 from server.operations.projects import get_project
 from server.operations.users import create_app_user, normalise_villages
 from server.services import Services
+from server.serving_address import server_base
 
 
 def _public_base(given: str | None) -> str:
     """Phones must reach the server by this URL, so it is never guessed."""
-    base = given or load_settings().public_url
-    if not base:
-        raise click.ClickException("set DIEMTUA_PUBLIC_URL (the address phones use to reach "
-                                   "this server) or pass --base-url")
-    return base.rstrip("/")
+    if given:
+        return given.rstrip("/")
+    known = server_base(load_settings())
+    if known is None:
+        raise click.ClickException(
+            "Không biết địa chỉ máy chủ: đặt DIEMTUA_PUBLIC_URL (địa chỉ điện thoại dùng), "
+            "chạy `diemtua serve`, hoặc thêm --base-url. (Unknown server address: set "
+            "DIEMTUA_PUBLIC_URL (the address phones use to reach this server), start "
+            "`diemtua serve`, or pass --base-url.)")
+    if known.this_machine_only:
+        click.echo(f"Lưu ý: {known.url} chỉ dùng được trên máy này; điện thoại cần "
+                   "DIEMTUA_PUBLIC_URL hoặc HOST=0.0.0.0. (Note: a phone cannot reach "
+                   f"{known.url}; set DIEMTUA_PUBLIC_URL or serve on 0.0.0.0.)", err=True)
+    return known.url
 
 
 @click.group("app-user")
@@ -57,19 +70,20 @@ def create(project_id: int, name: str, villages: tuple[str, ...], forms: tuple[s
             for xml_form_id in forms:
                 assign_to_form(session, get_form(session, project_id, xml_form_id),
                                created.actor_id)
-            session.add(Audit(actor_id=None, action="field_key.create",
-                              actee=f"actor:{created.actor_id}",
-                              details={"projectId": project_id, "villages": codes,
-                                       "via": "cli"}))
+            cli_audit(session, "field_key.create", f"actor:{created.actor_id}",
+                      {"projectId": project_id, "villages": codes})
             actor_id, token = created.actor_id, created.token
     except problems.Problem as problem:
         raise click.ClickException(problem.message) from problem
     assert token is not None
     click.echo(f"created app user {name!r} (id {actor_id}) in project {project_id}")
-    base = load_settings().public_url
-    if base:
-        click.echo(f"Collect URL: {qrcode.collect_url(base, token, project_id)}")
-    click.echo(f"QR code: diemtua app-user qr {actor_id} --out phone.png")
+    known = server_base(load_settings())
+    if known is not None:
+        click.echo(f"Collect URL: {qrcode.collect_url(known.url, token, project_id)}")
+        click.echo(f"QR code: diemtua app-user qr {actor_id} --out phone.png")
+    else:
+        click.echo(f"QR code: diemtua app-user qr {actor_id} --out phone.png --base-url URL "
+                   "(URL: the address phones use; or set DIEMTUA_PUBLIC_URL)")
 
 
 @app_user.command("qr")
@@ -77,7 +91,8 @@ def create(project_id: int, name: str, villages: tuple[str, ...], forms: tuple[s
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="PNG file to write.")
 @click.option("--base-url", default=None,
-              help="Server address phones use (default: DIEMTUA_PUBLIC_URL).")
+              help="Server address phones use (default: DIEMTUA_PUBLIC_URL, else the address "
+                   "`diemtua serve` listens on).")
 def qr(actor_id: int, out: Path, base_url: str | None) -> None:
     """Write the Collect QR code of app user ACTOR_ID to a PNG file."""
     base = _public_base(base_url)

@@ -1,14 +1,19 @@
 """`diemtua registry`: import a commune's Excel list, and write the files officers work from.
 
 * ``import FILE --project ID`` — `server.registry.importer.import_file` in one unit of work, then
-  a summary and one line per refused row (``row 12: <reason>``, as the spreadsheet numbers
-  rows). Exit 0 when the file was processed, even with refused rows; 1 when it was refused whole.
+  a summary and one line per problem of each refused row (``row 12: <vi> — <en>``, as the
+  spreadsheet numbers rows; every problem of the row, so one pass fixes it). Exit 0 when every
+  row was taken, 2 when some were refused (the others are imported; ``--dry-run``: would be),
+  1 when the file was refused whole.
 * ``links --project ID --out FILE`` — ``record_id,child_id`` for every imported or submitted
   record: an import row's own record_id, a submission record's ``<instanceID>#<n>``; the child
   is the one the record belongs to now, merges followed.
 * ``review-queue --project ID --out FILE`` — the open review-queue rows, both sides side by side.
+* ``export --project ID --format csv|xlsx --out FILE`` — the children list as the officers'
+  download (`exports.children_export`), with the list's filters; the operator reads it in full,
+  or as an office role without sensitive rights with ``--redacted``. Audited like a download.
 
-Both files are for spreadsheets, so their cells are spreadsheet-safe (exports/cells.py); ``--raw``
+These files are for spreadsheets, so their cells are spreadsheet-safe (exports/cells.py); ``--raw``
 writes them exactly as stored.
 """
 
@@ -17,17 +22,32 @@ from __future__ import annotations
 import csv
 import sys
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from exports import children_export as export
 from exports.cells import safe_row
-from server.cli_audit import cli_audit
+from exports.registry_rows import count_children, iter_child_rows
+from server.auth.principal import ANONYMOUS
+from server.cli_audit import cli_audit, system_user
+from server.cli_progress import Counter, progress
 from server.config import load_settings
+from server.db import utcnow
 from server.models import Child, ChildMembership, ChildRecord, MatchCandidate, Project
 from server.models.registry import CandidateStatus, RecordSource
+from server.operations.audit_records import record_registry_export
+from server.registry.access import RegistryAccess
+from server.registry.children_query import (
+    VIETNAM,
+    ChildFilters,
+    InvalidFilter,
+    children_query,
+    parse_filters,
+)
 from server.registry.errors import NotFound
 from server.registry.importer import FileRefused, ImportReport, Outcome, import_file
 from server.services import Services
@@ -37,6 +57,11 @@ REVIEW_COLUMNS = (
     "record_village", "record_mother", "child_id", "child_name", "child_sex", "child_dob",
     "child_village", "child_mother",
 )
+
+
+# Exit status when some rows were refused (1 is the file refused whole): scripts tell a
+# partial import from a complete one.
+REFUSED_ROWS = 2
 
 
 @click.group("registry")
@@ -67,12 +92,14 @@ def import_command(file: Path, project_id: int, source: str | None, create_villa
                    dry_run: bool) -> None:
     """Import a children list (CSV UTF-8 or XLSX) with the phones' matching."""
     svc = _services()
+    bar = Counter(f"Nhập {file.name}")
     try:
         with file.open("rb") as stream, svc.database.unit_of_work() as session:
             report = import_file(session, project_id, stream,
                                  source=source or file.stem, create_villages=create_villages,
                                  dry_run=dry_run, store=svc.store,
-                                 max_rows=svc.settings.import_max_rows)
+                                 max_rows=svc.settings.import_max_rows,
+                                 on_progress=bar.update)
             if not dry_run:
                 cli_audit(session, "registry.import", f"project:{project_id}", {
                     "source": source or file.stem,
@@ -84,13 +111,21 @@ def import_command(file: Path, project_id: int, source: str | None, create_villa
     except NotFound as exc:
         raise click.ClickException(f"no such project: {exc}") from exc
     finally:
+        bar.close()
         svc.database.dispose()
     lead = "Dry run, nothing saved" if dry_run else f"Imported {file.name}"
     click.echo(f"{lead} (project {project_id}): {summary_line(report)}.")
     if report.villages_created:
         click.echo("Villages added: " + ", ".join(report.villages_created))
-    for result in report.refused:
-        click.echo(f"row {result.row}: {result.reason_vi} — {result.reason}")
+    refused = report.refused
+    for result in refused:
+        for problem in result.problems:
+            click.echo(f"row {result.row}: {problem.vi} — {problem.en}")
+    if refused:
+        click.echo(f"{len(refused)} dòng bị từ chối: sửa rồi nhập lại tệp, các dòng đã nhập sẽ "
+                   f"được bỏ qua. ({len(refused)} rows refused: fix them and import the file "
+                   "again; rows already imported are skipped.)", err=True)
+        sys.exit(REFUSED_ROWS)
 
 
 def _project(session: Session, project_id: int) -> Project:
@@ -168,9 +203,10 @@ RAW_HELP = "Write cells exactly as stored, formulas included (for programs, not 
 
 
 @registry_group.command("links")
-@click.option("--project", "project_id", type=int, required=True)
+@click.option("--project", "project_id", type=int, required=True,
+              help="Project (commune) id (see `diemtua project list`).")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              required=True)
+              required=True, help="CSV file to write.")
 @click.option("--raw", is_flag=True, help=RAW_HELP)
 def links_command(project_id: int, out: Path, raw: bool) -> None:
     """Write record_id,child_id for every imported or submitted record."""
@@ -189,9 +225,10 @@ def links_command(project_id: int, out: Path, raw: bool) -> None:
 
 
 @registry_group.command("review-queue")
-@click.option("--project", "project_id", type=int, required=True)
+@click.option("--project", "project_id", type=int, required=True,
+              help="Project (commune) id (see `diemtua project list`).")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              required=True)
+              required=True, help="CSV file to write.")
 @click.option("--raw", is_flag=True, help=RAW_HELP)
 def review_queue_command(project_id: int, out: Path, raw: bool) -> None:
     """Write the pairs waiting for a person (record and candidate child side by side)."""
@@ -206,6 +243,81 @@ def review_queue_command(project_id: int, out: Path, raw: bool) -> None:
     finally:
         svc.database.dispose()
     click.echo(f"Wrote {count} pairs waiting for review to {out}")
+
+
+# The export's filter options and the list's query parameters they stand for.
+_FILTER_OPTIONS = {"village": "village", "category": "category", "flag": "flag",
+                   "status": "status", "q": "q", "reported_from": "reportedFrom",
+                   "reported_to": "reportedTo", "sex": "sex", "age_group": "ageGroup",
+                   "support": "support", "care": "care", "special": "special"}
+
+
+def _filters(options: dict[str, str | None]) -> ChildFilters:
+    try:
+        return parse_filters({_FILTER_OPTIONS[key]: value for key, value in options.items()
+                              if value})
+    except InvalidFilter as exc:
+        option = next(key for key, name in _FILTER_OPTIONS.items() if name == exc.name)
+        raise click.BadParameter(exc.reason,
+                                 param_hint="--" + option.replace("_", "-")) from None
+
+
+@registry_group.command("export")
+@click.option("--project", "project_id", type=int, required=True, help="Project (commune) id.")
+@click.option("--format", "output", type=click.Choice(["csv", "xlsx"]), required=True,
+              help="csv (UTF-8) or xlsx (typed cells, an about sheet first).")
+@click.option("--village", help="Only this village (its code).")
+@click.option("--category", help="Only children with an open episode of this category code.")
+@click.option("--flag", help="Only children with an unclosed flag: true, or a flag kind.")
+@click.option("--status", help="Vital status: active, moved_away or died.")
+@click.option("--q", help="Part of the name; marks and case ignored.")
+@click.option("--reported-from", help="First reported on or after this day (YYYY-MM-DD).")
+@click.option("--reported-to", help="First reported on or before this day (YYYY-MM-DD).")
+@click.option("--sex", help="M, F or U.")
+@click.option("--age-group", help="0-6, 6-11, 11-16, 16-18 or 16-22 (completed years today).")
+@click.option("--support", help="yes, no or unknown (support received).")
+@click.option("--care", help="parents, kin, non_kin, adoption, facility, none or unknown.")
+@click.option("--special", help="true: only children with an open Article 10 category.")
+@click.option("--bom", is_flag=True, help="CSV: start with a UTF-8 byte order mark (old Excel).")
+@click.option("--lang", type=click.Choice(export.LANGUAGES), default="vi", show_default=True,
+              help="Language of headers and labels.")
+@click.option("--redacted", is_flag=True,
+              help="Leave sensitive categories out, as for the commune chair.")
+@click.option("--raw", is_flag=True, help="CSV: " + RAW_HELP)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              required=True, help="File to write (put in place once the export is audited).")
+def export_command(project_id: int, output: str, bom: bool, lang: str, redacted: bool,
+                   raw: bool, out: Path, **options: str | None) -> None:
+    """Write the children list (one row per child, merged children once) to a file."""
+    filters = _filters(options)
+    access = RegistryAccess.operator(redacted=redacted)
+    layout = export.ChildrenLayout.for_caller(access, lang, datetime.now(VIETNAM).date())
+    partial = out.with_name(f".{out.name}.partial")
+    svc = _services()
+    try:
+        with svc.database.read_snapshot() as session:
+            project = _project(session, project_id)
+            total = count_children(session, children_query(project_id, access, filters,
+                                                           layout.today))
+            rows = progress(iter_child_rows(session, project_id, access, filters, layout.today),
+                            total=total, label="Trẻ em", unit="trẻ")
+            if output == "csv":
+                with partial.open("wb") as handle:
+                    export.write_csv(handle, rows, layout, bom=bom, raw=raw)
+            else:
+                by = f"diemtua registry export ({system_user() or '?'})"
+                export.write_xlsx(partial, rows, layout,
+                                  export.About(project.name, by, utcnow(), filters, redacted))
+        # A file is only left behind once its export is logged (as `diemtua audit export`).
+        with svc.database.unit_of_work() as session:
+            record_registry_export(session, ANONYMOUS, project_id, "children", format=output,
+                                   rows=total, redacted=redacted, filters=filters.as_dict(),
+                                   via="cli")
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+        svc.database.dispose()
+    click.echo(f"Wrote {total} children to {out}" + (" (redacted)" if redacted else ""))
 
 
 def register(main: click.Group) -> None:

@@ -29,6 +29,10 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# Execution option of a read-only snapshot transaction (`Database.read_snapshot`).
+READ_SNAPSHOT = "diemtua_read_snapshot"
+
+
 def utcnow() -> datetime:
     """Naive UTC timestamps: SQLite keeps no zone, so every timestamp is UTC by convention."""
     return datetime.now(UTC).replace(tzinfo=None)
@@ -48,6 +52,11 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(READ_SNAPSHOT):
+            # A reader only (`Database.read_snapshot`): in WAL mode its first read fixes the
+            # snapshot it sees, and writers go on meanwhile.
+            connection.exec_driver_sql("BEGIN DEFERRED")
+            return
         # Take the write lock up front: two writers that both start as readers would otherwise
         # deadlock on upgrade and one would fail with "database is locked".
         connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -90,6 +99,27 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[Session]:
+        """A session that reads one consistent state of the database and writes nothing.
+
+        A long export (every child of a province, page by page) must not mix the registry
+        before and after a sync that commits meanwhile, nor stop phones from submitting:
+        PostgreSQL gives a REPEATABLE READ, READ ONLY transaction; SQLite a deferred
+        transaction, whose snapshot (WAL mode) is fixed by its first read.
+        """
+        options: dict[str, Any] = {READ_SNAPSHOT: True}
+        if not self.url.startswith("sqlite"):
+            options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        connection = self.engine.connect().execution_options(**options)
+        session = Session(bind=connection, expire_on_commit=False)
+        try:
+            yield session
+        finally:
+            session.close()
+            connection.rollback()
+            connection.close()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -8,6 +8,12 @@ submissions go through (`receive_submission` on `parse_instance`), each as its v
 With `sync_registry` (what `diemtua demo` does) the registry sync then runs, so the registry
 holds the commune's children and each phone's `children.csv` its village's children.
 
+**Whoever syncs, the count is the database's.** A running `diemtua serve` has its own sync
+worker, which may take the demo's submissions before the demo does. So the demo syncs what is
+left, waits until none of its submissions is pending, and then reads from the database what
+became of them (`registry_outcome`): records linked, queued for review, new — not counters of
+its own, which would miss what the worker did.
+
 **Idempotent by reuse.** Every piece is looked up before it is made: the admin by email, the
 project by name, the form by id, the phones by display name; each synthetic household has an
 instanceID fixed by (seed, household number), and one already on the server is skipped. Running
@@ -19,26 +25,43 @@ is changed: an existing admin keeps their password.
 from __future__ import annotations
 
 import secrets
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, distinct, func, select
 from sqlalchemy.orm import Session
 
 import xlsforms
 from server.db import utcnow
-from server.models import Actor, AppUser, Audit, Form, FormAssignment, Project, SubmissionDef, User
+from server.models import (
+    Actor,
+    AppUser,
+    Audit,
+    ChildRecord,
+    Form,
+    FormAssignment,
+    LinkEdge,
+    MatchCandidate,
+    Project,
+    SubmissionDef,
+    User,
+)
+from server.models.registry import EdgeKind, EdgeSource
 from server.operations.forms import assign_to_form, attach_form_media, create_form, publish_draft
 from server.operations.projects import create_project
 from server.operations.submissions import SubmissionContext, receive_submission
 from server.operations.users import create_app_user, create_user
 from server.registry.entities import ENTITY_LIST, ENTITY_LIST_FILE
-from server.registry.sync import SyncSummary, sync_pending
+from server.registry.sync import SyncState, SyncSummary, sync_pending
+from server.registry.worker import sync_lock
 from server.services import Services
 from server.storage import BlobStore
 from sync.instance import parse_instance
+from sync.matching import MatchModel
 from sync.synthetic_households import (
     Retyping,
     SyntheticHousehold,
@@ -60,6 +83,16 @@ VILLAGES_NAME = "villages.csv"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 USER_AGENT = "diemtua-demo (synthetic household visits)"
 VIA = {"via": "demo"}
+
+
+# Hears (stage, done, total) as the demo goes: stage "submit" (household visits stored) and
+# "sync" (the demo's submissions the registry sync has taken, by whomever); the CLI's bars.
+Progress = Callable[[str, int, int], None]
+SUBMIT, SYNC = "submit", "sync"
+# The demo's own sync passes, in submissions: small enough for the bar to move.
+SYNC_STEP = 50
+# How long to wait for submissions another process (a server's worker) holds.
+DRAIN_SECONDS = 600.0
 
 
 class DemoError(Exception):
@@ -97,8 +130,26 @@ class DemoSummary:
     followup_version: str = ""
     # Households visited a second time by another collaborator (names retyped).
     revisits_submitted: int = 0
-    # The registry sync's outcome when `sync_registry` was asked for.
+    # What became of this call's submissions in the registry, read from the database once
+    # the sync drained (`registry_outcome`), when `sync_registry` was asked for.
     registry: SyncSummary | None = None
+    # The call's submissions still pending when the wait ended (only after `DRAIN_SECONDS`).
+    registry_pending: int = 0
+
+
+@dataclass(frozen=True)
+class DemoBatch:
+    """The submission versions one `load_demo` call stored: ids `first`…`last` of the screening
+    form (one transaction made them, so nothing of the demo's falls outside)."""
+
+    form_id: int
+    first: int
+    last: int
+    count: int
+
+    def versions(self) -> ColumnElement[bool]:
+        return (SubmissionDef.form_id == self.form_id) & SubmissionDef.id.between(self.first,
+                                                                                  self.last)
 
 
 def _audit(db: Session, actor_id: int, action: str, actee: str,
@@ -214,16 +265,21 @@ def _revisits(visits: list[SyntheticHousehold], seed: int) -> list[SyntheticHous
             for n, visit in enumerate(with_children[::REVISIT_EVERY])]
 
 
+def _report(on_progress: Progress | None, stage: str, done: int, total: int) -> None:
+    if on_progress is not None:
+        on_progress(stage, done, total)
+
+
 def load_demo(services: Services, households: int = 300, seed: int = 2026,
               admin_email: str = DEFAULT_ADMIN_EMAIL, admin_password: str | None = None,
               today: date | None = None, sync_registry: bool = False,
-              revisits: bool = True) -> DemoSummary:
+              revisits: bool = True, on_progress: Progress | None = None) -> DemoSummary:
     """Load (or complete) the demo commune in one unit of work: all of it or nothing.
 
-    `sync_registry` then runs the registry sync (each submission in its own transaction, as
-    `diemtua sync run`), so the registry and the phones' `children.csv` hold the children.
-    Off by default: tests that load households check the sync themselves. `revisits` adds one
-    second visit for every eighth household with children (`_revisits`), counted apart.
+    `sync_registry` then gets the registry sync done (`wait_for_registry`), so the registry and
+    the phones' `children.csv` hold the children. Off by default: tests that load households
+    check the sync themselves. `revisits` adds one second visit for every eighth household with
+    children (`_revisits`), counted apart. `on_progress` hears each stage's progress.
     """
     villages_csv = xlsforms.VILLAGES_CSV.read_bytes()
     villages = read_villages(villages_csv.decode("utf-8"))
@@ -242,11 +298,9 @@ def load_demo(services: Services, households: int = 300, seed: int = 2026,
         already = set(db.scalars(select(SubmissionDef.instance_id)
                                  .where(SubmissionDef.form_id == form.id)))
         fresh = [visit for visit in visits if visit.instance_id not in already]
-        for visit in fresh:
-            context = SubmissionContext(phones[visit.village].actor_id, visit.device_id,
-                                        USER_AGENT)
-            receive_submission(db, store, form, parse_instance(visit.xml), visit.xml, {},
-                               context)
+        version_ids = _submit(db, store, form, fresh, phones, on_progress)
+        batch = (DemoBatch(form.id, min(version_ids), max(version_ids), len(version_ids))
+                 if version_ids else None)
         firsts = [visit for visit in fresh if visit.index >= 0]
         per_village = Counter(visit.village for visit in visits if visit.index >= 0)
         assert form.current_def is not None and followup.current_def is not None
@@ -268,5 +322,78 @@ def load_demo(services: Services, households: int = 300, seed: int = 2026,
             followup_version=followup.current_def.version,
         )
     if sync_registry:
-        summary = replace(summary, registry=sync_pending(services.database.sessions))
+        outcome, pending = (wait_for_registry(services, batch, on_progress) if batch
+                            else (SyncSummary(), 0))
+        summary = replace(summary, registry=outcome, registry_pending=pending)
     return summary
+
+
+def _submit(db: Session, store: BlobStore, form: Form, visits: list[SyntheticHousehold],
+            phones: dict[str, AppUser], on_progress: Progress | None) -> list[int]:
+    """Each visit through the phones' ingest path, as its village's phone; → version ids."""
+    ids: list[int] = []
+    every = max(1, len(visits) // 200)  # a bar redrawn some 200 times, whatever the count
+    _report(on_progress, SUBMIT, 0, len(visits))
+    for n, visit in enumerate(visits, start=1):
+        context = SubmissionContext(phones[visit.village].actor_id, visit.device_id, USER_AGENT)
+        received = receive_submission(db, store, form, parse_instance(visit.xml), visit.xml, {},
+                                      context)
+        ids.append(received.version.id)
+        if n % every == 0 or n == len(visits):
+            _report(on_progress, SUBMIT, n, len(visits))
+    return ids
+
+
+def _pending(services: Services, batch: DemoBatch) -> int:
+    with services.database.sessions() as db:
+        return db.scalar(select(func.count()).select_from(SubmissionDef).where(
+            batch.versions(), SubmissionDef.sync_state == SyncState.PENDING)) or 0
+
+
+def wait_for_registry(services: Services, batch: DemoBatch,
+                      on_progress: Progress | None = None, *,
+                      timeout: float = DRAIN_SECONDS) -> tuple[SyncSummary, int]:
+    """Sync the batch and wait until none of it is pending, whoever syncs it (this call, or the
+    worker of a running server); → what became of it (`registry_outcome`), and how many were
+    still pending if `timeout` seconds passed first."""
+    database = services.database
+    model = MatchModel.load()
+    deadline = time.monotonic() + timeout
+    pending = _pending(services, batch)
+    while pending and time.monotonic() < deadline:
+        _report(on_progress, SYNC, batch.count - pending, batch.count)
+        # One sync at a time per database (`server.registry.worker`): a server's worker
+        # holding the lock is waited for, and then its submissions are done.
+        with sync_lock(database.engine):
+            taken = sync_pending(database.sessions, limit=SYNC_STEP, model=model).attempted
+        if not taken:
+            time.sleep(0.2)  # another process holds them (SQLite: mid-transaction)
+        pending = _pending(services, batch)
+    _report(on_progress, SYNC, batch.count - pending, batch.count)
+    with database.sessions() as db:
+        return registry_outcome(db, batch), pending
+
+
+def registry_outcome(db: Session, batch: DemoBatch) -> SyncSummary:
+    """What the registry made of the batch, read from the database: submissions by sync state,
+    and their child records automatically linked (a `link` edge of the matcher), queued for
+    review (candidate rows) or new children (the rest)."""
+    states = Counter(db.scalars(select(SubmissionDef.sync_state).where(batch.versions())))
+    errors = [f"submission version {def_id}: {error}" for def_id, error in db.execute(
+        select(SubmissionDef.id, SubmissionDef.sync_error).where(
+            batch.versions(), SubmissionDef.sync_state == SyncState.FAILED)
+        .order_by(SubmissionDef.id))]
+    records = (select(ChildRecord.id).join(SubmissionDef,
+                                           SubmissionDef.id == ChildRecord.submission_def_id)
+               .where(batch.versions()))
+    count = db.scalar(select(func.count()).select_from(records.subquery())) or 0
+    linked = db.scalar(select(func.count(distinct(LinkEdge.record_b))).where(
+        LinkEdge.record_b.in_(records), LinkEdge.kind == EdgeKind.LINK.value,
+        LinkEdge.source == EdgeSource.AUTO.value)) or 0
+    queued = db.scalar(select(func.count(distinct(MatchCandidate.record_id))).where(
+        MatchCandidate.record_id.in_(records))) or 0
+    return SyncSummary(
+        submissions=states[SyncState.DONE], failed=states[SyncState.FAILED],
+        superseded=states[SyncState.SUPERSEDED], not_applied=states[SyncState.NOT_APPLIED],
+        records=count, linked=linked, queued=queued, new=count - linked - queued,
+        errors=errors)

@@ -64,6 +64,8 @@ HOUSEHOLD_SCREENING = FormMapping(
         "categories": "c_categories",
         "school_status": "c_school",
         "support": "g_support",
+        "care_arrangement": "c_carer",
+        "care_registered": "c_care_registered",
     },
     estimated_dob=frozenset({"estimated"}),
 )

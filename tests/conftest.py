@@ -12,6 +12,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,27 @@ def _truncate_all(url: str) -> None:
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
+
+
+@contextmanager
+def module_services(migrated_database: str, folder: Path) -> Iterator[Services]:
+    """Services on a database of a test module's own, for module-scoped fixtures that build a
+    commune once (SQLite: a copy of the migrated template; PostgreSQL: the run's database,
+    emptied afterwards), with storage on disk in `folder`."""
+    if PG_URL:
+        url = migrated_database
+    else:
+        shutil.copyfile(migrated_database, folder / "diemtua.sqlite3")
+        url = f"sqlite:///{folder / 'diemtua.sqlite3'}"
+    services = Services.from_settings(load_settings({
+        "DIEMTUA_DATA_DIR": str(folder / "data"), "DIEMTUA_DATABASE_URL": url,
+        "DIEMTUA_SECRET_KEY": "test-secret", "DIEMTUA_WORKERS": "1"}))
+    try:
+        yield services
+    finally:
+        services.database.dispose()
+        if PG_URL:
+            _truncate_all(url)
 
 
 @pytest.fixture

@@ -96,7 +96,8 @@ class GrantScope:
 
 def check_village_codes(session: Session, project_id: int, codes: Collection[str],
                         store: BlobStore | None = None) -> None:
-    """400 naming the codes the project's village list does not hold (no list: any code).
+    """400.8 naming the codes the project's village list does not hold, and listing the
+    villages it does, Vietnamese first (no list: any code is taken).
 
     With `store`, an empty list is first filled from the forms' newest `villages.csv`, as the
     registry does (`server.registry.villages.ensure_villages`)."""
@@ -104,13 +105,22 @@ def check_village_codes(session: Session, project_id: int, codes: Collection[str
         return
     if store is not None:
         ensure_villages(session, store, project_id)
-    known = set(session.scalars(select(Village.code).where(Village.project_id == project_id)))
-    unknown = sorted(set(codes) - known) if known else []
+    known: dict[str, str] = dict(session.execute(
+        select(Village.code, Village.name).where(Village.project_id == project_id)
+        .order_by(Village.code)).all())
+    unknown = sorted(set(codes) - set(known)) if known else []
     if unknown:
-        few = len(known) <= 30
-        listed_vi = f"các thôn của xã là {_listed(known)}" if few else f"xã có {len(known)} thôn"
-        listed = f"this project's villages are {_listed(known)}" if few else (
-            f"this project has {len(known)} villages")
-        raise problems.unexpected_value(
-            "villages", f"mã thôn không có trong xã: {', '.join(unknown)}; {listed_vi} "
-            f"(unknown village code(s) {', '.join(unknown)}; {listed})")
+        raise unknown_villages(unknown, known)
+
+
+def unknown_villages(unknown: list[str], known: dict[str, str]) -> problems.Problem:
+    """Central's 400.8, saying which codes the commune lacks and which it has: whoever typed
+    `thon1` sees at once that the codes are T01…T06."""
+    named = ", ".join(f"{code} ({name})" if name and name != code else code
+                      for code, name in known.items())
+    asked = ", ".join(unknown)
+    return problems.Problem(
+        "400.8", f"Mã thôn không có trong xã: {asked}. Các thôn của xã: {named}. "
+        f"(Unexpected villages value: unknown village code(s) {asked}; the commune's "
+        f"villages are {', '.join(known)}.)",
+        {"field": "villages", "unknown": unknown, "villages": list(known)})

@@ -56,10 +56,14 @@ REGISTRY_FLAG_URGENT = "registry.flag.urgent"
 REGISTRY_CATEGORY = "registry.category"
 REGISTRY_CATEGORY_HEALTH = "registry.category.health"
 REGISTRY_IMPORT = "registry.import"
+# Download the children list and the reports (docs/reports.md), full or redacted as the
+# caller reads the registry; village heads' roles (viewer, collectors) have no exports
+# (docs/privacy.md §3).
+REGISTRY_EXPORT = "registry.export"
 REGISTRY_FULL_VERBS = frozenset({
     REGISTRY_READ, REGISTRY_READ_SENSITIVE, REGISTRY_READ_HEALTH, REGISTRY_REVIEW,
     REGISTRY_FLAG, REGISTRY_FLAG_CLOSE, REGISTRY_FLAG_URGENT, REGISTRY_CATEGORY,
-    REGISTRY_CATEGORY_HEALTH, REGISTRY_IMPORT,
+    REGISTRY_CATEGORY_HEALTH, REGISTRY_IMPORT, REGISTRY_EXPORT,
 })
 
 ROLE_VERBS: dict[str, frozenset[str]] = {
@@ -69,11 +73,11 @@ ROLE_VERBS: dict[str, frozenset[str]] = {
     "cp_officer": READ_VERBS | REGISTRY_FULL_VERBS,
     "health_reviewer": frozenset({
         "project.read", REGISTRY_READ, REGISTRY_READ_HEALTH, REGISTRY_REVIEW, REGISTRY_FLAG,
-        REGISTRY_CATEGORY_HEALTH,
+        REGISTRY_CATEGORY_HEALTH, REGISTRY_EXPORT,
     }),
     "commune_leader": frozenset({
         "project.read", REGISTRY_READ, REGISTRY_REVIEW, REGISTRY_FLAG, REGISTRY_FLAG_CLOSE,
-        REGISTRY_FLAG_URGENT,
+        REGISTRY_FLAG_URGENT, REGISTRY_EXPORT,
     }),
     "formfill": COLLECT_VERBS,
     # An app user's project-level grant; form-level verbs still need an assignment.

@@ -19,6 +19,8 @@ class Project(Base):
     # Our addition: the commune's official code (mã xã), when the project is a commune.
     commune_code: Mapped[str | None] = mapped_column(String(16))
     archived: Mapped[bool] = mapped_column(default=False)
+    # The number the next registry child of this commune gets (`server.registry.child_code`).
+    next_child_number: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(default=None, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -149,10 +149,16 @@ class Child(Base):
     """
 
     __tablename__ = "children"
-    __table_args__ = (Index("ix_children_project_village", "project_id", "village_code"),)
+    __table_args__ = (Index("ix_children_project_village", "project_id", "village_code"),
+                      # The children list and its exports read children by name, in pages.
+                      Index("ix_children_project_name", "project_id", "name_folded", "id"),
+                      UniqueConstraint("project_id", "number"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    # The child's number in its commune, shown with a check digit as the code people read
+    # aloud and write on paper (`server.registry.child_code`, docs/reports.md §1).
+    number: Mapped[int] = mapped_column()
     status: Mapped[str] = mapped_column(String(16), default=ChildStatus.ACTIVE.value)
     merged_into: Mapped[str | None] = mapped_column(ForeignKey("children.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -178,6 +184,14 @@ class Child(Base):
     death_date: Mapped[str | None] = mapped_column(String(10))
     moved_date: Mapped[str | None] = mapped_column(String(10))
     moved_to: Mapped[str] = mapped_column(String(255), default="")
+    # Who cares for the child now (the screening's `carer_type` codes) and whether an
+    # alternative-care arrangement is registered with the commune (yes / no / dont_know).
+    care_arrangement: Mapped[str] = mapped_column(String(32), default="")
+    care_registered: Mapped[str] = mapped_column(String(16), default="")
+    # How many reports (records) the child is made of, and when it was first reported: the
+    # exports' "source reports" column and their `reportedFrom`/`reportedTo` filters.
+    report_count: Mapped[int] = mapped_column(default=0)
+    first_reported_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
 
 
 class ChildMembership(Base):
@@ -233,6 +247,10 @@ class ChildCategoryEpisode(Base):
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     history: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # Read from `history` when it is stored, so reports count by period in SQL
+    # (docs/reports.md): when the episode ended, when its intervention plan was approved.
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    plan_approved_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Flag(Base):

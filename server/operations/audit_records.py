@@ -40,3 +40,17 @@ def record_sensitive_list(session: Session, who: Principal, project_id: int,
         session.add(Audit(actor_id=who.actor_id, action="registry.children.read_sensitive",
                           actee=f"project:{project_id}",
                           details={"projectId": project_id, "children": children, **details}))
+
+
+def record_registry_export(session: Session, who: Principal, project_id: int, what: str,
+                           *, format: str, rows: int, redacted: bool,
+                           filters: Mapping[str, Any] | None = None, via: str = "api") -> None:
+    """An export of registry data (the children list, a report), by whom, of what, with which
+    filters, how many rows, full or redacted (docs/privacy.md §5; README "Audit log").
+    Names never go into the row; ids of children do not either: the filters say what was
+    asked for."""
+    session.add(Audit(actor_id=who.actor_id, action="registry.export",
+                      actee=f"project:{project_id}",
+                      details={"projectId": project_id, "export": what, "format": format,
+                               "rows": rows, "redacted": redacted,
+                               "filters": dict(filters or {}), "via": via}))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from server import problems
@@ -105,8 +105,34 @@ def change_password(user: User, old: str, new: str) -> None:
     user.password_hash = hash_password(new, (user.email, user.actor.display_name))
 
 
-def end_sessions(db: Session, actor_id: int) -> None:
+def end_sessions(db: Session, actor_id: int) -> int:
+    """Sign the actor out everywhere (API tokens and web pages share the table); → how many."""
+    ended = db.scalar(select(func.count()).select_from(TokenSession)
+                      .where(TokenSession.actor_id == actor_id)) or 0
     db.execute(delete(TokenSession).where(TokenSession.actor_id == actor_id))
+    return ended
+
+
+def reset_password(db: Session, user: User, new: str) -> int:
+    """The operator's reset (`diemtua user reset-password`): no old password asked, the same
+    strength rule as a new account (`server.auth.passwords`), and every session of the user
+    ended, so whoever held the old password is signed out; → sessions ended."""
+    user.password_hash = hash_password(new, (user.email, user.actor.display_name))
+    return end_sessions(db, user.actor_id)
+
+
+def user_by_email(db: Session, email: str) -> User:
+    """A web user who has not been deleted, found by email (any case), or 404."""
+    user = db.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or user.actor.deleted_at is not None:
+        raise problems.not_found()
+    return user
+
+
+def active_users(db: Session) -> list[User]:
+    """Web users not deleted, by email."""
+    return list(db.scalars(select(User).join(Actor, Actor.id == User.actor_id)
+                           .where(Actor.deleted_at.is_(None)).order_by(User.email)))
 
 
 def delete_user(db: Session, user: User) -> None:

@@ -42,7 +42,7 @@ that join more than one child).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -103,6 +103,30 @@ class RegistryAccess:
     flag_urgent: VillageScope
     category: VillageScope
     category_health: VillageScope
+
+    @classmethod
+    def operator(cls, *, redacted: bool = False) -> RegistryAccess:
+        """The operator at the server's console (the CLI's exports and reports): the whole
+        registry, as a site admin reads it; `redacted`, as `for_outputs` leaves it for a
+        caller without sensitive rights. Nothing to act on."""
+        sensitive = NO_VILLAGE if redacted else EVERY_VILLAGE
+        return cls(read=EVERY_VILLAGE, sensitive=sensitive, health=sensitive,
+                   review=NO_VILLAGE, flag=NO_VILLAGE, flag_close=NO_VILLAGE,
+                   flag_urgent=NO_VILLAGE, category=NO_VILLAGE, category_health=NO_VILLAGE)
+
+    @property
+    def sees_everything(self) -> bool:
+        """Reads sensitive categories wherever it reads children: its outputs are full."""
+        return self.sensitive.covers_all(self.read)
+
+    def for_outputs(self) -> RegistryAccess:
+        """What files and summaries (exports, reports, the dashboard) may show this caller:
+        everything, or no sensitive category at all — not even the health ones the health
+        station reads on a child's page (docs/reports.md §5). Files get forwarded and
+        dashboards shown in meetings; a redacted output must be redacted all through."""
+        if self.sees_everything:
+            return self
+        return replace(self, sensitive=NO_VILLAGE, health=NO_VILLAGE)
 
     @classmethod
     def of(cls, principal: Principal, project_id: int) -> RegistryAccess:

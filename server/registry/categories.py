@@ -128,14 +128,14 @@ def derive_from_instance(root: Element, fallback_today: date) -> list[list[dict[
 def _entry_json(entry: HistoryEntry) -> dict[str, Any]:
     return {"at": entry.at.isoformat(), "by": entry.by, "status": entry.status.value,
             "why": entry.why, "rules": list(entry.rules), "source": entry.source,
-            "confidential": entry.confidential}
+            "confidential": entry.confidential, **({"event": entry.event} if entry.event else {})}
 
 
 def _entry(data: Mapping[str, Any]) -> HistoryEntry:
     return HistoryEntry(datetime.fromisoformat(data["at"]), str(data["by"]),
                         CategoryStatus(data["status"]), str(data["why"]),
                         tuple(data.get("rules") or ()), data.get("source"),
-                        bool(data.get("confidential")))
+                        bool(data.get("confidential")), str(data.get("event") or ""))
 
 
 def _episode(row: ChildCategoryEpisode) -> ChildCategory:
@@ -193,6 +193,8 @@ def _store(session: Session, child_id: str, rows: Sequence[ChildCategoryEpisode]
         row.urgent_signal = episode.urgent_signal
         row.confidential = episode.confidential
         row.history = [_entry_json(e) for e in episode.history]
+        row.ended_at = episode.ended_at
+        row.plan_approved_at = episode.plan_approved_at
     for row in existing.values():
         session.delete(row)
     session.flush()
@@ -377,6 +379,13 @@ def end(session: Session, child_id: str, code: str, *, by: str, why: str,
         now: datetime) -> ChildCategory:
     """A person ends the episode with a reason; `InvalidTransition` propagates."""
     return _change(session, child_id, code, lambda c: c.end(by=by, at=now, why=why))
+
+
+def approve_plan(session: Session, child_id: str, code: str, *, by: str, why: str,
+                 at: datetime) -> ChildCategory:
+    """The intervention plan of the child's active episode of ``code`` was approved on ``at``
+    (docs/reports.md §3); `InvalidTransition` propagates."""
+    return _change(session, child_id, code, lambda c: c.approve_plan(by=by, at=at, why=why))
 
 
 def accept_referral(session: Session, child_id: str, code: str, *, by: str, why: str,

@@ -9,10 +9,11 @@ module is their code, and the report types that both modules share (`Outcome`, `
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -36,6 +37,7 @@ MAX_TEXT = 255  # the name columns of child_records
 MAX_KEY = 120  # record_id, source, submission_id: the household key fits in 255
 _UNKNOWN_SEX = frozenset({"u", "khong ro", "?", "-"})
 QUERY_CHUNK = 500
+T = TypeVar("T")
 
 
 class Outcome(StrEnum):
@@ -46,14 +48,34 @@ class Outcome(StrEnum):
     ALREADY_IMPORTED = "already_imported"
 
 
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """One reason a row is refused: Vietnamese (what a commune officer reads first), English,
+    and the template column to fix ("" when it is the row as a whole)."""
+
+    vi: str
+    en: str
+    column: str = ""
+
+    def as_json(self) -> dict[str, str | None]:
+        return {"vi": self.vi, "en": self.en, "column": self.column or None}
+
+
 @dataclass(slots=True)
 class RowResult:
     row: int  # as the spreadsheet shows it: the header is row 1
     record_id: str
     outcome: Outcome
-    reason: str = ""  # English
+    reason: str = ""  # English; the first of `problems` for a refused row
     child_id: str | None = None
     reason_vi: str = ""
+    # Every reason a refused row has, so one correction pass fixes the whole row.
+    problems: list[RowProblem] = field(default_factory=list)
+
+    @classmethod
+    def refused(cls, row: int, record_id: str, problems: list[RowProblem]) -> RowResult:
+        return cls(row, record_id, Outcome.REFUSED, problems[0].en, reason_vi=problems[0].vi,
+                   problems=list(problems))
 
 
 @dataclass
@@ -76,6 +98,7 @@ class ImportReport:
             "villagesCreated": self.villages_created,
             "rows": [{"row": r.row, "recordId": r.record_id, "outcome": r.outcome.value,
                       "reason": r.reason or None, "reasonVi": r.reason_vi or None,
+                      "problems": [problem.as_json() for problem in r.problems],
                       "childId": r.child_id}
                      for r in self.results],
         }
@@ -123,12 +146,17 @@ class ImportRow:
 
 
 class RowRefused(Exception):
-    """One row cannot be imported: the reason in Vietnamese (what a commune officer reads
-    first) and in English (``str(exc)``)."""
+    """One check of a row failed: the reason in Vietnamese (what a commune officer reads
+    first) and in English (``str(exc)``), and the column it is about."""
 
-    def __init__(self, vi: str, en: str) -> None:
+    def __init__(self, vi: str, en: str, column: str = "") -> None:
         super().__init__(en)
         self.vi = vi
+        self.column = column
+
+    @property
+    def problem(self) -> RowProblem:
+        return RowProblem(self.vi, str(self), self.column)
 
 
 # --- columns and cells -----------------------------------------------------------------------
@@ -199,7 +227,8 @@ def _sex(text: str) -> Sex:
     sex = parse_sex(text)
     if sex is Sex.UNKNOWN:
         raise RowRefused(f"giới tính {text!r} không phải Nam/Nữ (để trống nếu không rõ)",
-                         f"sex {text!r} is not M/F or Nam/Nữ (leave it blank when unknown)")
+                         f"sex {text!r} is not M/F or Nam/Nữ (leave it blank when unknown)",
+                         "sex")
     return sex
 
 
@@ -212,10 +241,11 @@ def _dob(value: Any, today: date) -> PartialDate | None:
     if parsed is None:
         raise RowRefused(f"ngày sinh {_text(value)!r} không phải ngày (YYYY-MM-DD, YYYY-MM "
                          "hoặc YYYY)",
-                         f"dob {_text(value)!r} is not a date (YYYY-MM-DD, YYYY-MM or YYYY)")
+                         f"dob {_text(value)!r} is not a date (YYYY-MM-DD, YYYY-MM or YYYY)",
+                         "dob")
     if parsed.iso() > today.isoformat()[:len(parsed.iso())]:
         raise RowRefused(f"ngày sinh {parsed.iso()} ở tương lai",
-                         f"dob {parsed.iso()} is in the future")
+                         f"dob {parsed.iso()} is in the future", "dob")
     return parsed
 
 
@@ -229,7 +259,7 @@ def _personal_id(value: Any, sex: Sex, dob: PartialDate | None) -> str:
     if not check.valid:
         problems = ", ".join(problem.value.replace("_", " ") for problem in check.problems)
         raise RowRefused(f"mã định danh {text!r} không hợp lệ ({problems})",
-                         f"personal_id {text!r} is not valid ({problems})")
+                         f"personal_id {text!r} is not valid ({problems})", "personal_id")
     return check.digits
 
 
@@ -240,7 +270,8 @@ def _codes(text: str) -> tuple[str, ...]:
     unknown = [code for code in codes if code not in catalogue]
     if unknown:
         raise RowRefused("mã hoàn cảnh đặc biệt không có trong danh mục: " + ", ".join(unknown),
-                         "unknown special_circumstances code(s): " + ", ".join(unknown))
+                         "unknown special_circumstances code(s): " + ", ".join(unknown),
+                         "special_circumstances")
     return tuple(codes)
 
 
@@ -252,10 +283,13 @@ def _commune(cells: _Cells, project: Project) -> None:
         else given.lower() == ours.lower()
     if not same:
         raise RowRefused(f"mã xã {given} không phải xã của dự án này ({ours})",
-                         f"commune_code {given} is not this project's commune ({ours})")
+                         f"commune_code {given} is not this project's commune ({ours})",
+                         "commune_code")
 
 
-def _village(cells: _Cells, ctx: RowContext) -> Village:
+def _village(cells: _Cells, ctx: RowContext, *, may_create: bool) -> Village | None:
+    """The row's village; an unknown one is created (``--create-villages``) only when
+    `may_create`, else None: a row refused for another reason never adds a village."""
     text = cells.text("village")
     village = ctx.directory.find(text)
     if village is None:
@@ -263,52 +297,83 @@ def _village(cells: _Cells, ctx: RowContext) -> Village:
             raise RowRefused(f"không có thôn {text!r} trong xã (không trùng mã hay tên thôn "
                              "nào; --create-villages để thêm)",
                              f"unknown village {text!r} (not a code or name of this commune's "
-                             "villages; --create-villages adds it)")
+                             "villages; --create-villages adds it)", "village")
         if ctx.allowed_villages is not None:
             raise RowRefused(f"không có thôn {text!r}; chỉ người phụ trách mọi thôn mới được "
                              "thêm thôn",
                              f"unknown village {text!r}; only a user of every village may add "
-                             "one")
+                             "one", "village")
+        if not may_create:
+            return None
         try:
             village = villages.create(ctx.session, ctx.project.id, text)
         except ValueError as exc:
-            raise RowRefused(f"thôn {text!r}: {exc}", f"village {text!r}: {exc}") from None
+            raise RowRefused(f"thôn {text!r}: {exc}", f"village {text!r}: {exc}",
+                             "village") from None
         ctx.directory.add(village)
         ctx.report.villages_created.append(village.code)
     if ctx.allowed_villages is not None and village.code not in ctx.allowed_villages:
         raise RowRefused(f"thôn {village.code} không thuộc các thôn bạn phụ trách",
-                         f"village {village.code} is not one of your villages")
+                         f"village {village.code} is not one of your villages", "village")
     return village
 
 
-def _required(cells: _Cells) -> None:
-    empty = [name for name in REQUIRED_COLUMNS if not cells.text(name)]
-    if empty:
-        raise RowRefused("để trống " + ", ".join(empty), "empty " + ", ".join(empty))
-    for name in ("record_id", "submission_id"):
-        if len(cells.text(name)) > MAX_KEY:
-            raise RowRefused(f"{name} dài quá {MAX_KEY} ký tự",
-                             f"{name} is longer than {MAX_KEY} characters")
-    for name in NAME_COLUMNS:
-        if len(cells.text(name)) > MAX_TEXT:
-            raise RowRefused(f"{name} dài quá {MAX_TEXT} ký tự",
-                             f"{name} is longer than {MAX_TEXT} characters")
+def _too_long(name: str, limit: int) -> RowProblem:
+    return RowProblem(f"{name} dài quá {limit} ký tự", f"{name} is longer than {limit} characters",
+                      name)
+
+
+def _required(cells: _Cells) -> list[RowProblem]:
+    """An empty required cell, or a cell longer than its column holds: one problem each."""
+    found = [RowProblem(f"để trống {name}", f"empty {name}", name)
+             for name in REQUIRED_COLUMNS if not cells.text(name)]
+    found += [_too_long(name, MAX_KEY) for name in ("record_id", "submission_id")
+              if len(cells.text(name)) > MAX_KEY]
+    found += [_too_long(name, MAX_TEXT) for name in NAME_COLUMNS
+              if len(cells.text(name)) > MAX_TEXT]
+    return found
+
+
+class RowInvalid(Exception):
+    """A row with at least one problem; `problems` holds every one found."""
+
+    def __init__(self, problems: list[RowProblem]) -> None:
+        super().__init__(problems[0].en)
+        self.problems = problems
+
+
+def _checked(found: list[RowProblem], check: Callable[[], T], fallback: T) -> T:
+    """Run one check of a row; a refusal joins `found` and the row goes on with `fallback`,
+    so the next checks still run and the officer hears every problem at once."""
+    try:
+        return check()
+    except RowRefused as exc:
+        found.append(exc.problem)
+        return fallback
+
+
+def _source(cells: _Cells, ctx: RowContext) -> str:
+    return cells.text("source") or ctx.default_source
 
 
 def _parse_row(number: int, cells: _Cells, extra: dict[str, Any], ctx: RowContext) -> ImportRow:
-    """A valid row, or `RowRefused` with the first reason found (the village last, so a row
-    refused for anything else never adds a village)."""
-    _required(cells)
-    source = cells.text("source") or ctx.default_source
+    """A valid row, or `RowInvalid` with every problem found. The village comes last, and is
+    created only for a row without another problem."""
+    found = _required(cells)
+    source = _source(cells, ctx)
     if len(source) > MAX_KEY:
-        raise RowRefused(f"source dài quá {MAX_KEY} ký tự",
-                         f"source is longer than {MAX_KEY} characters")
-    _commune(cells, ctx.project)
-    sex = _sex(cells.text("sex"))
-    dob = _dob(cells.raw("dob"), ctx.today)
-    personal_id = _personal_id(cells.raw("personal_id"), sex, dob)
-    codes = _codes(cells.text("special_circumstances"))
-    village = _village(cells, ctx)
+        found.append(_too_long("source", MAX_KEY))
+    _checked(found, lambda: _commune(cells, ctx.project), None)
+    sex = _checked(found, lambda: _sex(cells.text("sex")), Sex.UNKNOWN)
+    dob = _checked(found, lambda: _dob(cells.raw("dob"), ctx.today), None)
+    personal_id = _checked(found, lambda: _personal_id(cells.raw("personal_id"), sex, dob), "")
+    codes: tuple[str, ...] = _checked(
+        found, lambda: _codes(cells.text("special_circumstances")), ())
+    village = None
+    if cells.text("village"):
+        village = _checked(found, lambda: _village(cells, ctx, may_create=not found), None)
+    if found or village is None:
+        raise RowInvalid(found)
     mother, father, guardian = (cells.text(n) for n in ("mother_name", "father_name",
                                                         "guardian_name"))
     raw = {"row": number, "record_id": cells.text("record_id"), "source": source,
@@ -327,6 +392,12 @@ def _parse_row(number: int, cells: _Cells, extra: dict[str, Any], ctx: RowContex
         personal_id=personal_id, codes=codes, raw_json=json.dumps(raw, ensure_ascii=False))
 
 
+def _repeated(record_id: str, first: int) -> RowProblem:
+    return RowProblem(f"record_id {record_id} bị lặp lại (lần đầu ở dòng {first})",
+                      f"record_id {record_id} appears again (first on row {first})",
+                      "record_id")
+
+
 def parse_rows(table: Table, ctx: RowContext) -> list[ImportRow | RowResult]:
     """Each non-blank row parsed, or its refusal; duplicates of a source key refused."""
     positions = _columns(table)
@@ -340,16 +411,15 @@ def parse_rows(table: Table, ctx: RowContext) -> list[ImportRow | RowResult]:
         extra = {header: _text(padded[p]) for p, header in extras.items() if _text(padded[p])}
         try:
             row = _parse_row(number, values, extra, ctx)
-        except RowRefused as exc:
-            out.append(RowResult(number, values.text("record_id"), Outcome.REFUSED, str(exc),
-                                 reason_vi=exc.vi))
+        except RowInvalid as exc:
+            record_id = values.text("record_id")
+            first = first_seen.get(f"{_source(values, ctx)}#{record_id}")
+            repeated = [_repeated(record_id, first)] if record_id and first else []
+            out.append(RowResult.refused(number, record_id, exc.problems + repeated))
             continue
         if row.source_key in first_seen:
-            first = first_seen[row.source_key]
-            out.append(RowResult(
-                number, row.record_id, Outcome.REFUSED,
-                f"record_id {row.record_id} appears again (first on row {first})",
-                reason_vi=f"record_id {row.record_id} bị lặp lại (lần đầu ở dòng {first})"))
+            out.append(RowResult.refused(number, row.record_id,
+                                         [_repeated(row.record_id, first_seen[row.source_key])]))
             continue
         first_seen[row.source_key] = number
         out.append(row)

@@ -2,7 +2,8 @@
 already has"), with the phones' matching.
 
 A file (CSV or XLSX, `server.registry.import_files`) becomes validated rows or refusals with the
-spreadsheet's row number and a reason; each valid row becomes an immutable `ChildRecord`
+spreadsheet's row number and every reason found in the row (`RowProblem`: Vietnamese, English,
+the column), so one correction pass fixes it; each valid row becomes an immutable `ChildRecord`
 (``source="import"``, ``source_key="<source>#<record_id>"``) and goes through the very path phone
 submissions take, `server.registry.sync.place_records`: one household group at a time, in file
 order, so rows sharing a ``submission_id`` (one household visit) are never one child, and a child
@@ -37,7 +38,7 @@ Decisions the README leaves open:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -58,6 +59,7 @@ from server.registry.import_rows import (
     ImportRow,
     Outcome,
     RowContext,
+    RowProblem,
     RowResult,
     parse_rows,
 )
@@ -67,7 +69,7 @@ from sync.matching import Band, MatchModel
 from sync.matching import ChildRecord as MatchInput
 from sync.vietnamese import clean
 
-__all__ = ["FileRefused", "ImportReport", "Outcome", "RowResult", "import_file"]
+__all__ = ["FileRefused", "ImportReport", "Outcome", "RowProblem", "RowResult", "import_file"]
 
 _BAND_OUTCOME = {Band.AUTO_LINK: Outcome.LINKED, Band.REVIEW: Outcome.QUEUED,
                  Band.NEW: Outcome.CREATED}
@@ -157,14 +159,16 @@ def import_file(session: Session, project_id: int, file: IO[bytes] | bytes, *, s
                 allowed_villages: frozenset[str] | None = None,
                 store: BlobStore | None = None, model: MatchModel | None = None,
                 now: datetime | None = None,
-                max_rows: int = DEFAULT_IMPORT_MAX_ROWS) -> ImportReport:
+                max_rows: int = DEFAULT_IMPORT_MAX_ROWS,
+                on_progress: Callable[[int, int], None] | None = None) -> ImportReport:
     """Import one file into a project's registry in the caller's transaction.
 
     ``file`` is read as a stream (it must be seekable: an open file, a spooled upload);
     ``source`` names the list for rows with an empty ``source`` column; ``allowed_villages``
     (None for all) refuses rows of other villages; a file with more than ``max_rows``
     non-blank rows is refused while it is read. Raises `FileRefused` when nothing of the file
-    can be imported and `NotFound` for an unknown project; never commits.
+    can be imported and `NotFound` for an unknown project; never commits. ``on_progress``
+    hears (rows placed so far, rows to place) after each household (the CLI's progress bar).
     """
     project = session.get(Project, project_id)
     if project is None or project.deleted_at is not None:
@@ -181,7 +185,7 @@ def import_file(session: Session, project_id: int, file: IO[bytes] | bytes, *, s
         with open_table(file, max_rows=max_rows) as table:
             households = _households_to_place(session, project, parse_rows(table, ctx),
                                               report)
-        _place_households(session, project, households, report, model)
+        _place_households(session, project, households, report, model, on_progress)
     finally:
         if savepoint is not None:
             savepoint.rollback()
@@ -205,10 +209,17 @@ def _households_to_place(session: Session, project: Project,
 
 
 def _place_households(session: Session, project: Project, households: list[list[ImportRow]],
-                      report: ImportReport, model: MatchModel | None) -> None:
+                      report: ImportReport, model: MatchModel | None,
+                      on_progress: Callable[[int, int], None] | None = None) -> None:
     """Place each household in file order, letting go of its rows once placed: the file's rows
     and the matcher's cache of the records it has compared are never both whole."""
     pm = project_matcher(session, project.id, {}, model or MatchModel.load())
+    total = sum(len(household) for household in households)
+    placed = 0
     households.reverse()
     while households:
-        _place_household(session, pm, project, households.pop(), report)
+        household = households.pop()
+        _place_household(session, pm, project, household, report)
+        placed += len(household)
+        if on_progress is not None:
+            on_progress(placed, total)

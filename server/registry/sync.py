@@ -60,6 +60,7 @@ from server.models import (
 from server.models.registry import EdgeKind, EdgeSource, RecordSource
 from server.registry.candidates import DatabaseRegistry, with_record_id
 from server.registry.categories import apply_record_categories, derive_from_instance
+from server.registry.child_code import take_numbers
 from server.registry.followup import FOLLOWUP_FORMS, apply_followup
 from server.registry.followup_scope import NotApplied
 from server.registry.view import (
@@ -208,7 +209,9 @@ def _make_child(session: Session, project_id: int, wanted_id: str, taken: set[st
     # Version 0 until `refresh_child` fills the view: the entity's first version is then 1.
     # The view's columns hold their defaults from the start, so it can be filled before the
     # child is first flushed.
-    child = Child(id=child_id, project_id=project_id, version=0, **_VIEW_DEFAULTS)
+    number = take_numbers(session, project_id)[0]
+    child = Child(id=child_id, project_id=project_id, number=number, version=0,
+                  **_VIEW_DEFAULTS)
     session.add(child)
     return child
 

@@ -25,6 +25,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from server.db import utcnow
 from server.models import Child, ChildMembership, ChildRecord, ChildUpdate
 from server.models.registry import VitalStatus
 from sync.vietnamese import fold
@@ -56,6 +57,10 @@ class CurrentView:
     death_date: str | None = None
     moved_date: str | None = None
     moved_to: str = ""
+    care_arrangement: str = ""
+    care_registered: str = ""
+    report_count: int = 0
+    first_reported_at: datetime | None = None
 
 
 # Follow-up properties (the `children` entity list's names) → view columns.
@@ -69,6 +74,14 @@ UPDATE_PROPERTIES: dict[str, str] = {
     "moved_date": "moved_date",
     "moved_to": "moved_to",
 }
+
+# View columns the `children` entity list does not carry: a change of them alone leaves the
+# entity's `__version` as it is, so phones do not download the child again for nothing.
+_NOT_ON_PHONES = frozenset({"care_arrangement", "care_registered", "report_count",
+                            "first_reported_at"})
+
+# Screening answers kept with each record (`ChildRecord.raw`): the newest report's wins.
+_ANSWERS = ("school_status", "support", "care_arrangement", "care_registered")
 
 _IDENTITY = ("full_name", "village_code", "household_head", "mother_name", "father_name",
              "guardian_name")
@@ -99,7 +112,7 @@ def compute_view(records: Sequence[ChildRecord], updates: Sequence[ChildUpdate])
             view.sex = record.sex
         if record.personal_id:
             view.personal_id = record.personal_id
-        for column in ("school_status", "support"):
+        for column in _ANSWERS:
             answer = str((record.raw or {}).get(column) or "")
             if answer:
                 setattr(view, column, answer)
@@ -114,6 +127,10 @@ def compute_view(records: Sequence[ChildRecord], updates: Sequence[ChildUpdate])
             if value not in (None, ""):
                 setattr(view, column, str(value))
     view.name_folded = fold(view.full_name)
+    view.report_count = len(records)
+    # A record made in this transaction has no `created_at` until it is flushed: now, then.
+    view.first_reported_at = min((r.reported_at or r.created_at or utcnow() for r in records),
+                                 default=None)
     return view
 
 
@@ -139,13 +156,14 @@ def updates_of(session: Session, child_id: str) -> list[ChildUpdate]:
 
 
 def store_view(child: Child, view: CurrentView) -> bool:
-    """Write ``view`` into the child's columns; bump its version if anything changed."""
+    """Write ``view`` into the child's columns; bump its version if anything the phones hold
+    changed (a column outside the entity list, such as the report count, is only stored)."""
     changed = False
     for item in fields(CurrentView):
         value = getattr(view, item.name)
         if getattr(child, item.name) != value:
             setattr(child, item.name, value)
-            changed = True
+            changed = changed or item.name not in _NOT_ON_PHONES
     if changed:
         child.version = (child.version or 0) + 1
     return changed

@@ -118,4 +118,13 @@ def _http(exc: HTTPException) -> ResponseReturnValue:
     return error_page(status, f"error.{status}" if status in (400, 403, 404) else "error.500")
 
 
-from server.web import views_auth, views_children, views_flags, views_review  # noqa: E402, F401
+from server.web import (  # noqa: E402, F401
+    charts,
+    nav,
+    views_auth,
+    views_children,
+    views_dashboard,
+    views_exports,
+    views_flags,
+    views_review,
+)

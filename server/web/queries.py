@@ -1,5 +1,7 @@
 """What the registry pages read, filtered by `server.registry.access` exactly as the JSON API
-filters it (the same clauses, the same review-queue order), one page at a time."""
+filters it (the same clauses, the same review-queue order), one page at a time. The children
+list's filters are not here: they live in `server.registry.children_query`, shared with the
+API, the exports and the dashboard."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import request
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from server.models import (
@@ -19,22 +21,12 @@ from server.models import (
     MatchCandidate,
     Village,
 )
-from server.models.registry import CandidateStatus, ChildStatus, FlagStatus
+from server.models.registry import CandidateStatus, FlagStatus
 from server.registry.access import RegistryAccess, is_health_code, is_sensitive_code
 from sync.categories import default_catalogue
-from sync.vietnamese import clean, fold
 
 PAGE_SIZE = 50
-OPEN_EPISODE = ("provisional", "confirmed")
 RECENT_DECISIONS = 10
-
-
-@dataclass(frozen=True)
-class ChildFilters:
-    village: str = ""
-    category: str = ""
-    flagged: bool = False
-    q: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,11 +48,17 @@ def page_number() -> int:
         return 1
 
 
-def paged(session: Session, query: Select[*tuple[Any, ...]], number: int) -> Page:
+def count(session: Session, query: Select[*tuple[Any, ...]]) -> int:
+    """How many rows the query lists (the total a list page shows)."""
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    number = min(max(1, number), max(1, -(-(total or 0) // PAGE_SIZE)))
+    return total or 0
+
+
+def paged(session: Session, query: Select[*tuple[Any, ...]], number: int) -> Page:
+    total = count(session, query)
+    number = min(max(1, number), max(1, -(-total // PAGE_SIZE)))
     rows = list(session.execute(query.limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE)))
-    return Page(rows, total or 0, number)
+    return Page(rows, total, number)
 
 
 # --- villages and categories the filters offer -------------------------------------------------
@@ -80,32 +78,6 @@ def filter_codes(access: RegistryAccess) -> list[str]:
 
 
 # --- children ----------------------------------------------------------------------------------
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def children_query(project_id: int, access: RegistryAccess, filters: ChildFilters
-                   ) -> Select[*tuple[Any, ...]]:
-    query = select(Child).where(Child.project_id == project_id,
-                                Child.status == ChildStatus.ACTIVE.value,
-                                access.child_clause())
-    if filters.village:
-        query = query.where(Child.village_code == filters.village)
-    if text := fold(clean(filters.q)):
-        query = query.where(Child.name_folded.like(_like(text), escape="\\"))
-    if filters.category:
-        query = query.where(exists().where(
-            ChildCategoryEpisode.child_id == Child.id,
-            ChildCategoryEpisode.code == filters.category,
-            ChildCategoryEpisode.status.in_(OPEN_EPISODE), access.episode_clause()))
-    if filters.flagged:
-        query = query.where(exists().where(
-            Flag.child_id == Child.id, Flag.status != FlagStatus.CLOSED.value,
-            access.flag_clause()))
-    return query.order_by(Child.name_folded, Child.id)
 
 
 def list_extras(session: Session, children: Sequence[Child], access: RegistryAccess

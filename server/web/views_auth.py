@@ -11,6 +11,7 @@ from server import problems
 from server.api.v1.common import audit
 from server.auth import permissions
 from server.context import db
+from server.models import Project
 from server.operations.projects import list_projects
 from server.web import auth, blueprint
 
@@ -72,17 +73,32 @@ def logout() -> ResponseReturnValue:
     return response
 
 
-@blueprint.get("/ui/")
-def home() -> ResponseReturnValue:
-    """The communes whose registry this person may read; straight to it when there is one."""
+def _readable_projects() -> list[Project]:
+    """The communes whose registry the signed-in person may read."""
     user = auth.web_user()
-    if user is None:
-        return redirect(url_for("web.login"))
+    assert user is not None
     who = user.principal
     only = None if who.is_admin else {
         project_id for project_id in who.project_roles
         if permissions.can(who, permissions.REGISTRY_READ, project_id)}
-    projects = list_projects(db(), only)
+    return list_projects(db(), only)
+
+
+@blueprint.get("/ui/")
+def home() -> ResponseReturnValue:
+    """Where signing in lands: the commune's dashboard when there is one commune, else the
+    list to choose from."""
+    if auth.web_user() is None:
+        return redirect(url_for("web.login"))
+    projects = _readable_projects()
     if len(projects) == 1:
-        return redirect(url_for("web.children", project_id=projects[0].id))
+        return redirect(url_for("web.dashboard", project_id=projects[0].id))
     return render_template("web/projects.html", projects=projects)
+
+
+@blueprint.get("/ui/projects")
+def projects() -> ResponseReturnValue:
+    """The communes to choose from, even a single one (the menu's "Xã" entry)."""
+    if auth.web_user() is None:
+        return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+    return render_template("web/projects.html", projects=_readable_projects())

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -15,13 +18,29 @@ from server.api.v1.registry_common import (
     visible_child,
 )
 from server.api.v1.registry_json import child_detail_json
+from server.auth import permissions
 from server.context import db
 from server.models import ChildCategoryEpisode, Project
+from server.models.registry import VitalStatus
 from server.operations.audit_records import record_sensitive_list
 from server.registry.access import redact_episodes
-from server.web import blueprint, queries
+from server.registry.children_query import (
+    AGE_GROUPS,
+    CARE_FORMS,
+    SEXES,
+    SUPPORT_VALUES,
+    ChildFilters,
+    InvalidFilter,
+    children_query,
+    parse_filters,
+)
+from server.registry.followup_scope import NOT_APPLIED_KIND
+from server.web import blueprint, error_page, queries
 from server.web.explain import plain
-from server.web.i18n import has, t
+from server.web.format import category_label, coded, partial_date, sex
+from server.web.i18n import has, language, t
+from server.web.views_exports import registry_api
+from sync.categories.status import FlagKind
 
 
 def done_message() -> str | None:
@@ -30,25 +49,94 @@ def done_message() -> str | None:
     return t(key) if has(key) else None
 
 
+@dataclass(frozen=True)
+class ActiveFilter:
+    """One filter the list is showing, in words, with the address of the list without it."""
+
+    name: str  # the query parameter
+    text: str
+    clear_url: str
+
+
+# How a set filter's value reads (query-parameter name → text of the value).
+_VALUE_TEXT: dict[str, Callable[[str], str]] = {
+    "category": lambda code: f"{code} – {category_label(code)}",
+    "flag": lambda kind: t("filters.flag_any") if kind in ("true", "any")
+    else coded("flag.kind", kind),
+    "status": lambda value: coded("vital", value),
+    "reportedFrom": partial_date,
+    "reportedTo": partial_date,
+    "sex": sex,
+    "ageGroup": lambda group: coded("age", group),
+    "support": lambda value: coded("support", value),
+    "care": lambda form: coded("care", form),
+}
+
+# Values the list's form offers (query-parameter name → values, in order).
+FILTER_CHOICES: dict[str, tuple[str, ...]] = {
+    "sex": SEXES, "ageGroup": tuple(AGE_GROUPS), "support": SUPPORT_VALUES,
+    "care": (*CARE_FORMS, "unknown"), "status": tuple(v.value for v in VitalStatus),
+    "flag": ("true", *(kind.value for kind in FlagKind), NOT_APPLIED_KIND),
+}
+
+
+@blueprint.app_template_filter("filter_value")
+def filter_value(value: str, name: str) -> str:
+    """A filter's value as the list's form and its active filters show it."""
+    return _VALUE_TEXT.get(name, str)(value)
+
+
+def _filter_text(name: str, value: str, village_names: dict[str, str]) -> str:
+    """A set filter as people read it: "Thôn: Thôn Đông", "Nhóm tuổi: Từ 6 đến dưới 11"."""
+    if name == "special":
+        return t("filters.special_only")
+    text = village_names.get(value, value) if name == "village" else filter_value(value, name)
+    return t("filters.shown", name=t(f"filters.{name}"), value=text)
+
+
+def active_filters(project_id: int, filters: ChildFilters,
+                   village_names: dict[str, str]) -> list[ActiveFilter]:
+    asked = filters.as_dict()
+    return [ActiveFilter(name, _filter_text(name, value, village_names), url_for(
+        "web.children", project_id=project_id,
+        **{other: kept for other, kept in asked.items() if other != name}))
+        for name, value in asked.items()]
+
+
+@blueprint.errorhandler(InvalidFilter)
+def _invalid_filter(error: InvalidFilter) -> ResponseReturnValue:
+    """A filter value the list does not understand (a link typed by hand): the 400 page,
+    naming the filter."""
+    return error_page(400, "error.400", t("filters.invalid", name=error.name))
+
+
 @blueprint.get("/ui/p/<int:project_id>/children")
 def children(project_id: int) -> ResponseReturnValue:
+    """The children list, filtered by `server.registry.children_query` as the API, the
+    exports and the dashboard's links are: a number on the dashboard opens these rows."""
     who, access = caller(project_id)
-    codes = queries.filter_codes(access)
-    filters = queries.ChildFilters(
-        village=request.args.get("village", ""),
-        category=request.args.get("category", "") if request.args.get("category") in codes
-        else "",
-        flagged=request.args.get("flag") == "true", q=request.args.get("q", ""))
-    page = queries.paged(db(), queries.children_query(project_id, access, filters),
+    filters = parse_filters(request.args)
+    page = queries.paged(db(), children_query(project_id, access, filters),
                          queries.page_number())
     found = [row[0] for row in page.rows]
     episodes, flags = queries.list_extras(db(), found, access)
     record_sensitive_list(db(), who, project_id, episodes, via="web")
     villages = queries.villages(db(), project_id, access)
+    village_names = {v.code: v.name for v in villages}
     return render_template(
         "web/children.html", project=db().get_one(Project, project_id), page=page,
         children=found, episodes=episodes, flags=flags, villages=villages,
-        village_names={v.code: v.name for v in villages}, codes=codes, filters=filters)
+        village_names=village_names, codes=queries.filter_codes(access), filters=filters,
+        active=active_filters(project_id, filters, village_names), choices=FILTER_CHOICES,
+        downloads=list_downloads(project_id, filters)
+        if permissions.can(who, permissions.REGISTRY_EXPORT, project_id) else None)
+
+
+def list_downloads(project_id: int, filters: ChildFilters) -> dict[str, str]:
+    """This list, same filters, as the registry API's CSV and XLSX files."""
+    query = urlencode({**filters.as_dict(), "lang": language()})
+    base = f"{registry_api(project_id)}/children"
+    return {"csv": f"{base}.csv?{query}&bom=true", "xlsx": f"{base}.xlsx?{query}"}
 
 
 @blueprint.get("/ui/p/<int:project_id>/children/<string:child_id>")

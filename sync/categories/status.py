@@ -66,6 +66,12 @@ class HistoryEntry:
     source: str | None = None  # e.g. the submission's instanceID
     # Written from Section F answers: cp_officer eyes only, like the answers (docs/privacy.md §2).
     confidential: bool = False
+    # What happened, when it is more than a status change: `plan_approved` (the commune chair
+    # approved the child's intervention and support plan, docs/reports.md §3).
+    event: str = ""
+
+
+PLAN_APPROVED = "plan_approved"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +125,29 @@ class ChildCategory:
 
     def end(self, *, by: str, at: datetime, why: str) -> ChildCategory:
         return self.transition(CategoryStatus.ENDED, by=by, at=at, why=why)
+
+    @property
+    def ended_at(self) -> datetime | None:
+        """When the episode ended (its last move to `ended`), if it has."""
+        if self.status is not CategoryStatus.ENDED:
+            return None
+        return next((e.at for e in reversed(self.history)
+                     if e.status is CategoryStatus.ENDED), None)
+
+    @property
+    def plan_approved_at(self) -> datetime | None:
+        """When its intervention plan was first approved, if it was."""
+        return next((e.at for e in self.history if e.event == PLAN_APPROVED), None)
+
+    def approve_plan(self, *, by: str, at: datetime, why: str) -> ChildCategory:
+        """Record that the commune chair approved the child's intervention and support plan
+        on `at` (Decree 56/2017; docs/reports.md §3): it keeps the status."""
+        if self.status is CategoryStatus.ENDED or self.status is CategoryStatus.REFERRED:
+            raise InvalidTransition(f"{self.code}: a plan is approved on an open category")
+        if not why.strip() or not by.strip():
+            raise InvalidTransition(f"{self.code}: approving a plan needs who and why")
+        entry = HistoryEntry(at, by, self.status, why, event=PLAN_APPROVED)
+        return replace(self, history=(*self.history, entry))
 
     def note(
         self,

@@ -66,10 +66,15 @@ SUBMITTERS = MANAGERS | _set("formfill", "formfill_t01", PHONE)
 # The registry (docs/privacy.md §3): the redacted registry for every office role.
 REGISTRY = READERS | _set("health_reviewer", "commune_leader")
 REVIEWERS = REGISTRY - {"viewer", "viewer_t01"}
+# Download the children list and the reports: the office roles, not the village heads'
+# (docs/privacy.md §3), each full or redacted as it reads the registry.
+EXPORTERS = REGISTRY - {"viewer", "viewer_t01"}
 FLAG_CLOSERS = REVIEWERS - {"health_reviewer"}
 # Read and act on sensitive and confidential categories: the officer and managers.
 SENSITIVE = _set(ADMIN, "manager", "manager_t01", "cp_officer", "cp_officer_t01")
 HEALTH_CATEGORY = SENSITIVE | {"health_reviewer"}
+# The sensitive-records report (docs/reports.md): sensitive reading in every village.
+WHOLE_COMMUNE_SENSITIVE = _set(ADMIN, "manager", "cp_officer")
 # Office roles that may not read confidential things: for them those do not exist.
 NOT_SENSITIVE = _set("health_reviewer", "commune_leader", "viewer", "viewer_t01")
 
@@ -266,6 +271,7 @@ ROUTES: list[Route] = [
     route("web.logout", "POST", "/ui/logout", anywhere(WEB_USERS, fresh_session=True),
           EMPTY_FORM),
     route("web.home", "GET", "/ui/", anywhere(WEB_USERS)),
+    route("web.projects", "GET", "/ui/projects", anywhere(WEB_USERS)),
     route("web.unknown_page", "GET", "/ui/khong-co", nothing_there()),
     route("web.unknown_page", "POST", "/ui/khong-co",
           nothing_there(denied=_set(ANONYMOUS, PHONE)), EMPTY_FORM),
@@ -417,6 +423,7 @@ ROUTES: list[Route] = [
           EMPTY_JSON),
     route(f"{V}odata_csv_export", "GET", F + "/submissions.csv", anywhere(READERS)),
     route(f"{V}odata_csv_zip_export", "GET", F + "/submissions.csv.zip", anywhere(READERS)),
+    route(f"{V}odata_xlsx_export", "GET", F + "/submissions.xlsx", anywhere(READERS)),
     route(f"{V}odata_service_document", "GET", F + ".svc", anywhere(READERS)),
     route(f"{V}odata_metadata", "GET", F + ".svc/$metadata", anywhere(READERS)),
     route(f"{V}odata_table", "GET", F + ".svc/{table}", (
@@ -436,6 +443,8 @@ ROUTES: list[Route] = [
     _category("confirm"),
     _category("end"),
     _category("accept"),
+    # Recording an approved intervention plan: the same callers as a confirmation.
+    _category("plan"),
     route(f"{V}registry_child_merge", "POST", CHILD + "/merge",
           in_villages(REVIEWERS, seen_by=REGISTRY), EMPTY_JSON),
     # The child's only record: refused (409) once the caller may review there.
@@ -444,6 +453,17 @@ ROUTES: list[Route] = [
     # A "same child" edge: refused (409), only "not the same" is withdrawn.
     route(f"{V}registry_review_edge_revoke", "POST", REG + "/edges/{edge}/revoke",
           in_villages(REVIEWERS, seen_by=REGISTRY)),
+    route(f"{V}registry_exports_children_csv", "GET", REG + "/children.csv",
+          in_commune(EXPORTERS)),
+    route(f"{V}registry_exports_children_xlsx", "GET", REG + "/children.xlsx",
+          in_commune(EXPORTERS)),
+    # The reports: any exporter; the sensitive-records log only with sensitive reading in
+    # every village.
+    route(f"{V}registry_reports_report_list", "GET", REG + "/reports", in_commune(EXPORTERS)),
+    *(route(f"{V}registry_reports_report_{form}", "GET", REG + "/reports/{name}" + suffix, (
+        *in_commune(EXPORTERS, path=REG + "/reports/by-category" + suffix),
+        Case("the audit report", WHOLE_COMMUNE_SENSITIVE, path=REG + "/reports/audit" + suffix)))
+      for form, suffix in (("json", ""), ("xlsx", ".xlsx"))),
     route(f"{V}registry_flags_flag_list", "GET", REG + "/flags", in_commune(REGISTRY)),
     *_flag_routes(REG + "/flags", "registry_flags_flag", EMPTY_JSON),
     route(f"{V}registry_import_registry_imports", "POST", REG + "/imports",
@@ -459,6 +479,8 @@ ROUTES: list[Route] = [
     route(f"{V}registry_review_review_undo", "POST", REG + "/review-queue/{candidate}/undo",
           in_villages(REVIEWERS, seen_by=REGISTRY)),
     # --- the registry's pages -----------------------------------------------------------------
+    route("web.dashboard", "GET", UI + "/dashboard", in_commune(REGISTRY)),
+    route("web.exports", "GET", UI + "/exports", in_commune(EXPORTERS)),
     route("web.children", "GET", UI + "/children", in_commune(REGISTRY)),
     route("web.child", "GET", UI + "/children/{child}", in_villages(REGISTRY)),
     route("web.unmerge", "POST", UI + "/children/{child}/records/{record}/unmerge",

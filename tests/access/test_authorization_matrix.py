@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
@@ -27,7 +26,6 @@ from werkzeug.routing import MapAdapter
 from werkzeug.test import TestResponse
 
 from server import create_app
-from server.config import load_settings
 from server.services import Services
 from tests.access.commune import CONCERN, INSIDE, PASSWORD, build_commune
 from tests.access.matrix import (
@@ -44,7 +42,7 @@ from tests.access.matrix import (
 )
 from tests.access.matrix_world import Places, World, build_world
 from tests.access.test_submission_visibility import SENSITIVE_WORDS
-from tests.conftest import PG_URL, _truncate_all
+from tests.conftest import module_services
 
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
 LOGIN_TOKEN = "matrix-login-form"
@@ -58,20 +56,8 @@ def matrix_services(migrated_database: str, tmp_path_factory: pytest.TempPathFac
                     ) -> Iterator[Services]:
     """A database of the module's own (SQLite: a copy of the migrated template; PostgreSQL:
     the run's database, emptied after the module) and storage on disk."""
-    folder = tmp_path_factory.mktemp("matrix")
-    if PG_URL:
-        url = migrated_database
-    else:
-        shutil.copyfile(migrated_database, folder / "diemtua.sqlite3")
-        url = f"sqlite:///{folder / 'diemtua.sqlite3'}"
-    settings = load_settings({"DIEMTUA_DATA_DIR": str(folder / "data"),
-                              "DIEMTUA_DATABASE_URL": url, "DIEMTUA_SECRET_KEY": "test-secret",
-                              "DIEMTUA_WORKERS": "1"})
-    services = Services.from_settings(settings)
-    yield services
-    services.database.dispose()
-    if PG_URL:
-        _truncate_all(url)
+    with module_services(migrated_database, tmp_path_factory.mktemp("matrix")) as services:
+        yield services
 
 
 @dataclass

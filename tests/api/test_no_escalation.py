@@ -160,8 +160,11 @@ def test_village_codes_must_be_the_projects_own(commune: Commune) -> None:
         assert response.status_code == 400, response.text
         assert response.json()["code"] == 400.8
         assert "khong-co" in response.json()["message"]
-        assert "mã thôn không có trong xã" in response.json()["message"]
-        assert "T01" in response.json()["message"]  # the villages it could have meant
+        message = response.json()["message"]
+        assert message.startswith("Mã thôn không có trong xã: khong-co.")  # Vietnamese first
+        # The villages it could have meant, every one of them.
+        assert "Các thôn của xã: T01 (" in message and "T06 (" in message
+        assert response.json()["details"]["villages"] == [f"T0{n}" for n in range(1, 7)]
 
     unknown(admin.call("POST", phones, {"displayName": "Máy", "villages": ["khong-co"]}))
     unknown(admin.call("PATCH", f"{phones}/{commune.phone_id('T02')}",

@@ -6,9 +6,11 @@ import csv
 import io
 import zipfile
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from exports import source
 from server.models import Audit
 from tests.conftest import PNG_BYTES, Screening, fixture_bytes, new_instance_id, screening_xml
 
@@ -130,7 +132,9 @@ def test_export_of_a_form_without_submissions_is_headers_only(
 
 
 def test_many_submissions_stream_across_pages(
-        client: FlaskClient, screening: Screening, admin_headers: dict[str, str]) -> None:
+        client: FlaskClient, screening: Screening, admin_headers: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(source, "PAGE_SIZE", 100)  # three pages
     made = [screening.submit(screening_xml(new_instance_id(), f"Hộ số {n}",
                                            (("Trẻ", n % 15, "no"),)))
             for n in range(230)]

@@ -53,7 +53,7 @@ def test_import_prints_the_counts_and_each_refused_row(
     file = tmp_path / "danh-sach-tre-em.xlsx"
     file.write_bytes(xlsx_bytes(rows))
     result = _run(cli, "import", file, "--project", project_id)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 2, result.output  # rows refused: the others are imported
     lines = result.output.splitlines()
     assert lines[0] == (f"Imported danh-sach-tre-em.xlsx (project {project_id}): created 1, "
                         "linked 1, queued for review 0, refused 2, already imported 0.")
@@ -68,7 +68,7 @@ def test_import_prints_the_counts_and_each_refused_row(
     assert keys == {"danh-sach-tre-em#1", "danh-sach-tre-em#2"}  # the file name is the source
 
     again = _run(cli, "import", file, "--project", project_id, "--create-villages")
-    assert again.exit_code == 0, again.output
+    assert again.exit_code == 2, again.output
     assert "created 1, linked 0, queued for review 0, refused 1, already imported 2." in (
         again.output)
     assert "Villages added: Làng Xa" in again.output

@@ -46,11 +46,11 @@ def test_the_pages_keep_their_style_and_forms_under_the_policy(
     chromium.find_element(By.ID, "email").send_keys(registry.person("cp_officer"))
     chromium.find_element(By.ID, "password").send_keys(PASSWORD)
     chromium.find_element(By.ID, "login").click()
-    WebDriverWait(chromium, 10).until(lambda d: d.current_url.endswith("/children"))
+    WebDriverWait(chromium, 10).until(lambda d: d.current_url.endswith("/dashboard"))
     # The stylesheet applied (style-src 'self'): the top bar is the project's blue.
     top = chromium.find_element(By.ID, "top")
     assert top.value_of_css_property("background-color") == "rgba(11, 79, 138, 1)"
-    for page in ("review", "flags", f"children/{registry.any_child()}"):
+    for page in ("children", "review", "flags", "exports", f"children/{registry.any_child()}"):
         chromium.get(f"{live_server.url}/ui/p/{registry.project_id}/{page}")
         assert chromium.find_element(By.TAG_NAME, "h1").text
     assert csp_violations(chromium) == []

@@ -88,7 +88,8 @@ def officer(chromium: WebDriver, live_server: LiveServer, registry: Registry) ->
 def test_signing_in_in_vietnamese_then_reading_the_registry_in_english(
         officer: Officer) -> None:
     officer.sign_in(officer.registry.person("health_reviewer"))
-    assert officer.driver.current_url.endswith(f"/ui/p/{officer.registry.project_id}/children")
+    assert officer.driver.current_url.endswith(f"/ui/p/{officer.registry.project_id}/dashboard")
+    officer.click(officer.driver.find_element(By.ID, "nav-children"))
     assert officer.driver.find_element(By.TAG_NAME, "h1").text == "Danh sách trẻ em"
     rows = officer.all("tr.child-row")
     assert rows

@@ -65,6 +65,12 @@ for _module in (registry, registry_categories, registry_review, registry_flags):
 from server.api.v1 import registry_import  # noqa: E402
 
 api.add_namespace(registry_import.ns)
+from server.api.v1 import registry_reports  # noqa: E402
+
+api.add_namespace(registry_reports.ns)
+from server.api.v1 import registry_exports  # noqa: E402
+
+api.add_namespace(registry_exports.ns)
 from server.api.v1 import audits  # noqa: E402
 
 api.add_namespace(audits.ns)

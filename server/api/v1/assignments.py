@@ -31,18 +31,19 @@ from server.api.v1.projects import readable_project
 from server.api.v1.roles import ADMIN, Role, find_role, role_by_system
 from server.api.v1.schemas import VILLAGE_CODE, actor_json
 from server.auth import permissions
-from server.auth.grants import GrantScope, check_village_codes
+from server.auth.grants import GrantScope
 from server.auth.principal import Principal
 from server.context import db, services
-from server.models import Actor, AppUser, Form, FormAssignment, ProjectRole, User
+from server.models import Actor, AppUser, Form, FormAssignment, User
 from server.operations.forms import assign_to_form, get_form, unassign_from_form
-from server.operations.users import (
-    get_app_user,
-    get_user,
-    grant_project_role,
-    normalise_villages,
-    revoke_project_role,
+from server.operations.project_roles import (
+    RoleAlreadyHeld,
+    assign_project_role,
+    held_villages,
+    project_role_rows,
+    remove_project_role,
 )
+from server.operations.users import get_app_user, get_user, normalise_villages
 
 ns = Namespace("assignments", description="Role assignments: site-wide, project, form",
                path="/")
@@ -138,25 +139,8 @@ class SiteAssignment(Resource):
 
 
 def _project_rows(project_id: int) -> list[tuple[Actor, Role, list[str]]]:
-    rows = db().execute(select(Actor, ProjectRole.role, ProjectRole.villages).join(
-        ProjectRole, ProjectRole.actor_id == Actor.id).where(
-        ProjectRole.project_id == project_id, Actor.deleted_at.is_(None))
-        .order_by(Actor.id, ProjectRole.role))
-    return [(actor, role_by_system(role), list(villages or []))
-            for actor, role, villages in rows]
-
-
-def _held_roles(project_id: int, actor_id: int) -> set[str]:
-    return set(db().scalars(select(ProjectRole.role).where(
-        ProjectRole.project_id == project_id, ProjectRole.actor_id == actor_id)))
-
-
-def _held_villages(project_id: int, actor_id: int, role: str) -> list[str] | None:
-    """The villages a held role is limited to (empty: every village); None when not held."""
-    row = db().scalar(select(ProjectRole).where(
-        ProjectRole.project_id == project_id, ProjectRole.actor_id == actor_id,
-        ProjectRole.role == role))
-    return None if row is None else list(row.villages or [])
+    return [(held.actor, role_by_system(held.role), held.villages)
+            for held in project_role_rows(db(), project_id)]
 
 
 @ns.route("/projects/<int:project_id>/assignments")
@@ -195,11 +179,12 @@ class ProjectAssignment(Resource):
         user = get_user(db(), actor_id)
         grants = GrantScope.of(who, "assignment.create", project_id)
         grants.check_role(role.system, villages, granting=True)
-        check_village_codes(db(), project_id, villages, services().store)
-        if role.system in _held_roles(project_id, actor_id):
+        try:
+            assign_project_role(db(), project_id, user, role.system, villages,
+                                services().store)
+        except RoleAlreadyHeld:
             raise problems.already_exists("assignments", {"actorId": actor_id,
-                                                          "roleId": role.id})
-        grant_project_role(db(), project_id, actor_id, role.system).villages = villages
+                                                          "roleId": role.id}) from None
         _audit(who, user.actor, "create", role, f"project:{project_id}", villages)
         return success()
 
@@ -209,11 +194,11 @@ class ProjectAssignment(Resource):
         readable_project(who, project_id, "assignment.delete")
         role = find_role(role_id)
         _require_scope(role, "project")
-        held = _held_villages(project_id, actor_id, role.system)
+        held = held_villages(db(), project_id, actor_id, role.system)
         if held is not None:
             grants = GrantScope.of(who, "assignment.delete", project_id)
             grants.check_role(role.system, held, granting=False)
-        revoke_project_role(db(), project_id, actor_id, role.system)
+        remove_project_role(db(), project_id, actor_id, role.system)
         actor = db().get(Actor, actor_id)
         assert actor is not None
         _audit(who, actor, "delete", role, f"project:{project_id}")

@@ -1,5 +1,6 @@
 """Data out of the server: Central's CSV exports and the OData feed of a form's submissions
-(Central: lib/resources/submissions.js `dataOutputs`, lib/resources/odata.js).
+(Central: lib/resources/submissions.js `dataOutputs`, lib/resources/odata.js), and ours, the
+same tables as a workbook for people (`submissions.xlsx`).
 
 Routes stay thin: they check rights, read the query string, and hand plain values to
 `exports/`. Long outputs are generators that read the database in their own short
@@ -7,33 +8,38 @@ transactions, since the request's session is closed before the body is sent.
 
 Every output asks the one access rule (`server.auth.visibility`, docs/access.md): rows only of
 the caller's villages, and the fields hidden from the caller absent from the schema that every
-output walks — CSV columns, OData properties and `$metadata` alike.
+output walks — CSV columns, XLSX columns, OData properties and `$metadata` alike.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import Response, request
 from flask_restx import Namespace, Resource
 from sqlalchemy import ColumnElement, and_
 
-from exports import csv_export, edmx, odata_feed, odata_query, source
+from exports import csv_export, edmx, odata_feed, odata_query, source, xlsx_submissions
+from exports.form_labels import DEFAULT_LANGUAGE, LANGUAGES, AttachedFile, form_labels
 from exports.odata_filter import QueryError, mentions_deleted, parse_filter
 from exports.schema import FormSchema, form_schema
 from server import context, problems
 from server.api.v1.submissions import FORM, readable_form
 from server.auth.visibility import DataView
 from server.httputil import RAW_PARAMETER, attachment_disposition, raw_requested
-from server.models import Audit, Form, FormDef, Submission, SubmissionDef
+from server.models import Audit, Blob, Form, FormDef, Project, Submission, SubmissionDef
 from server.operations import visible_data
 
-ns = Namespace("odata", description="CSV exports and the OData feed of a form's submissions",
-               path="/")
+ns = Namespace("odata", description="CSV and XLSX exports and the OData feed of a form's "
+                                    "submissions", path="/")
 
+# A choice list attached to the form (villages.csv) is read for its labels up to this size.
+CHOICES_FILE_BYTES = 5 * 1024 * 1024
 ODATA_JSON = "application/json; charset=utf-8; odata.metadata=minimal"
 ODATA_HEADERS = {"OData-Version": "4.0"}
 
@@ -164,6 +170,59 @@ class CsvExport(Resource):
                                      neutralise=_neutralise())
         return _stream(body, "text/csv; charset=utf-8",
                        f"{csv_export.safe_file_name(form.xml_form_id)}.csv")
+
+
+def _label_language() -> str:
+    wanted = request.args.get("lang", DEFAULT_LANGUAGE)
+    if wanted not in LANGUAGES:
+        raise problems.unexpected_value("lang", f"expected one of {', '.join(LANGUAGES)}")
+    return wanted
+
+
+def _attached_choices(form_def: FormDef) -> AttachedFile:
+    """The form's own attached files by name, for choice labels (`villages.csv`); an entity
+    list is the registry's and is read only through its own rule, so never here."""
+    db, store = context.db(), context.services().store
+
+    def read(name: str) -> bytes | None:
+        found = next((a for a in form_def.attachments
+                      if a.name == name and a.blob_id is not None and a.dataset is None), None)
+        blob = db.get(Blob, found.blob_id) if found is not None else None
+        if blob is None or blob.size > CHOICES_FILE_BYTES:
+            return None
+        return store.read(blob.sha256)
+    return read
+
+
+def _export_info(readable: Readable, language: str) -> xlsx_submissions.ExportInfo:
+    form, form_def, view = readable.form, readable.form_def, readable.view
+    actor = context.principal().actor
+    project = context.db().get_one(Project, form.project_id)
+    return xlsx_submissions.ExportInfo(
+        exported_by=actor.display_name if actor is not None else "",
+        exported_at=datetime.now(UTC), project_name=project.name,
+        form_id=form.xml_form_id, form_title=form_def.name or "", form_version=form_def.version,
+        language=language, redacted=not view.sees_every_field, villages=view.villages.codes,
+        form_url=f"{context.public_base()}/v1/projects/{form.project_id}/forms/"
+                 f"{quote(form.xml_form_id, safe='')}")
+
+
+@ns.route(f"{FORM}/submissions.xlsx")
+class XlsxExport(Resource):
+    @ns.doc(params={"lang": "labels in `vi` (default) or `en`"})
+    def get(self, project_id: int, xml_form_id: str) -> Response:
+        """Every table as a sheet, headed by the questions' labels, after a sheet saying who
+        exported what and when (exports/xlsx_submissions.py)."""
+        language = _label_language()
+        readable = _start_export(project_id, xml_form_id, "xlsx")
+        labels = form_labels(readable.form_def.xml, language,
+                             _attached_choices(readable.form_def))
+        body = xlsx_submissions.xlsx_stream(readable.schema, labels,
+                                            _export_info(readable, language),
+                                            _export_rows(readable))
+        # The headers leave now; the workbook is written before its first byte can.
+        return _stream(itertools.chain([b""], body), xlsx_submissions.XLSX_TYPE,
+                       f"{csv_export.safe_file_name(readable.form.xml_form_id)}.xlsx")
 
 
 def _service_root(project_id: int, xml_form_id: str) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 from flask import Response, request
 from flask_restx import Namespace, Resource
 from marshmallow import fields, validate
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, select
 
 from server import problems
 from server.api.v1.common import audit, load_json
@@ -43,12 +43,11 @@ from server.api.v1.registry_json import child_detail_json, child_item_json
 from server.auth.principal import Principal
 from server.context import api_base, db
 from server.models import Child, ChildCategoryEpisode, Flag
-from server.models.registry import ChildStatus, FlagStatus
+from server.models.registry import FlagStatus
 from server.operations.audit_records import record_sensitive_list
 from server.registry import merge
 from server.registry.access import RegistryAccess, redact_episodes
-from sync.categories import default_catalogue
-from sync.vietnamese import clean, fold
+from server.registry.children_query import InvalidFilter, children_query, parse_filters
 
 ns = Namespace("registry", description="The master registry of a commune's children: "
                "list, detail, merge and unmerge", path="/")
@@ -64,35 +63,12 @@ class MergeInput(Body):
 # --- the list ---------------------------------------------------------------------------------
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _children_query(project_id: int, access: RegistryAccess) -> Select[Any]:
-    query = select(Child).where(Child.project_id == project_id,
-                                Child.status == ChildStatus.ACTIVE.value,
-                                access.child_clause())
-    args = request.args
-    if village := args.get("village"):
-        query = query.where(Child.village_code == village)
-    if status := args.get("status"):
-        query = query.where(Child.vital_status == status)
-    if text := fold(clean(args.get("q"))):
-        query = query.where(Child.name_folded.like(_like(text), escape="\\"))
-    if code := args.get("category"):
-        if code not in default_catalogue():
-            raise problems.unexpected_value("category", f"{code} is not a category code")
-        query = query.where(exists().where(
-            ChildCategoryEpisode.child_id == Child.id, ChildCategoryEpisode.code == code,
-            ChildCategoryEpisode.status.in_(OPEN_STATUSES), access.episode_clause()))
-    if kind := args.get("flag"):
-        wanted = [Flag.child_id == Child.id, Flag.status != FlagStatus.CLOSED.value,
-                  access.flag_clause()]
-        if kind not in ("true", "any"):
-            wanted.append(Flag.kind == kind)
-        query = query.where(exists().where(*wanted))
-    return query.order_by(Child.name_folded, Child.id)
+    try:
+        filters = parse_filters(request.args)
+    except InvalidFilter as exc:
+        raise problems.unexpected_value(exc.name, exc.reason) from None
+    return children_query(project_id, access, filters)
 
 
 def _list_extras(children: list[Child], access: RegistryAccess

@@ -1,5 +1,6 @@
 """Special-circumstance categories over JSON (docs/categories.md §5–6): the catalogue, and a person
-confirming, ending or accepting a child's category.
+confirming, ending or accepting a child's category, or recording that its intervention plan was
+approved (docs/reports.md §3).
 
 Who may change which category is `RegistryAccess.may_change_category`; a category the caller
 may not see is 404, as if the child had none. Every change is audited (codes, never names)
@@ -8,6 +9,7 @@ and answers the child's detail as the caller may see it.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask_restx import Namespace, Resource
@@ -26,10 +28,13 @@ from server.api.v1.registry_common import (
     visible_child,
 )
 from server.api.v1.registry_json import category_json
+from server.auth.principal import Principal
 from server.context import db
 from server.db import utcnow
-from server.models import ChildCategoryEpisode
+from server.models import Child, ChildCategoryEpisode
 from server.registry import categories as registry_categories
+from server.registry.access import RegistryAccess
+from server.registry.children_query import VIETNAM, vietnam_day_start
 from sync.categories import default_catalogue
 
 ns = Namespace("registry_categories", description="Special-circumstance categories: the "
@@ -41,6 +46,11 @@ class WhyInput(Body):
     subcode = fields.String(load_default=None, allow_none=True)
 
 
+class PlanInput(Body):
+    approved_on = fields.Date(required=True, data_key="approvedOn")
+    why = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+
 @ns.route("/registry/categories")
 class CategoryCatalogue(Resource):
     def get(self) -> list[dict[str, Any]]:
@@ -50,7 +60,10 @@ class CategoryCatalogue(Resource):
         return [category_json(category) for category in default_catalogue()]
 
 
-def _change_category(project_id: int, child_id: str, code: str, action: str) -> Any:
+def _changeable(project_id: int, child_id: str, code: str
+                ) -> tuple[Principal, RegistryAccess, Child]:
+    """The caller and the child whose active episode of `code` it may change: 404 when it
+    does not see one, 403 when it sees it without the right to change it."""
     who, access = caller(project_id)
     child = visible_child(project_id, child_id, access)
     episode = db().scalar(select(ChildCategoryEpisode).where(
@@ -62,6 +75,11 @@ def _change_category(project_id: int, child_id: str, code: str, action: str) -> 
     if not access.may_change_category(code, child.village_code,
                                       confidential=episode.confidential):
         raise problems.insufficient_rights()
+    return who, access, child
+
+
+def _change_category(project_id: int, child_id: str, code: str, action: str) -> Any:
+    who, access, child = _changeable(project_id, child_id, code)
     body = load_json(WhyInput())
     with registry_errors():
         if action == "confirm":
@@ -75,6 +93,26 @@ def _change_category(project_id: int, child_id: str, code: str, action: str) -> 
                                                 why=body["why"], now=utcnow())
     audit(who, f"registry.category.{action}", f"child:{child.id}",
           {"projectId": project_id, "code": code})
+    return child_detail(who, access, child)
+
+
+def _approve_plan(project_id: int, child_id: str, code: str) -> Any:
+    """The day the commune chair approved the child's plan, stored as its start in Vietnamese
+    time (UTC+7); a day still to come is refused, since a plan is recorded once approved. The
+    same callers as a confirmation, audited like one."""
+    who, access, child = _changeable(project_id, child_id, code)
+    body = load_json(PlanInput())
+    approved_on = body["approved_on"]
+    today = datetime.now(VIETNAM).date()
+    if approved_on > today:
+        raise problems.unexpected_value(
+            "approvedOn", f"ngày phê duyệt {approved_on} sau hôm nay ({today}, giờ Việt Nam) / "
+            f"{approved_on} is after today ({today}, Vietnamese time)")
+    with registry_errors():
+        registry_categories.approve_plan(db(), child.id, code, by=actor_ref(who),
+                                         why=body["why"], at=vietnam_day_start(approved_on))
+    audit(who, "registry.category.plan", f"child:{child.id}",
+          {"projectId": child.project_id, "code": code, "approvedOn": approved_on.isoformat()})
     return child_detail(who, access, child)
 
 
@@ -98,3 +136,13 @@ class CategoryAcceptReferral(Resource):
     def post(self, project_id: int, child_id: str, code: str) -> Any:
         """Accept a confidential referral as a provisional category `{"why"}` (officer)."""
         return _change_category(project_id, child_id, code, "accept")
+
+
+@ns.route(f"{BASE}/children/<string:child_id>/categories/<string:code>/plan")
+class CategoryPlan(Resource):
+    def post(self, project_id: int, child_id: str, code: str) -> Any:
+        """Record that the intervention plan of the child's open episode of `code` was approved
+        `{"approvedOn": "YYYY-MM-DD", "why"}` (docs/reports.md §3): whoever may confirm it.
+        The indicator sheet counts a plan approved within the deadline of
+        `exports/indicators.json` as in time. Answers the child's detail."""
+        return _approve_plan(project_id, child_id, code)

@@ -4,8 +4,10 @@ The body is the file itself (``text/csv`` or the XLSX type; pyodk-style raw uplo
 multipart form with the file in ``file`` (any file field will do). Query: ``source`` (the list's
 name for rows whose own ``source`` is empty; default the uploaded file's name, else ``import``),
 ``createVillages=true``, ``dryRun=true``. The answer is the import report
-(`ImportReport.as_json`): counts and one entry per row. A file refused whole is 400.1 with the
-reason (``details.reasonVi`` in Vietnamese); refused rows are in the report, not errors.
+(`ImportReport.as_json`): counts and one entry per row; a refused row has every problem found in
+it in ``problems`` (``[{vi, en, column}]``), the first also as ``reasonVi`` / ``reason`` (the
+report's shape before ``problems``). A file refused whole is 400.1 with the reason
+(``details.reasonVi`` in Vietnamese); refused rows are in the report, not errors.
 
 The body is copied to a temporary file as it arrives (memory only for the first MiB) and read
 from there as a stream, within the limits of `server.registry.import_files`.

@@ -28,6 +28,7 @@ from server.models import (
     SubmissionDef,
 )
 from server.registry.access import ShownEpisode, category_of
+from server.registry.child_code import format_code
 from sync.categories import Category
 
 
@@ -44,7 +45,8 @@ def episode_item_json(episode: ChildCategoryEpisode) -> dict[str, Any]:
 def child_item_json(child: Child, episodes: Iterable[ChildCategoryEpisode],
                     open_flags: int) -> dict[str, Any]:
     """A row of the children list: the current view and the visible active categories."""
-    return {"id": child.id, "fullName": child.full_name, "sex": child.sex, "dob": child.dob,
+    return {"id": child.id, "code": format_code(child.number), "fullName": child.full_name,
+            "sex": child.sex, "dob": child.dob,
             "dobPrecision": child.dob_precision, "village": child.village_code,
             "householdHead": child.household_head, "vitalStatus": child.vital_status,
             "categories": [episode_item_json(e) for e in episodes], "openFlags": open_flags,
@@ -55,7 +57,8 @@ def child_item_json(child: Child, episodes: Iterable[ChildCategoryEpisode],
 def _history_json(entry: Mapping[str, Any]) -> dict[str, Any]:
     return {"at": entry.get("at"), "by": entry.get("by"), "status": entry.get("status"),
             "why": entry.get("why"), "rules": list(entry.get("rules") or []),
-            "source": entry.get("source"), "confidential": bool(entry.get("confidential"))}
+            "source": entry.get("source"), "confidential": bool(entry.get("confidential")),
+            **({"event": entry["event"]} if entry.get("event") else {})}
 
 
 def episode_json(shown: ShownEpisode) -> dict[str, Any]:
@@ -166,8 +169,8 @@ def child_detail_json(session: Session, child: Child, episodes: Sequence[ShownEp
     merged_from = list(session.scalars(select(Child.id).where(Child.merged_into == child.id)
                                        .order_by(Child.id)))
     return {
-        "id": child.id, "projectId": child.project_id, "status": child.status,
-        "fullName": child.full_name, "sex": child.sex, "dob": child.dob,
+        "id": child.id, "code": format_code(child.number), "projectId": child.project_id,
+        "status": child.status, "fullName": child.full_name, "sex": child.sex, "dob": child.dob,
         "dobPrecision": child.dob_precision, "village": child.village_code,
         "householdHead": child.household_head, "motherName": child.mother_name,
         "fatherName": child.father_name, "guardianName": child.guardian_name,
@@ -175,7 +178,10 @@ def child_detail_json(session: Session, child: Child, episodes: Sequence[ShownEp
         "schoolStatus": child.school_status or None, "support": child.support.split(),
         "lastVisit": child.last_visit, "deathDate": child.death_date,
         "movedDate": child.moved_date, "movedTo": child.moved_to or None,
-        "version": child.version, "createdAt": iso(child.created_at),
+        "careArrangement": child.care_arrangement or None,
+        "careRegistered": child.care_registered or None, "reportCount": child.report_count,
+        "firstReportedAt": iso(child.first_reported_at), "version": child.version,
+        "createdAt": iso(child.created_at),
         "updatedAt": iso(child.updated_at), "mergedFrom": merged_from,
         "categories": [episode_json(shown) for shown in episodes],
         "records": [record_json(record, instance_id) for record, instance_id in records],
