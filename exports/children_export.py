@@ -42,13 +42,14 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import cache, partial
 from itertools import islice
 from pathlib import Path
 from typing import IO
 
 from exports.cells import FORMULA_STARTS, safe_cell
+from exports.periods import VIETNAM_OFFSET, vietnam_day
 from exports.registry_rows import ChildRow, EpisodeRow
 from exports.xlsx_book import (
     ANY,
@@ -75,7 +76,6 @@ _CSV_BATCH = 200  # rows handed to csv.writer.writerows at once (about one chunk
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Stored timestamps are naive UTC (server.db.utcnow); officers read Vietnamese days.
-_UTC_TO_VIETNAM = timedelta(hours=7)
 
 # (Vietnamese, English) of every fixed header, in column order around the categories.
 _BEFORE_CATEGORIES: tuple[tuple[str, str], ...] = (
@@ -206,11 +206,6 @@ def is_redacted(access: RegistryAccess) -> bool:
     """Whether anything is left out for this caller: it reads sensitive categories not in
     every village it reads (or nowhere)."""
     return not access.sees_everything
-
-
-def vietnam_day(moment: datetime | None) -> date | None:
-    """The Vietnamese calendar day of a naive-UTC timestamp."""
-    return None if moment is None else (moment + _UTC_TO_VIETNAM).date()
 
 
 def _day_text(day: date) -> str:
@@ -354,7 +349,7 @@ class ChildrenLayout:
         first = row.first_reported_at
         cells += (last_visit, str(len(row.flags)) if row.flags else "0",
                   _flag_kinds(row, labels, text) if row.flags else "",
-                  "" if first is None else (first + _UTC_TO_VIETNAM).date().isoformat(),
+                  "" if first is None else (first + VIETNAM_OFFSET).date().isoformat(),
                   str(row.report_count))
         return cells
 
@@ -470,7 +465,7 @@ def about_lines(about: About, layout: ChildrenLayout) -> list[tuple[str, Cell]]:
         (label("what"), label("what_value")),
         (label("project"), about.project),
         (label("by"), about.exported_by),
-        (label("at"), about.exported_at + _UTC_TO_VIETNAM),
+        (label("at"), about.exported_at + VIETNAM_OFFSET),
         (label("ages"), layout.today),
         (label("filters"), shown or label("no_filter")),
         (label("scope"), _SCOPE[about.redacted][index]),

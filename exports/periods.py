@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import overload
 
 from server.registry.children_query import VIETNAM, vietnam_day_start
 
+VIETNAM_OFFSET = timedelta(hours=7)
 _PERIOD = re.compile(r"^(\d{4})(?:-(Q[1-4]|H[12]))?$")
 
 
@@ -41,6 +43,25 @@ class Period:
     def contains(self, moment: datetime | None) -> bool:
         """Whether a naive-UTC timestamp falls in the period."""
         return moment is not None and self.start_utc <= moment < self.end_utc
+
+
+@overload
+def vietnam_time(moment: datetime) -> datetime: ...
+@overload
+def vietnam_time(moment: None) -> None: ...
+def vietnam_time(moment: datetime | None) -> datetime | None:
+    """A stored naive-UTC timestamp as the wall-clock time in Vietnam, still naive (XLSX has
+    no zones; the files say their times are UTC+7). Vietnam keeps no summer time."""
+    return None if moment is None else moment + VIETNAM_OFFSET
+
+
+@overload
+def vietnam_day(moment: datetime) -> date: ...
+@overload
+def vietnam_day(moment: datetime | None) -> date | None: ...
+def vietnam_day(moment: datetime | None) -> date | None:
+    """The Vietnamese calendar day of a stored naive-UTC timestamp."""
+    return None if moment is None else (moment + VIETNAM_OFFSET).date()
 
 
 def _month_end(year: int, month: int) -> date:

@@ -23,13 +23,14 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import IO
 from urllib.parse import quote
 
 from exports.csv_export import Table, layout
 from exports.form_labels import FormLabels
+from exports.periods import VIETNAM_OFFSET
 from exports.records import InstanceReader, Node, repeat_rows
 from exports.schema import Field, FormSchema
 from exports.source import ExportRow
@@ -37,7 +38,6 @@ from exports.xlsx_book import Cell, Link, Sheet, sheet_title, write_book
 from exports.zipstream import CHUNK
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-VIETNAM_OFFSET = timedelta(hours=7)
 VIETNAM = timezone(VIETNAM_OFFSET, "UTC+7")
 # Excel's limits: rows of a sheet (less the header), hyperlinks of a sheet, characters of a
 # link. Past them a table goes on in a sheet "… (2)", and a link is shown as its URL.

@@ -26,8 +26,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from exports.periods import vietnam_time
 from exports.reports import ReportContext, ReportResult, report
-from exports.reports.presentation import Column, Item, say, table_sheet, vietnam_time
+from exports.reports.presentation import Column, Item, say, table_sheet
 from server.models import Actor, Audit, Child, Form
 from server.registry.access import RegistryAccess
 from server.registry.child_code import format_code

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from exports.periods import vietnam_day
 from exports.registry_rows import ChildRow, EpisodeRow, iter_child_rows, village_names
 from exports.reports import ReportContext, ReportResult, report
 from exports.reports.presentation import (
@@ -33,7 +34,6 @@ from exports.reports.presentation import (
     shows_code,
     support_labels,
     table_sheet,
-    vietnam_day,
 )
 from exports.xlsx_book import Sheet
 from sync.categories import Category, default_catalogue

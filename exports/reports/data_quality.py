@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from exports.periods import vietnam_time
 from exports.registry_rows import ChildRow, iter_child_rows
 from exports.reports import ReportContext, ReportResult, report
 from exports.reports.presentation import (
@@ -48,7 +49,6 @@ from exports.reports.presentation import (
     say,
     submission_url,
     table_sheet,
-    vietnam_time,
 )
 from exports.xlsx_book import Cell, Link, Sheet
 from server.models import (

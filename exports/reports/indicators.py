@@ -34,14 +34,14 @@ import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, null, or_, select
 
-from exports.periods import Period
+from exports.periods import Period, vietnam_day
 from exports.reports import ReportContext, ReportResult, report
 from exports.reports.presentation import shows_code
 from exports.xlsx_book import Cell, Sheet
@@ -53,7 +53,6 @@ from server.registry.children_query import (
     CARE_FORMS,
     OPEN_STATUSES,
     SEXES,
-    VIETNAM,
     birthday_cutoff,
     children_query,
     support_clause,
@@ -351,11 +350,6 @@ def _children_with_cases(context: ReportContext, codes: Iterable[str]) -> Iterat
                 child.cases.append((code, opened, plan))
         if child is not None:
             yield child
-
-
-def vietnam_day(moment: datetime) -> date:
-    """The Vietnamese calendar day of a naive-UTC timestamp."""
-    return moment.replace(tzinfo=UTC).astimezone(VIETNAM).date()
 
 
 def in_time(opened: datetime, approved: datetime | None, days: int) -> bool:

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from exports.periods import vietnam_day, vietnam_time
 from exports.registry_rows import ChildRow, EpisodeRow, iter_child_rows
 from exports.reports import ReportContext, ReportResult, report
 from exports.reports.presentation import (
@@ -37,8 +38,6 @@ from exports.reports.presentation import (
     sex_label,
     support_labels,
     table_sheet,
-    vietnam_day,
-    vietnam_time,
 )
 from exports.xlsx_book import Cell
 from server.models import Project

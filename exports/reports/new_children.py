@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from exports.periods import vietnam_time
 from exports.registry_rows import ChildRow, iter_child_rows
 from exports.reports import ReportContext, ReportResult, report
 from exports.reports.presentation import (
@@ -38,7 +39,6 @@ from exports.reports.presentation import (
     shows_code,
     submission_url,
     table_sheet,
-    vietnam_time,
 )
 from exports.xlsx_book import Link
 from server.models import Child, ChildRecord, Flag, Form, Submission, SubmissionDef

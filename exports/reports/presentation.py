@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
+from exports.periods import vietnam_time
 from exports.registry_rows import ChildRow, EpisodeRow
 from exports.reports import ReportContext, ReportResult
 from exports.xlsx_book import Cell, Link, Sheet, write_book
@@ -150,19 +151,6 @@ def submission_url(context: ReportContext, xml_form_id: str, instance_id: str) -
 
 
 # --- time -----------------------------------------------------------------------------------
-
-
-def vietnam_time(moment: datetime | None) -> datetime | None:
-    """A stored naive-UTC timestamp as the wall-clock time in Vietnam (UTC+7), still naive
-    (XLSX has no zones; the about sheet says the file's times are UTC+7)."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC).astimezone(VIETNAM).replace(tzinfo=None)
-
-
-def vietnam_day(moment: datetime | None) -> date | None:
-    local = vietnam_time(moment)
-    return None if local is None else local.date()
 
 
 # --- tables: one computation, two forms -----------------------------------------------------
