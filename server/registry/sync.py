@@ -40,7 +40,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from xml.etree.ElementTree import Element
 
@@ -197,10 +197,12 @@ def new_child(session: Session, project_id: int, wanted_id: str = "") -> str:
     fresh UUID, so the entity the phone created offline is the same one it downloads later."""
     child_id = _usable_uuid(wanted_id)
     taken = set() if child_id is None or session.get(Child, child_id) is None else {child_id}
-    return _make_child(session, project_id, wanted_id, taken).id
+    return _make_child(session, project_id, wanted_id, taken,
+                       take_numbers(session, project_id)[0]).id
 
 
-def _make_child(session: Session, project_id: int, wanted_id: str, taken: set[str]) -> Child:
+def _make_child(session: Session, project_id: int, wanted_id: str, taken: set[str],
+                number: int) -> Child:
     """`new_child` given the wanted ids already used by a child (the made one is added)."""
     child_id = _usable_uuid(wanted_id)
     if child_id is None or child_id in taken:
@@ -209,7 +211,6 @@ def _make_child(session: Session, project_id: int, wanted_id: str, taken: set[st
     # Version 0 until `refresh_child` fills the view: the entity's first version is then 1.
     # The view's columns hold their defaults from the start, so it can be filled before the
     # child is first flushed.
-    number = take_numbers(session, project_id)[0]
     child = Child(id=child_id, project_id=project_id, number=number, version=0,
                   **_VIEW_DEFAULTS)
     session.add(child)
@@ -248,11 +249,18 @@ class Placement:
     band: Band
 
 
+def _links(decision: Decision) -> bool:
+    """The record joins an existing child; any other decision makes a new one."""
+    return bool(decision.band is Band.AUTO_LINK and decision.child_id and decision.explanation)
+
+
 def _apply(session: Session, project_id: int, row: ChildRecord, decision: Decision,
-           summary: SyncSummary, wanted_id: str, taken: set[str]) -> str | Child:
+           summary: SyncSummary, wanted_id: str, taken: set[str],
+           numbers: Iterator[int]) -> str | Child:
     """Store one decision; returns the child the record now belongs to: its id when the child
-    already exists, the `Child` itself when this record makes it."""
-    if decision.band is Band.AUTO_LINK and decision.child_id and decision.explanation:
+    already exists, the `Child` itself when this record makes it (numbered from `numbers`)."""
+    if _links(decision):
+        assert decision.explanation is not None and decision.child_id is not None
         explanation = decision.explanation
         session.add(LinkEdge(
             record_a=int(explanation.other_record_id), record_b=row.id,
@@ -261,7 +269,7 @@ def _apply(session: Session, project_id: int, row: ChildRecord, decision: Decisi
             explanation={**explanation.as_dict(), "reasons": list(decision.reasons)}))
         summary.linked += 1
         return decision.child_id
-    child = _make_child(session, project_id, wanted_id, taken)
+    child = _make_child(session, project_id, wanted_id, taken, next(numbers))
     if decision.band is Band.REVIEW:
         for candidate in decision.candidates:
             session.add(MatchCandidate(
@@ -289,9 +297,13 @@ def place_records(session: Session, pm: ProjectMatcher, rows: Sequence[ChildReco
     # Held here so the session's identity map keeps each one from its categories to its view.
     existing = _children(session, decisions, wanted)
     taken = set(existing)
+    # The household's new children are numbered in one statement, not one each.
+    needed = sum(1 for decision in decisions if not _links(decision))
+    numbers = iter(take_numbers(session, pm.registry.project_id, needed) if needed else ())
     placements, made = [], {}
     for row, decision, wanted_id in zip(rows, decisions, wanted, strict=True):
-        child = _apply(session, pm.registry.project_id, row, decision, summary, wanted_id, taken)
+        child = _apply(session, pm.registry.project_id, row, decision, summary, wanted_id, taken,
+                       numbers)
         if isinstance(child, Child):
             made[child.id] = child
         placements.append(Placement(row, child if isinstance(child, str) else child.id,
