@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test install lint bench
+.PHONY: serve test install lint bench translations screenshots
 
 $(BIN)/diemtua: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,19 @@ serve: install
 
 # Install and run every test (SQLite; set DIEMTUA_TEST_DATABASE_URL for PostgreSQL)
 test: install
-	$(BIN)/ruff check server sync exports xlsforms tests bench
+	$(BIN)/ruff check server sync exports xlsforms tests bench tools
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 bench: install
 	$(BIN)/python bench/ingest.py
+
+# A PNG of every page (demo commune, Vietnamese, 390 and 1366 px) into docs/screenshots/, with
+# its README; needs Chromium and chromedriver, as the page tests do
+screenshots: install
+	$(BIN)/python tools/screenshots.py
+
+# After changing the pages' English (server/web/i18n.py): bring the Vietnamese catalogue in step
+# and compile it (docs/translations.md)
+translations: install
+	$(BIN)/python -m server.web.catalogue update

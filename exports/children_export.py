@@ -223,7 +223,8 @@ def _full_date(text: str | None) -> date | None:
 
 def shown_episodes(row: ChildRow) -> dict[str, EpisodeRow]:
     """One episode per category: the open one, else the latest (episodes come oldest first
-    within a category)."""
+    within a category, those opened at the same time in the order they were made; of two
+    open ones, the later)."""
     shown: dict[str, EpisodeRow] = {}
     for episode in row.episodes:
         best = shown.get(episode.code)
@@ -262,6 +263,10 @@ class ChildrenLayout:
     @classmethod
     def for_caller(cls, access: RegistryAccess, language: str, today: date) -> ChildrenLayout:
         return cls(language, visible_codes(access), today)
+
+    @property
+    def labels(self) -> _Labels:
+        return self._labels
 
     def _category_titles(self) -> list[str]:
         catalogue = default_catalogue()
@@ -397,11 +402,15 @@ def _situation(row: ChildRow, labels: _Labels, text: Callable[[str], str]) -> li
     return [
         (labels.care.get(care) or text(care)) if care else "",
         (labels.yes_no.get(registered) or text(registered)) if registered else "",
-        "; ".join([labels.support.get(code) or text(code) for code in row.support])
-        if row.support else "",
+        support_cell(row.support, labels, text) if row.support else "",
         (labels.school.get(school) or text(school)) if school else "",
         (labels.vital.get(vital) or text(vital)) if vital else "",
     ]
+
+
+def support_cell(codes: Sequence[str], labels: _Labels, text: Callable[[str], str]) -> str:
+    """The support received: each code's label, or the code (made safe), joined by "; "."""
+    return "; ".join([labels.support.get(code) or text(code) for code in codes])
 
 
 def _flag_kinds(row: ChildRow, labels: _Labels, text: Callable[[str], str]) -> str:
@@ -415,14 +424,19 @@ def _flag_kinds(row: ChildRow, labels: _Labels, text: Callable[[str], str]) -> s
 # --- writing ------------------------------------------------------------------------------
 
 
+def csv_header_cells(layout: ChildrenLayout, *, raw: bool = False) -> list[str]:
+    return layout.csv_header() if raw else [safe_cell(h) for h in layout.csv_header()]
+
+
 def csv_chunks(rows: Iterable[ChildRow], layout: ChildrenLayout, *, bom: bool = False,
                raw: bool = False) -> Iterator[bytes]:
     """The CSV (UTF-8, CRLF lines as RFC 4180 and Excel write them) in chunks of about
     `CHUNK_BYTES`; a UTF-8 byte order mark first with `bom` (older Excel needs it to read
-    Vietnamese). With no rows: the header line alone."""
+    Vietnamese). With no rows: the header line alone. The download and the CLI come through
+    `exports.children_csv_sql.children_csv`, which has PostgreSQL write these same bytes."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(layout.csv_header() if raw else [safe_cell(h) for h in layout.csv_header()])
+    writer.writerow(csv_header_cells(layout, raw=raw))
     first = BOM if bom else b""
     cells = partial(layout.csv_cells, raw=raw)
     rows = iter(rows)
@@ -434,12 +448,6 @@ def csv_chunks(rows: Iterable[ChildRow], layout: ChildrenLayout, *, bom: bool = 
             buffer.seek(0)
             buffer.truncate()
     yield first + buffer.getvalue().encode("utf-8")
-
-
-def write_csv(handle: IO[bytes], rows: Iterable[ChildRow], layout: ChildrenLayout, *,
-              bom: bool = False, raw: bool = False) -> None:
-    for chunk in csv_chunks(rows, layout, bom=bom, raw=raw):
-        handle.write(chunk)
 
 
 @dataclass(frozen=True)

@@ -135,8 +135,10 @@ def _register_blueprints(app: Flask) -> None:
     from server.health import blueprint as health
     from server.openrosa import blueprint as openrosa
     from server.web import blueprint as web
+    from server.web.i18n import init_translations
 
     app.register_blueprint(health)
     app.register_blueprint(openrosa)
     app.register_blueprint(api_v1)
     app.register_blueprint(web)
+    init_translations(app)

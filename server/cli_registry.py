@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from exports import children_export as export
 from exports.cells import safe_row
+from exports.children_csv_sql import children_csv
 from exports.registry_rows import count_children, iter_child_rows
 from server.auth.principal import ANONYMOUS
 from server.cli_audit import cli_audit, system_user
@@ -299,12 +300,20 @@ def export_command(project_id: int, output: str, bom: bool, lang: str, redacted:
             project = _project(session, project_id)
             total = count_children(session, children_query(project_id, access, filters,
                                                            layout.today))
-            rows = progress(iter_child_rows(session, project_id, access, filters, layout.today),
-                            total=total, label="Trẻ em", unit="trẻ")
             if output == "csv":
-                with partial.open("wb") as handle:
-                    export.write_csv(handle, rows, layout, bom=bom, raw=raw)
+                bar = Counter("Trẻ em", unit="trẻ")
+                try:
+                    with partial.open("wb") as handle:
+                        for chunk in children_csv(session, project_id, access, filters, layout,
+                                                  bom=bom, raw=raw,
+                                                  on_rows=lambda done: bar.update(done, total)):
+                            handle.write(chunk)
+                finally:
+                    bar.close()
             else:
+                rows = progress(iter_child_rows(session, project_id, access, filters,
+                                                layout.today),
+                                total=total, label="Trẻ em", unit="trẻ")
                 by = f"diemtua registry export ({system_user() or '?'})"
                 export.write_xlsx(partial, rows, layout,
                                   export.About(project.name, by, utcnow(), filters, redacted))

@@ -1,4 +1,5 @@
-"""`diemtua sync run` (catch up once) and `diemtua sync worker` (keep caught up).
+"""`diemtua sync run` (catch up once), `diemtua sync worker` (keep caught up) and
+`diemtua sync retry` (failed submissions back on the pending list).
 
 The work is `server.registry.sync.sync_pending`, under the database's sync lock
 (`server.registry.worker`); this module reads the options and prints the counts, so an operator
@@ -15,7 +16,9 @@ from types import FrameType
 
 import click
 
+from server.cli_audit import system_user
 from server.config import load_settings
+from server.registry.sync_status import failed_versions, failure_kind, retry_failed
 from server.registry.worker import SyncBusy, run_forever, run_once
 from server.services import Services
 
@@ -57,6 +60,35 @@ def run(limit: int | None, no_wait: bool) -> None:
         click.echo(f"  failed: {error}", err=True)
     if summary.failed:
         raise SystemExit(1)
+
+
+@sync_group.command("retry")
+@click.argument("version_ids", nargs=-1, type=click.IntRange(1))
+@click.option("--all", "every", is_flag=True, help="Retry every failed submission.")
+def retry(version_ids: tuple[int, ...], every: bool) -> None:
+    """Put failed submissions (by submission version id, as `sync run` prints them) back on
+    the pending list; the worker or the next `sync run` syncs them. Without ids or --all,
+    lists the failed ones."""
+    svc = Services.from_settings(load_settings())
+    try:
+        with svc.database.unit_of_work() as session:
+            failed = failed_versions(session)
+            if not version_ids and not every:
+                for version in failed:
+                    kind = failure_kind(version.sync_error)
+                    click.echo(f"{version.id}\t{kind.value}\t{version.sync_error or ''}")
+                click.echo(f"{len(failed)} failed; retry them with `diemtua sync retry <id>…` "
+                           "or `--all`.", err=True)
+                return
+            wanted = [version.id for version in failed] if every else list(version_ids)
+            retried = retry_failed(session, wanted, actor_id=None, via="cli",
+                                   systemUser=system_user())
+    finally:
+        svc.database.dispose()
+    skipped = sorted(set(wanted) - set(retried))
+    click.echo(f"{len(retried)} submissions back on the pending list.")
+    if skipped:
+        click.echo(f"Not failed, left as they are: {', '.join(map(str, skipped))}", err=True)
 
 
 @sync_group.command("worker")

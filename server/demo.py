@@ -1,6 +1,6 @@
 """A demo commune in one call: so a newcomer sees a living server right after `make serve`.
 
-`load_demo` creates (or finds again) a site admin, the project "Xã Hoà Bình (demo)", the
+`load_demo` creates (or finds again) a site admin, the project "Xã Hòa Bình (demo)", the
 published household_screening form with the demo `villages.csv`, the child_followup form whose
 `children.csv` is the registry's `children` entity list, one app user (phone) per village
 assigned to both, and synthetic household visits sent through the very function phone
@@ -73,7 +73,10 @@ from sync.synthetic_households import (
 )
 from sync.xform import primary_instance
 
-DEMO_PROJECT = "Xã Hoà Bình (demo)"
+# Spelt as the commune's village list spells it ("Tổ dân phố Hòa Bình", xlsforms/villages.csv).
+DEMO_PROJECT = "Xã Hòa Bình (demo)"
+# The name demos loaded before used: found again rather than made twice.
+_OLD_DEMO_PROJECTS = ("Xã Hoà Bình (demo)",)
 # Real commune codes stop near 32000: this one can never be mistaken for a real commune.
 DEMO_COMMUNE_CODE = "99999"
 DEFAULT_ADMIN_EMAIL = "admin@example.org"
@@ -175,8 +178,8 @@ def _admin(db: Session, email: str, password: str | None) -> tuple[User, str | N
 
 
 def _project(db: Session, admin_id: int) -> tuple[Project, bool]:
-    existing = db.scalar(select(Project).where(Project.name == DEMO_PROJECT,
-                                               Project.deleted_at.is_(None))
+    existing = db.scalar(select(Project).where(
+        Project.name.in_((DEMO_PROJECT, *_OLD_DEMO_PROJECTS)), Project.deleted_at.is_(None))
                          .order_by(Project.id).limit(1))
     if existing is not None:
         return existing, False

@@ -28,7 +28,8 @@ _ROUTE_PROBE = ("10.255.255.255", 1)
 @dataclass(frozen=True)
 class ServerBase:
     url: str
-    # "public" (DIEMTUA_PUBLIC_URL) or "serve" (what a started `diemtua serve` listens on).
+    # "public" (DIEMTUA_PUBLIC_URL), "serve" (what a started `diemtua serve` listens on) or
+    # "browser" (the address a page was reached at).
     source: str
 
     @property
@@ -75,3 +76,13 @@ def server_base(settings: Settings) -> ServerBase | None:
         return ServerBase(settings.public_url.rstrip("/"), "public")
     recorded = recorded_base(settings)
     return ServerBase(recorded, "serve") if recorded else None
+
+
+def reached_base(settings: Settings, host_url: str) -> ServerBase:
+    """For a page handing out phone URLs (the phones page's QR codes): the public URL, else the
+    address the browser reached the page at — the officer at the commune's PC and the phone
+    on its network reach the server the same way, unless that address is this machine's own
+    (`this_machine_only`), which the page then says."""
+    if settings.public_url:
+        return ServerBase(settings.public_url.rstrip("/"), "public")
+    return ServerBase(host_url.rstrip("/"), "browser")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 
 from pyxform.errors import PyXFormError
@@ -29,8 +30,9 @@ def convert_xlsform(data: bytes, validate: bool = False) -> ConvertedForm:
         result = convert(data, warnings=warnings, validate=validate)
     except PyXFormError as exc:
         raise XlsFormError(str(exc), warnings) from exc
-    except (ValueError, KeyError, TypeError) as exc:
-        # pyxform raises plain exceptions for workbooks it cannot read at all.
+    except (ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+        # pyxform raises plain exceptions for workbooks it cannot read at all (a truncated
+        # .xlsx, or any file starting like a zip, reaches openpyxl and fails there).
         raise XlsFormError(f"the file could not be read as an XLSForm ({exc})", warnings) from exc
     return ConvertedForm(xml=result.xform, warnings=list(result.warnings),
                          itemsets_csv=result.itemsets)

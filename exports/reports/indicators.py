@@ -45,6 +45,7 @@ from exports.periods import Period, vietnam_day
 from exports.reports import ReportContext, ReportResult, report
 from exports.reports.presentation import shows_code
 from exports.xlsx_book import Cell, Sheet
+from server.db import plan_for_whole_results
 from server.models import Child, ChildCategoryEpisode, Village
 from server.models.registry import VitalStatus
 from server.registry.access import is_sensitive_code
@@ -385,6 +386,7 @@ def _keys(context: ReportContext) -> tuple[dict[str, list[str]], dict[str, str]]
 def compute(context: ReportContext, config: Config | None = None) -> Figures:
     """Every indicator's tally for the caller, the period and the filters of `context`."""
     config = config or load_config()
+    plan_for_whole_results(context.session)  # every episode of the commune is read
     keys, names = _keys(context)
     tallies = {i.id: Tally(i, keys) for i in indicators(config)}
     _population(context, tallies["child_population"])

@@ -8,6 +8,7 @@ from server.models.projects import Project
 from server.models.registry import (
     Child,
     ChildCategoryEpisode,
+    ChildFieldChoice,
     ChildMembership,
     ChildRecord,
     ChildUpdate,
@@ -32,6 +33,7 @@ __all__ = [
     "Blob",
     "Child",
     "ChildCategoryEpisode",
+    "ChildFieldChoice",
     "ChildMembership",
     "ChildRecord",
     "ChildUpdate",

@@ -322,3 +322,26 @@ class MatchCandidate(Base):
     decided_at: Mapped[datetime | None] = mapped_column(default=None)
     # The edge a "same" or "not the same" decision wrote (revoked again by an undo).
     edge_id: Mapped[int | None] = mapped_column(ForeignKey("link_edges.id"))
+
+
+class ChildFieldChoice(Base):
+    """A reviewer's choice of which value of a field is right when a child's records disagree
+    (`server.registry.field_choices`, docs/registry.md §2).
+
+    The value is one that a record of the child holds; the current view takes it instead of
+    its default rule. Withdrawn, never deleted: the view falls back to its default, and the
+    row stays to say who chose what, when and why.
+    """
+
+    __tablename__ = "child_field_choices"
+    __table_args__ = (Index("ix_child_field_choices_child_field", "child_id", "field"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    child_id: Mapped[str] = mapped_column(ForeignKey("children.id"))
+    field: Mapped[str] = mapped_column(String(32))  # a `Child` view column
+    value: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(String(1000))
+    chosen_by: Mapped[int | None] = mapped_column(ForeignKey("actors.id"))
+    chosen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(default=None)
+    withdrawn_by: Mapped[int | None] = mapped_column(ForeignKey("actors.id"))

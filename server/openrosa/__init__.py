@@ -14,4 +14,10 @@ from server.openrosa.responses import openrosa_headers
 blueprint = Blueprint("openrosa", __name__)
 blueprint.after_request(openrosa_headers)
 
-from server.openrosa import entity_lists, formlist, forms, submission  # noqa: E402,F401
+from server.openrosa import (  # noqa: E402,F401
+    draft_test,
+    entity_lists,
+    formlist,
+    forms,
+    submission,
+)

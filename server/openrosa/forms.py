@@ -72,7 +72,7 @@ def manifest(project_id: int, xml_form_id: str) -> Response:
                                           entity_lists.manifest_entries(form, form_def)))
 
 
-def _media_blob(form_def: FormDef, name: str) -> Blob:
+def media_blob(form_def: FormDef, name: str) -> Blob:
     blob = db().scalar(select(Blob).join(FormAttachment, FormAttachment.blob_id == Blob.id)
                        .where(FormAttachment.form_def_id == form_def.id,
                               FormAttachment.name == name))
@@ -97,7 +97,11 @@ def media_file(project_id: int, xml_form_id: str, name: str) -> ResponseReturnVa
                   None)
     if listed is not None:
         return entity_lists.serve_entity_list(form, listed)
-    blob = _media_blob(form_def, name)
+    return blob_response(media_blob(form_def, name), name)
+
+
+def blob_response(blob: Blob, name: str) -> ResponseReturnValue:
+    """A media file's bytes (or, from S3, a redirect to them) with its ETag."""
     etag = f'"{blob.md5}"'
     if _etag_matches(etag):
         response = Response(status=304)

@@ -26,7 +26,7 @@ from server.models import Actor, Audit
 # Central's action groups (central-backend lib/model/query/audits.js, `actionCondition`),
 # with the actions Điểm Tựa adds to a group Central has: `user` also holds failed and
 # throttled sign-ins, `field_key` our `field_key.update`, `form` the submission exports,
-# `dataset` the entity list downloads.
+# `submission` a look at sensitive answers, `dataset` the entity list downloads.
 ACTION_GROUPS: dict[str, frozenset[str]] = {
     "user": frozenset({
         "user.create", "user.update", "user.delete", "user.assignment.create",
@@ -46,7 +46,7 @@ ACTION_GROUPS: dict[str, frozenset[str]] = {
     "submission": frozenset({
         "submission.create", "submission.update", "submission.update.version",
         "submission.attachment.update", "submission.delete", "submission.restore",
-        "submission.purge",
+        "submission.purge", "submission.read_sensitive",
     }),
     "dataset": frozenset({
         "dataset.create", "dataset.update", "dataset.delete", "dataset.entity.export",

@@ -54,3 +54,10 @@ def record_registry_export(session: Session, who: Principal, project_id: int, wh
                       details={"projectId": project_id, "export": what, "format": format,
                                "rows": rows, "redacted": redacted,
                                "filters": dict(filters or {}), "via": via}))
+
+
+def record_action(session: Session, who: Principal, action: str, actee: str | None,
+                  details: dict[str, Any] | None = None) -> None:
+    """One audit row for a change a person made, in the change's own unit of work (as the
+    API's `audit`): the pages write the same actions as the API, with `via: web`."""
+    session.add(Audit(actor_id=who.actor_id, action=action, actee=actee, details=details))

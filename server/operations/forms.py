@@ -158,7 +158,7 @@ def create_draft(
     return form.draft_def
 
 
-def _used_versions(db: Session, form: Form) -> set[str]:
+def used_versions(db: Session, form: Form) -> set[str]:
     return set(db.scalars(select(FormDef.version).where(
         FormDef.form_id == form.id, FormDef.published_at.is_not(None))))
 
@@ -185,7 +185,7 @@ def publish_draft(db: Session, form: Form, version: str | None = None) -> FormDe
         raise problems.not_found()
     if version is not None:
         set_draft_version(draft, version)
-    if draft.version in _used_versions(db, form):
+    if draft.version in used_versions(db, form):
         raise problems.version_unchanged()
     draft.published_at = utcnow()
     draft.draft_token = None

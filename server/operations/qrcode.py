@@ -14,6 +14,7 @@ import io
 import json
 import zlib
 from typing import Any
+from urllib.parse import quote
 
 import segno
 
@@ -31,7 +32,7 @@ def collect_url(public_base: str, token: str, project_id: int) -> str:
 
 
 def project_icon(project_name: str) -> str:
-    """One letter for Collect's project icon: "Xã Hoà Bình" → "H", not the "X" of every xã."""
+    """One letter for Collect's project icon: "Xã Hòa Bình" → "H", not the "X" of every xã."""
     name = project_name.strip()
     for word in _UNIT_WORDS:
         if name.lower().startswith(word + " "):
@@ -59,6 +60,27 @@ def collect_settings(server_url: str, project_name: str, project_id: int,
         "admin": {"change_server": False},
         "project": {"name": project_name, "icon": project_icon(project_name),
                     "color": PALETTE[project_id % len(PALETTE)]},
+    }
+
+
+def draft_test_url(public_base: str, draft_token: str, project_id: int,
+                   xml_form_id: str) -> str:
+    """Central's draft-testing server URL: the draft alone, reached by its draft token."""
+    # Form ids escaped as JavaScript's encodeURIComponent, as Central and `server.openrosa.urls`.
+    form = quote(xml_form_id, safe="!*'()")
+    base = public_base.rstrip("/")
+    return f"{base}/v1/test/{draft_token}/projects/{project_id}/forms/{form}/draft"
+
+
+def draft_test_settings(server_url: str, form_title: str) -> dict[str, Any]:
+    """A separate Collect project for trying a draft, as Central's draft QR code: forms are
+    fetched by hand and never sent on their own (the server keeps no test submissions,
+    `server.openrosa.draft_test`), and the project's name says it is a draft."""
+    return {
+        "general": {"server_url": server_url, "form_update_mode": "manual",
+                    "autosend": "off"},
+        "admin": {"change_server": False},
+        "project": {"name": f"[Bản nháp] {form_title}", "icon": "N", "color": "#7f8c8d"},
     }
 
 

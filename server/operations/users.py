@@ -188,6 +188,13 @@ def revoke_app_user_token(app_user: AppUser) -> None:
     app_user.token = None
 
 
+def reissue_app_user_token(app_user: AppUser) -> str:
+    """A new key for the phone (a lost or shared QR code): the old URL stops working at once,
+    the account, its villages and its forms stay; → the new token."""
+    app_user.token = new_token()
+    return app_user.token
+
+
 def delete_app_user(db: Session, app_user: AppUser) -> None:
     """Central's app-user delete: token gone, actor deleted, every assignment removed."""
     app_user.token = None

@@ -33,11 +33,12 @@ AGEING_ACTOR = "ageing"
 
 
 def earliest_birthday(dob: str | None) -> date | None:
-    """``2010`` → 2010-01-01, ``2010-05`` → 2010-05-01, a full date as it is."""
+    """``2010`` → 2010-01-01, ``2010-05`` → 2010-05-01, a full date as it is; None for text
+    that is no date (the column is plain text, and one bad row must not stop an export)."""
     if not dob:
         return None
-    parts = [int(part) for part in dob.split("-")] + [1, 1]
     try:
+        parts = [int(part) for part in dob.split("-")] + [1, 1]
         return date(parts[0], parts[1], parts[2])
     except ValueError:
         return None

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from server.models import Project
 
 # The quasigroup of order 10 from H. Michael Damm's thesis (2004), with a zero diagonal.
-_DAMM = (
+DAMM = (
     (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
     (7, 0, 9, 2, 1, 5, 4, 8, 6, 3),
     (4, 2, 0, 6, 8, 7, 1, 3, 5, 9),
@@ -37,7 +37,7 @@ _CODE = re.compile(r"^\s*(\d{1,12})\s*-?\s*(\d)\s*$")
 def check_digit(digits: str) -> int:
     interim = 0
     for digit in digits:
-        interim = _DAMM[interim][int(digit)]
+        interim = DAMM[interim][int(digit)]
     return interim
 
 

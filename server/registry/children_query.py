@@ -194,6 +194,12 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+def name_pattern(filters: ChildFilters) -> str | None:
+    """The LIKE pattern `children_query` matches folded names with, for the `q` filter."""
+    text = fold(clean(filters.q))
+    return _like(text) if text else None
+
+
 def children_query(project_id: int, access: RegistryAccess, filters: ChildFilters,
                    today: date | None = None) -> Select[Any]:
     """Current (not merged) children of the project the caller may see, filtered, by name.
@@ -208,8 +214,8 @@ def children_query(project_id: int, access: RegistryAccess, filters: ChildFilter
         query = query.where(Child.village_code == filters.village)
     if filters.status:
         query = query.where(Child.vital_status == filters.status)
-    if text := fold(clean(filters.q)):
-        query = query.where(Child.name_folded.like(_like(text), escape="\\"))
+    if pattern := name_pattern(filters):
+        query = query.where(Child.name_folded.like(pattern, escape="\\"))
     if filters.category:
         query = query.where(open_episode_clause(access, [filters.category]))
     if filters.special:

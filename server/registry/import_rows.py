@@ -71,11 +71,15 @@ class RowResult:
     reason_vi: str = ""
     # Every reason a refused row has, so one correction pass fixes the whole row.
     problems: list[RowProblem] = field(default_factory=list)
+    # The row's full_name as written: the import page names the rows it lists (the API's
+    # JSON keeps its shape without it).
+    full_name: str = ""
 
     @classmethod
-    def refused(cls, row: int, record_id: str, problems: list[RowProblem]) -> RowResult:
+    def refused(cls, row: int, record_id: str, problems: list[RowProblem],
+                full_name: str = "") -> RowResult:
         return cls(row, record_id, Outcome.REFUSED, problems[0].en, reason_vi=problems[0].vi,
-                   problems=list(problems))
+                   problems=list(problems), full_name=full_name)
 
 
 @dataclass
@@ -415,11 +419,13 @@ def parse_rows(table: Table, ctx: RowContext) -> list[ImportRow | RowResult]:
             record_id = values.text("record_id")
             first = first_seen.get(f"{_source(values, ctx)}#{record_id}")
             repeated = [_repeated(record_id, first)] if record_id and first else []
-            out.append(RowResult.refused(number, record_id, exc.problems + repeated))
+            out.append(RowResult.refused(number, record_id, exc.problems + repeated,
+                                         values.text("full_name")))
             continue
         if row.source_key in first_seen:
             out.append(RowResult.refused(number, row.record_id,
-                                         [_repeated(row.record_id, first_seen[row.source_key])]))
+                                         [_repeated(row.record_id, first_seen[row.source_key])],
+                                         row.full_name))
             continue
         first_seen[row.source_key] = number
         out.append(row)

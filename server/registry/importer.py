@@ -143,7 +143,7 @@ def _place_household(session: Session, pm: ProjectMatcher, project: Project,
                                SyncSummary())
     for row, placement in zip(group, placements, strict=True):
         report.results.append(RowResult(row.number, row.record_id, _BAND_OUTCOME[placement.band],
-                                        child_id=placement.child_id))
+                                        child_id=placement.child_id, full_name=row.full_name))
 
 
 def _households(rows: Sequence[ImportRow]) -> list[list[ImportRow]]:
@@ -204,7 +204,8 @@ def _households_to_place(session: Session, project: Project,
         if row.source_key in done:
             report.results.append(RowResult(row.number, row.record_id,
                                             Outcome.ALREADY_IMPORTED, "already imported",
-                                            done[row.source_key], "đã nhập trước đây"))
+                                            done[row.source_key], "đã nhập trước đây",
+                                            full_name=row.full_name))
     return _households([row for row in valid if row.source_key not in done])
 
 

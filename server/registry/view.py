@@ -1,33 +1,44 @@
 """A registry child's current view (golden record), recomputed from its sources.
 
 Nothing here is typed in: the view is a pure function of the child's records (household
-screenings, imported rows) and its follow-up updates, so a merge, an unmerge or a late record
-only has to call `refresh_child` (docs/matching.md §5, docs/domain.md §4). The stored columns
-on `children` exist so lists can filter and sort in SQL; `version` (the entity list's
-``__version``) goes up only when the view changes.
+screenings, imported rows), its follow-up updates and the values reviewers chose among the
+records' own, so a merge, an unmerge, a late record or a choice only has to call
+`refresh_child` (docs/matching.md §5, docs/domain.md §4). The stored columns on `children` exist
+so lists can filter and sort in SQL; `version` (the entity list's ``__version``) goes up only
+when the view changes.
 
-Which value wins, field by field:
+Which value wins, field by field (docs/registry.md §1):
 
-* identity (name, sex, date of birth, parents, guardian, village, household) and the
-  screening's school and support answers — the most recently *reported* record that has a value
-  (`ChildRecord.reported_at`; an undated list row counts as oldest), except that a more precise
-  date of birth beats a vaguer one and a personal ID is taken from any record that has one;
+* the names of the child and of its parents — the best-written value: one typed with
+  Vietnamese marks beats one typed without any, then the more official source
+  (`SOURCE_RANK`: the commune's imported list over a phone's visit), then the value with
+  more marked syllables (``Hoà`` over ``Hoa``), then the most recently reported;
+* the household head and the guardian, who can change with the child's situation — the
+  person the most recently reported record names, written as best any record writes that
+  same name (same letters once marks are dropped);
+* the village, and the screening's school, support and care answers — the most recently
+  *reported* record that has a value (`ChildRecord.reported_at`; an undated list row counts as
+  oldest);
+* sex and personal ID — the most official source, then the most recent; date of birth — the
+  most precise, then the most official, then the most recent;
+* a reviewer's choice (`server.registry.field_choices`) replaces the default of its field
+  while some record of the child still holds the chosen value;
 * what follow-up visits set (status, school, support, guardian, dates) — the latest update that
   set it, applied over the records: a follow-up visit is about the child now.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from server.db import utcnow
-from server.models import Child, ChildMembership, ChildRecord, ChildUpdate
-from server.models.registry import VitalStatus
+from server.models import Child, ChildFieldChoice, ChildMembership, ChildRecord, ChildUpdate
+from server.models.registry import RecordSource, VitalStatus
 from sync.vietnamese import fold
 
 # dob_precision values, vaguest first (the form's and the import's vocabularies both).
@@ -83,13 +94,26 @@ _NOT_ON_PHONES = frozenset({"care_arrangement", "care_registered", "report_count
 # Screening answers kept with each record (`ChildRecord.raw`): the newest report's wins.
 _ANSWERS = ("school_status", "support", "care_arrangement", "care_registered")
 
-_IDENTITY = ("full_name", "village_code", "household_head", "mother_name", "father_name",
-             "guardian_name")
+# How official a record's source is, most official highest (docs/registry.md §1): a list the
+# commune's office keeps and its officer imports (importing needs the officer's rights) over
+# one phone visit's typing. A source not listed here ranks below both.
+SOURCE_RANK: dict[str, int] = {RecordSource.IMPORT.value: 2, RecordSource.SUBMISSION.value: 1}
+
+# People who stay who they are whatever the report: every value is a spelling of one name.
+PERSON_NAMES = ("full_name", "mother_name", "father_name")
+# People who can change with the child's situation: the newest report says who.
+SITUATION_NAMES = ("household_head", "guardian_name")
+# Fields a reviewer may choose a value of (`server.registry.field_choices`). Not the village
+# (the newest report says where the child lives, and it decides who sees the child) nor the
+# guardian (follow-up visits keep it current).
+CHOOSABLE = ("full_name", "sex", "dob", "personal_id", "mother_name", "father_name",
+             "household_head")
 
 
-def _record_order(record: ChildRecord) -> tuple[datetime, datetime, int]:
+def record_order(record: ChildRecord) -> tuple[datetime, datetime, int]:
     """Oldest report first: by when it was reported (undated list rows first), then stored."""
-    return (record.reported_at or datetime.min, record.created_at, record.id)
+    return (record.reported_at or datetime.min, record.created_at or datetime.max,
+            record.id or 0)
 
 
 def _dob_rank(record: ChildRecord) -> int:
@@ -99,28 +123,89 @@ def _dob_rank(record: ChildRecord) -> int:
     return 0 if record.dob_estimated else rank
 
 
-def compute_view(records: Sequence[ChildRecord], updates: Sequence[ChildUpdate]) -> CurrentView:
-    """The view of one child from its records and updates (any order)."""
+def source_rank(record: ChildRecord) -> int:
+    return SOURCE_RANK.get(record.source or "", 0)
+
+
+def marked_syllables(text: str) -> int:
+    """How many words of ``text`` carry a Vietnamese mark (a tone, a vowel mark or đ)."""
+    return sum(1 for word in text.split() if fold(word) != word.lower())
+
+
+def value_of(record: ChildRecord, field: str) -> str:
+    """The record's value of a view field, "" when it has none (an unknown sex is none)."""
+    value = getattr(record, field) or ""
+    if field == "sex" and value not in ("M", "F"):
+        return ""
+    return str(value)
+
+
+def _spelling(record: ChildRecord, field: str) -> tuple[bool, int, int,
+                                                        tuple[datetime, datetime, int]]:
+    """How well a record writes a name, best highest (see the module docstring)."""
+    marks = marked_syllables(value_of(record, field))
+    return (marks > 0, source_rank(record), marks, record_order(record))
+
+
+def _dob_key(record: ChildRecord) -> tuple[int, int, tuple[datetime, datetime, int]]:
+    return (_dob_rank(record), source_rank(record), record_order(record))
+
+
+def default_record(records: Sequence[ChildRecord], field: str) -> ChildRecord | None:
+    """The record whose value of ``field`` the view takes when no reviewer chose one (None
+    when no record has a value)."""
+    holding = [record for record in records if value_of(record, field)]
+    if not holding:
+        return None
+    if field in PERSON_NAMES:
+        return max(holding, key=lambda r: _spelling(r, field))
+    if field in SITUATION_NAMES:
+        newest = fold(value_of(max(holding, key=record_order), field))
+        return max((r for r in holding if fold(value_of(r, field)) == newest),
+                   key=lambda r: _spelling(r, field))
+    if field == "dob":
+        return max(holding, key=_dob_key)
+    if field in ("sex", "personal_id"):
+        return max(holding, key=lambda r: (source_rank(r), record_order(r)))
+    return max(holding, key=record_order)
+
+
+def chosen_record(records: Sequence[ChildRecord], field: str, value: str
+                  ) -> ChildRecord | None:
+    """The record a reviewer's choice of ``value`` stands on (for a date of birth, the one
+    that gives it most precisely), or None when no record holds the value any more."""
+    holding = [record for record in records if value_of(record, field) == value]
+    if not holding:
+        return None
+    return max(holding, key=_dob_key if field == "dob" else record_order)
+
+
+_VIEW_FIELDS = (*PERSON_NAMES, *SITUATION_NAMES, "village_code", "sex", "personal_id")
+
+
+def compute_view(records: Sequence[ChildRecord], updates: Sequence[ChildUpdate],
+                 choices: Mapping[str, str] | None = None) -> CurrentView:
+    """The view of one child from its records, updates (any order) and the values reviewers
+    chose (field → value)."""
     view = CurrentView()
-    ordered = sorted(records, key=_record_order)
-    for record in ordered:  # oldest first: later records overwrite
-        for name in _IDENTITY:
-            value = getattr(record, name)
-            if value:
-                setattr(view, name, value)
-        if record.sex in ("M", "F"):
-            view.sex = record.sex
-        if record.personal_id:
-            view.personal_id = record.personal_id
+    picked: dict[str, ChildRecord | None] = {
+        field: default_record(records, field) for field in (*_VIEW_FIELDS, "dob")}
+    for field, chosen in (choices or {}).items():
+        record = chosen_record(records, field, chosen) if field in CHOOSABLE else None
+        if record is not None:
+            picked[field] = record
+    for field in _VIEW_FIELDS:
+        record = picked[field]
+        if record is not None:
+            setattr(view, field, value_of(record, field))
+    if (born := picked["dob"]) is not None:
+        view.dob = born.dob
+        view.dob_precision = "estimated" if born.dob_estimated else born.dob_precision
+    for record in sorted(records, key=record_order):  # oldest first: later answers overwrite
         for column in _ANSWERS:
             answer = str((record.raw or {}).get(column) or "")
             if answer:
                 setattr(view, column, answer)
-    dated = [r for r in ordered if r.dob]
-    if dated:
-        best = max(dated, key=lambda r: (_dob_rank(r), _record_order(r)))
-        view.dob = best.dob
-        view.dob_precision = "estimated" if best.dob_estimated else best.dob_precision
     for update in sorted(updates, key=lambda u: (u.version, u.id)):
         for prop, column in UPDATE_PROPERTIES.items():
             value = (update.properties or {}).get(prop)
@@ -139,9 +224,14 @@ _RECORDS_OF = (select(ChildRecord)
                .join(ChildMembership, ChildMembership.record_id == ChildRecord.id)
                .where(ChildMembership.child_id == bindparam("child_id")))
 _UPDATES_OF = select(ChildUpdate).where(ChildUpdate.child_id == bindparam("child_id"))
-_RECORDS_OF_MANY = (
-    select(ChildRecord, ChildMembership.child_id)
+# A child's records with the reviewers' choices in force beside each (NULLs when none: a choice
+# is rare), so the sync's refresh costs no query more than before choices existed.
+_RECORDS_AND_CHOICES_OF_MANY = (
+    select(ChildRecord, ChildMembership.child_id, ChildFieldChoice.id, ChildFieldChoice.field,
+           ChildFieldChoice.value)
     .join(ChildMembership, ChildMembership.record_id == ChildRecord.id)
+    .outerjoin(ChildFieldChoice, and_(ChildFieldChoice.child_id == ChildMembership.child_id,
+                                      ChildFieldChoice.withdrawn_at.is_(None)))
     .where(ChildMembership.child_id.in_(bindparam("child_ids", expanding=True))))
 _UPDATES_OF_MANY = select(ChildUpdate).where(
     ChildUpdate.child_id.in_(bindparam("child_ids", expanding=True)))
@@ -153,6 +243,25 @@ def records_of(session: Session, child_id: str) -> list[ChildRecord]:
 
 def updates_of(session: Session, child_id: str) -> list[ChildUpdate]:
     return list(session.scalars(_UPDATES_OF, {"child_id": child_id}))
+
+
+def records_and_choices(session: Session, child_ids: Sequence[str]
+                        ) -> tuple[dict[str, list[ChildRecord]], dict[str, dict[str, str]]]:
+    """Each child's records, and the reviewers' choices in force on it (field → value; the
+    latest made wins should two of a field ever be in force), in one query."""
+    records: dict[str, list[ChildRecord]] = {child_id: [] for child_id in child_ids}
+    chosen: dict[str, dict[str, tuple[int, str]]] = {child_id: {} for child_id in child_ids}
+    if child_ids:
+        seen: set[int] = set()
+        for record, child_id, choice_id, field, value in session.execute(
+                _RECORDS_AND_CHOICES_OF_MANY, {"child_ids": list(child_ids)}):
+            if record.id not in seen:  # a record comes once per choice of its child
+                seen.add(record.id)
+                records[child_id].append(record)
+            if choice_id is not None and choice_id > chosen[child_id].get(field, (0, ""))[0]:
+                chosen[child_id][field] = (choice_id, value)
+    return records, {child_id: {field: value for field, (_, value) in found.items()}
+                     for child_id, found in chosen.items()}
 
 
 def store_view(child: Child, view: CurrentView) -> bool:
@@ -178,29 +287,29 @@ def refresh_child(session: Session, child: Child | str) -> bool:
     session.flush()
     if isinstance(child, str):
         child = session.get_one(Child, child)
-    return store_view(child, compute_view(records_of(session, child.id),
-                                          updates_of(session, child.id)))
+    records, choices = records_and_choices(session, [child.id])
+    return store_view(child, compute_view(records[child.id], updates_of(session, child.id),
+                                          choices[child.id]))
 
 
 def refresh_children(session: Session, children: Sequence[Child]) -> None:
-    """`refresh_child` for several children, their records and updates read in one query each
-    (the sync's household of children re-reported together)."""
+    """`refresh_child` for several children, their records (with their choices) and updates
+    read in one query each (the sync's household of children re-reported together)."""
     session.flush()
     ids = [child.id for child in children]
-    records: dict[str, list[ChildRecord]] = {child_id: [] for child_id in ids}
+    records, choices = records_and_choices(session, ids)
     updates: dict[str, list[ChildUpdate]] = {child_id: [] for child_id in ids}
     if ids:
-        for record, child_id in session.execute(_RECORDS_OF_MANY, {"child_ids": ids}):
-            records[child_id].append(record)
         for update in session.scalars(_UPDATES_OF_MANY, {"child_ids": ids}):
             updates[update.child_id].append(update)
     for child in children:
-        store_view(child, compute_view(records[child.id], updates[child.id]))
+        store_view(child, compute_view(records[child.id], updates[child.id], choices[child.id]))
 
 
 def fill_new_child(child: Child, records: Sequence[ChildRecord]) -> bool:
     """`refresh_child` for a child made in this transaction from ``records``, without reading
-    them back: they are all its records, and a child this new has no follow-up updates yet.
+    them back: they are all its records, and a child this new has no follow-up updates nor
+    reviewers' choices yet.
 
     The child must still hold the view's defaults (as `new_child` makes it).
     """

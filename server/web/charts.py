@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pygal
+from babel.numbers import format_decimal
 from markupsafe import Markup
 from pygal.etree import etree  # xml.etree, or lxml when installed: whichever pygal drew with
 
@@ -31,16 +32,12 @@ _SIZES = pygal.style.Style(label_font_size=14, major_label_font_size=14, value_f
 
 # --- numbers ----------------------------------------------------------------------------------
 
-# Vietnamese writes 1.234,5 where English writes 1,234.5.
-_VIETNAMESE_DIGITS = str.maketrans(",.", ".,")
-
-
 def number(value: float | None) -> str:
-    """1234 → "1.234" in Vietnamese, "1,234" in English; None → "—"."""
+    """1234 → "1.234" and 64.5 → "64,5" in Vietnamese, "1,234" and "64.5" in English (the
+    locale's digits, by Babel); at most one decimal; None → "—"."""
     if value is None:
         return "—"
-    text = f"{value:,.1f}".removesuffix(".0") if isinstance(value, float) else f"{value:,}"
-    return text.translate(_VIETNAMESE_DIGITS) if language() == "vi" else text
+    return format_decimal(value, format="#,##0.#", locale=language())
 
 
 def percent(value: float | None) -> str:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from server.db import utcnow
 from server.registry.access import category_of
+from server.registry.child_code import format_code
 from server.web.i18n import has, language, t
 
 # Timestamps are stored as naive UTC; people read Vietnam time (no daylight saving).
@@ -26,6 +27,13 @@ def local_time(value: datetime | None) -> str:
     if value is None:
         return "—"
     return (value + VIETNAM).strftime("%d/%m/%Y %H:%M")
+
+
+def local_day(value: datetime | None) -> str:
+    """The Vietnamese calendar day of a stored (naive UTC) moment: 20/11/2026."""
+    if value is None:
+        return "—"
+    return (value + VIETNAM).strftime("%d/%m/%Y")
 
 
 def local_iso(value: str | None) -> str:
@@ -74,5 +82,5 @@ def time_left(deadline: datetime | None, now: datetime | None = None) -> tuple[s
 
 FILTERS: dict[str, Callable[..., str]] = {
     "partial_date": partial_date, "local_time": local_time, "local_iso": local_iso, "sex": sex,
-    "category_label": category_label,
+    "category_label": category_label, "local_day": local_day, "child_code": format_code,
 }

@@ -32,10 +32,20 @@ class NavEntry:
 
 NAV: list[NavEntry] = [
     NavEntry("web.dashboard", "nav.dashboard", permissions.REGISTRY_READ),
-    NavEntry("web.children", "nav.children", permissions.REGISTRY_READ, also=("web.child",)),
+    NavEntry("web.children", "nav.children", permissions.REGISTRY_READ,
+             also=("web.child", "web.merge_search")),
     NavEntry("web.review_queue", "nav.review", permissions.REGISTRY_READ),
-    NavEntry("web.flags", "nav.flags", permissions.REGISTRY_READ),
+    NavEntry("web.flags", "nav.flags", permissions.REGISTRY_READ, also=("web.flag_confirm",)),
+    NavEntry("web.submissions", "nav.submissions", "submission.list",
+             also=("web.submission",)),
+    NavEntry("web.forms", "nav.forms", "open_form.list", also=("web.form",)),
+    NavEntry("web.phones", "nav.phones", "field_key.list", also=("web.phone", "web.phone_cards")),
     NavEntry("web.exports", "nav.exports", permissions.REGISTRY_EXPORT),
+    NavEntry("web.imports", "nav.imports", permissions.REGISTRY_IMPORT,
+             also=("web.import_report",)),
+    NavEntry("web.people", "nav.people", "assignment.list", also=("web.person_role",)),
+    # Site administrators only: no project role grants "user.list" (server/api/v1/roles.py).
+    NavEntry("web.users", "nav.users", "user.list", also=("web.user",), in_project=False),
     NavEntry("web.projects", "nav.projects", None, in_project=False),
 ]
 

@@ -139,3 +139,11 @@ def open_flags_query(project_id: int, access: RegistryAccess) -> Select[*tuple[A
             .where(Flag.project_id == project_id, Flag.status != FlagStatus.CLOSED.value,
                    access.flag_list_clause())
             .order_by(Flag.deadline.is_(None), Flag.deadline, Flag.raised_at, Flag.id))
+
+
+def closed_flags_query(project_id: int, access: RegistryAccess) -> Select[*tuple[Any, ...]]:
+    """Closed flags the caller sees in full or masked, the most recently closed first."""
+    return (select(Flag, Child).join(Child, Child.id == Flag.child_id)
+            .where(Flag.project_id == project_id, Flag.status == FlagStatus.CLOSED.value,
+                   access.flag_list_clause())
+            .order_by(Flag.closed_at.desc(), Flag.id.desc()))

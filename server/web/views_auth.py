@@ -12,7 +12,7 @@ from server.api.v1.common import audit
 from server.auth import permissions
 from server.context import db
 from server.models import Project
-from server.operations.projects import list_projects
+from server.operations.projects import create_project, list_projects
 from server.web import auth, blueprint
 
 
@@ -93,12 +93,48 @@ def home() -> ResponseReturnValue:
     projects = _readable_projects()
     if len(projects) == 1:
         return redirect(url_for("web.dashboard", project_id=projects[0].id))
-    return render_template("web/projects.html", projects=projects)
+    return _projects_page()
 
 
 @blueprint.get("/ui/projects")
 def projects() -> ResponseReturnValue:
-    """The communes to choose from, even a single one (the menu's "Xã" entry)."""
+    """The communes to choose from, even a single one (the menu's "Xã" entry); a site
+    administrator also finds the form creating a commune here."""
     if auth.web_user() is None:
         return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
-    return render_template("web/projects.html", projects=_readable_projects())
+    return _projects_page()
+
+
+def _projects_page(status: int = 200, **form: object) -> ResponseReturnValue:
+    user = auth.web_user()
+    assert user is not None
+    return render_template("web/projects.html", projects=_readable_projects(),
+                           can_create=user.principal.is_admin, **form), status
+
+
+COMMUNE_CODE_LENGTH = 16  # projects.commune_code
+
+
+@blueprint.post("/ui/projects")
+def create_commune() -> ResponseReturnValue:
+    """A new commune (project): site administrators only, as `POST /v1/projects`. Its next
+    step is the screening form with the commune's villages (docs/pages.md)."""
+    user = auth.web_user()
+    if user is None:
+        raise problems.auth_failed()
+    permissions.require_admin(user.principal)
+    name = " ".join(request.form.get("name", "").split())
+    code = request.form.get("commune_code", "").strip()
+    error = ("projects.name_missing" if not name else
+             "projects.code_invalid" if code and (not code.isdigit()
+                                                  or len(code) > COMMUNE_CODE_LENGTH) else None)
+    if error:
+        return _projects_page(400, error=error, name=name, commune_code=code)
+    project = create_project(db(), name, None, code or None)
+    audit(user.principal, "project.create", f"project:{project.id}",
+          {"data": {"name": project.name}, "via": "web"})
+    return redirect(url_for(_FIRST_PAGE, project_id=project.id, done="created"), 303)
+
+
+# Where a new commune's people go first: its forms, to publish the screening form.
+_FIRST_PAGE = "web.forms"

@@ -36,6 +36,7 @@ from server.registry.children_query import (
 )
 from server.registry.followup_scope import NOT_APPLIED_KIND
 from server.web import blueprint, error_page, queries
+from server.web.child_page import child_page, value_text
 from server.web.explain import plain
 from server.web.format import category_label, coded, partial_date, sex
 from server.web.i18n import has, language, t
@@ -156,9 +157,11 @@ def child(project_id: int, child_id: str) -> ResponseReturnValue:
               {"projectId": project_id, "codes": sensitive, "via": "web"})
     detail: dict[str, Any] = child_detail_json(db(), found, redacted.episodes, flags)
     villages = queries.villages(db(), project_id, access)
+    village_names = {v.code: v.name for v in villages}
     return render_template(
         "web/child.html", project=db().get_one(Project, project_id), child=detail,
-        village_names={v.code: v.name for v in villages},
+        village_names=village_names,
+        shown=child_page(db(), access, found, detail, village_names), value_text=value_text,
         may_unmerge=access.review.covers(found.village_code) and len(detail["records"]) > 1,
         explain=plain, done=done_message())
 

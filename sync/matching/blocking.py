@@ -40,7 +40,7 @@ class KeyType(StrEnum):
     GIVEN_YEAR = "given_year"  # commune + family and given name + birth year
     MOTHER = "mother"  # village + mother's name
     HEAD = "head"  # village + household head: household-level matching
-    HOUSEHOLD = "household"  # commune + household-book number
+    HOUSEHOLD = "household"  # commune + household number
 
 
 class BlockingKey(NamedTuple):

@@ -93,7 +93,7 @@ class ParentsLevel(StrEnum):
 
 
 class HouseholdLevel(StrEnum):
-    SAME_ID = "same_id"  # same household-book number in the same commune
+    SAME_ID = "same_id"  # same household number in the same commune
     HEAD_AGREES = "head_agrees"  # household head (or guardian) names agree
     HEAD_DIFFERS = "head_differs"
     MISSING = "missing"

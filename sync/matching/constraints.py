@@ -17,7 +17,7 @@ siblings, and a record without a date of birth would otherwise score its way ont
 
 Precedence, strongest first: same submission, ID conflict, possible twin, same personal ID,
 different names. The twin rule outranks the personal ID on purpose: copying one twin's ID onto
-the other's row of the household book is an easy mistake, and a wrong merge hides a child.
+the other's row of the household's list is an easy mistake, and a wrong merge hides a child.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ class ChildRecord:
     """One report of one child, as submitted or imported (never edited afterwards).
 
     ``village`` and ``commune`` are codes (or names; they are compared after normalisation);
-    ``household_id`` is the household-book number or local household code when one was given.
+    ``household_id`` is the household number or local household code when one was given.
     """
 
     record_id: str

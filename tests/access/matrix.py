@@ -272,6 +272,8 @@ ROUTES: list[Route] = [
           EMPTY_FORM),
     route("web.home", "GET", "/ui/", anywhere(WEB_USERS)),
     route("web.projects", "GET", "/ui/projects", anywhere(WEB_USERS)),
+    # A commune made from the page: the site administrator (an empty name: 400, nothing made).
+    route("web.create_commune", "POST", "/ui/projects", anywhere(_set(ADMIN)), EMPTY_FORM),
     route("web.unknown_page", "GET", "/ui/khong-co", nothing_there()),
     route("web.unknown_page", "POST", "/ui/khong-co",
           nothing_there(denied=_set(ANONYMOUS, PHONE)), EMPTY_FORM),
@@ -492,6 +494,153 @@ ROUTES: list[Route] = [
           in_villages(REVIEWERS, seen_by=REGISTRY), Body(form={"decision": ""})),
     route("web.undo", "POST", UI + "/review/{candidate}/undo",
           in_villages(REVIEWERS, seen_by=REGISTRY), EMPTY_FORM),
+    # --- forms page ---
+    # The forms page: the API's rules for forms and drafts (list: form readers; a form never
+    # published: those who may change it; uploads, drafts, media, publishing, states: managers,
+    # a manager of T01 included — forms are the whole commune's). Writes send no file, no state
+    # or the published version again: refused (400, 409) once the caller may act.
+    route("web.forms", "GET", UI + "/forms", in_commune(FORM_READERS)),
+    route("web.form_create", "POST", UI + "/forms", in_commune(MANAGERS), EMPTY_FORM),
+    route("web.form", "GET", UI + "/forms/{f}", (
+        Case("published", FORM_READERS),
+        Case("never published", MANAGERS, path=UI + "/forms/{unpublished}"))),
+    route("web.form_draft", "POST", UI + "/forms/{f}/draft", anywhere(MANAGERS), EMPTY_FORM),
+    route("web.form_attachment", "POST", UI + "/forms/{f}/draft/attachments/villages.csv",
+          anywhere(MANAGERS), EMPTY_FORM),
+    route("web.form_draft_qr", "GET", UI + "/forms/{f}/draft/qr.png", anywhere(MANAGERS)),
+    route("web.form_publish", "POST", UI + "/forms/{f}/draft/publish", anywhere(MANAGERS),
+          EMPTY_FORM),
+    route("web.form_state", "POST", UI + "/forms/{f}/state", anywhere(MANAGERS), EMPTY_FORM),
+    # Trying a draft on a phone: the draft token is the key; a wrong one opens nothing.
+    *(route(f"openrosa.draft_{name}", method,
+            "/v1/test/not-a-draft-token/projects/{p}/forms/{f}/draft" + suffix, nothing_there())
+      for name, method, suffix in (
+          ("form_list", "GET", "/formList"), ("xml", "GET", ".xml"),
+          ("manifest", "GET", "/manifest"),
+          ("media_file", "GET", "/attachments/villages.csv"),
+          ("preflight", "GET", "/submission"), ("submission", "POST", "/submission"))),
+    # --- phones page ---
+    # The phones page: the API's rules for app users — managers, a manager of T01 only for
+    # phones of T01; a QR code (on the phone's page, as an image, on the cards) as creating one.
+    route("web.phones", "GET", UI + "/phones", in_commune(MANAGERS)),
+    route("web.phone_create", "POST", UI + "/phones", (
+        Case("for T01", MANAGERS, body=Body(form={"display_name": "Máy mới",
+                                                   "villages": INSIDE})),
+        Case("for T05", UNLIMITED_MANAGERS, body=Body(form={"display_name": "Máy mới",
+                                                             "villages": OUTSIDE})),
+        Case("for no village", MANAGERS, body=Body(form={"display_name": "Máy mới"})),
+        Case("in another commune", _set(ADMIN), other_project=True,
+             body=Body(form={"display_name": "Máy mới"})))),
+    route("web.phone", "GET", UI + "/phones/{phone}", within_villages(MANAGERS)),
+    route("web.phone_qr", "GET", UI + "/phones/{phone}/qr.png", within_villages(MANAGERS)),
+    route("web.phone_cards", "GET", UI + "/phones/cards", in_commune(MANAGERS)),
+    route("web.phone_revoke", "POST", UI + "/phones/{new_app_user}/revoke",
+          within_villages(MANAGERS), Body(form={"confirm": "yes"})),
+    route("web.phone_reissue", "POST", UI + "/phones/{new_app_user}/reissue",
+          within_villages(MANAGERS), Body(form={"confirm": "yes"})),
+    # --- people pages ---
+    # Accounts: site administrators only, as the API's user routes. A reset or a deactivation
+    # acts on a user made for the request; a form without an email is refused (400).
+    route("web.users", "GET", "/ui/users", anywhere(_set(ADMIN))),
+    route("web.user_create", "POST", "/ui/users", anywhere(_set(ADMIN)), EMPTY_FORM),
+    route("web.user", "GET", "/ui/users/{bystander}", anywhere(_set(ADMIN))),
+    route("web.user_reset", "POST", "/ui/users/{new_user}/password", anywhere(_set(ADMIN)),
+          Body(form={"confirm": "yes"})),
+    route("web.user_deactivate", "POST", "/ui/users/{new_user}/deactivate",
+          anywhere(_set(ADMIN)), Body(form={"confirm": "yes"})),
+    # A commune's people and roles: the managers, as the API's project assignments; a manager
+    # limited to T01 gives, changes and removes only roles limited to T01. Giving a role to an
+    # email nobody has is refused (400) once the caller may give that role.
+    route("web.people", "GET", UI + "/people", in_commune(MANAGERS)),
+    route("web.people_assign", "POST", UI + "/people", (
+        Case("limited to T01", MANAGERS, body=Body(form={
+            "email": "nobody@xa.test", "role": "viewer", "limit": "villages",
+            "villages": INSIDE})),
+        Case("limited to T05", UNLIMITED_MANAGERS, body=Body(form={
+            "email": "nobody@xa.test", "role": "viewer", "limit": "villages",
+            "villages": OUTSIDE})),
+        Case("without a village limit", UNLIMITED_MANAGERS, body=Body(form={
+            "email": "nobody@xa.test", "role": "viewer", "limit": "all"})),
+        Case("other commune", _set(ADMIN), other_project=True, body=Body(form={
+            "email": "nobody@xa.test", "role": "viewer", "limit": "all"})))),
+    route("web.person_role", "GET", UI + "/people/{new_role_holder}/viewer", (
+        *within_villages(MANAGERS),
+        Case("without a village limit", UNLIMITED_MANAGERS,
+             path=UI + "/people/{new_unlimited_role_holder}/viewer"))),
+    route("web.person_role_update", "POST", UI + "/people/{new_role_holder}/viewer", (
+        *within_villages(MANAGERS),
+        Case("moving a role of T01 to T05", UNLIMITED_MANAGERS, village=INSIDE,
+             body=Body(form={"limit": "villages", "villages": OUTSIDE})),
+        Case("without a village limit", UNLIMITED_MANAGERS,
+             path=UI + "/people/{new_unlimited_role_holder}/viewer")),
+          Body(form={"limit": "villages", "villages": INSIDE})),
+    route("web.person_role_remove", "POST", UI + "/people/{new_role_holder}/viewer/remove", (
+        *within_villages(MANAGERS),
+        Case("without a village limit", UNLIMITED_MANAGERS,
+             path=UI + "/people/{new_unlimited_role_holder}/viewer/remove")),
+          Body(form={"confirm": "yes"})),
+    # --- imports page ---
+    # Importing a children list: the API's import callers (`registry.import`: the officer and
+    # managers). No file, or a token that is not the server's: refused (400) once allowed.
+    route("web.imports", "GET", UI + "/imports", in_commune(SENSITIVE)),
+    route("web.import_upload", "POST", UI + "/imports", anywhere(SENSITIVE), EMPTY_FORM),
+    route("web.import_report", "GET", UI + "/imports/report?t=not-a-token",
+          anywhere(SENSITIVE)),
+    route("web.import_commit", "POST", UI + "/imports/commit", anywhere(SENSITIVE),
+          Body(form={"t": "not-a-token"})),
+    # --- submissions pages ---
+    # The submissions API's lines, as pages: reading and commenting are the readers',
+    # the review state and a retry the managers' (Central's PATCH), in the caller's villages.
+    route("web.submissions", "GET", UI + "/submissions", in_commune(READERS)),
+    route("web.submission", "GET", UI + "/submissions/{f}/{visit}", in_villages(READERS)),
+    route("web.submission_file", "GET",
+          UI + "/submissions/{photo_form}/{photo_visit}/files/{photo_name}",
+          in_villages(READERS)),
+    # An empty review state or comment: refused (400) once the caller may set or write one.
+    route("web.submission_review", "POST", UI + "/submissions/{f}/{visit}/review",
+          in_villages(MANAGERS), Body(form={"reviewState": ""})),
+    route("web.submission_comment", "POST", UI + "/submissions/{f}/{visit}/comments",
+          in_villages(READERS), Body(form={"body": ""})),
+    # The visit is in the registry: nothing to retry (409) once the caller may retry.
+    route("web.submission_retry", "POST", UI + "/submissions/{f}/{visit}/sync/retry",
+          in_villages(MANAGERS), EMPTY_FORM),
+    # --- child page actions ---
+    # Confirm, end or accept a category on the child's page: the API's callers for each case
+    # (`_category` above), the same child and codes, under the page's address.
+    *(route(f"web.category_{action}", "POST", UI + "/children/{child}/categories/{code}/" + action,
+            tuple(replace(c, path=(c.path or "").replace(CHILD, UI + "/children/{child}"))
+                  for c in _category(action).cases), EMPTY_FORM)
+      for action in ("confirm", "end", "accept")),
+    # Merging by hand and choosing a field's value: reviewers, as the API's merge.
+    route("web.merge_search", "GET", UI + "/children/{child}/merge",
+          in_villages(REVIEWERS, seen_by=REGISTRY)),
+    route("web.merge_children", "POST", UI + "/children/{child}/merge",
+          in_villages(REVIEWERS, seen_by=REGISTRY), EMPTY_FORM),
+    route("web.field_choose", "POST", UI + "/children/{child}/fields/full_name/choice",
+          in_villages(REVIEWERS, seen_by=REGISTRY), EMPTY_FORM),
+    # No choice was made: nothing to withdraw (409) once the caller may review there.
+    route("web.field_withdraw", "POST",
+          UI + "/children/{child}/fields/full_name/choice/withdraw",
+          in_villages(REVIEWERS, seen_by=REGISTRY), EMPTY_FORM),
+    route(f"{V}registry_field_choices_field_choice", "POST",
+          CHILD + "/fields/full_name/choice", in_villages(REVIEWERS, seen_by=REGISTRY),
+          EMPTY_JSON),
+    route(f"{V}registry_field_choices_field_choice", "DELETE",
+          CHILD + "/fields/full_name/choice", in_villages(REVIEWERS, seen_by=REGISTRY)),
+    # The page confirming an urgent flag's acknowledgement or closing: whoever may do it (the
+    # callers of `_flag_routes`), for a public flag and a confidential urgent one.
+    route("web.flag_confirm", "GET", UI + "/flags/{flag}/confirm", (
+        *in_villages(REVIEWERS, seen_by=REGISTRY,
+                     path=UI + "/flags/{new_flag}/confirm?action=acknowledge"),
+        *(replace(c, name=f"{c.name}, urgent confidential") for c in in_villages(
+            SENSITIVE | {"commune_leader"}, seen_by=REGISTRY,
+            hidden=NOT_SENSITIVE - {"commune_leader"},
+            path=UI + "/flags/{new_urgent_flag}/confirm?action=acknowledge")),
+        *(replace(c, name=f"{c.name}, closing") for c in in_villages(
+            FLAG_CLOSERS, seen_by=REGISTRY, path=UI + "/flags/{new_flag}/confirm?action=close")),
+        *(replace(c, name=f"{c.name}, closing urgent confidential") for c in in_villages(
+            SENSITIVE, seen_by=REGISTRY, hidden=NOT_SENSITIVE - {"commune_leader"},
+            path=UI + "/flags/{new_urgent_flag}/confirm?action=close")))),
 ]
 
 # Reads first: the writes that follow only ever change things made for them.

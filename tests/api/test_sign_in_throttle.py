@@ -184,7 +184,7 @@ def test_the_sign_in_page_is_throttled_with_a_message_in_vietnamese_or_english(
     url = serve(sign_in_failures_per_account=2)
     for _ in range(2):
         failed = page_sign_in(url, world.admin_email, "sai mật khẩu rồi", "10.0.3.1")
-        assert failed.status_code == 401 and "Sai thư điện tử" in failed.text
+        assert failed.status_code == 401 and "Sai email hoặc mật khẩu" in failed.text
     refused = page_sign_in(url, world.admin_email, ADMIN_PASSWORD, "10.0.3.1")
     assert refused.status_code == 429 and retry_after(refused) <= 900
     assert THROTTLED_VI in refused.text and "session" not in refused.cookies

@@ -21,6 +21,7 @@ from server.models import Child, Flag, MatchCandidate, Project
 from server.models.registry import ChildStatus
 from server.operations.users import create_user, grant_project_role
 from server.registry import categories
+from server.registry.child_code import format_code
 from server.registry.sync import sync_pending
 from server.services import Services
 from sync.instance import parse_instance
@@ -86,6 +87,11 @@ class Registry:
         with self.services.database.unit_of_work() as db:
             child = db.get_one(Child, child_id)
             return child.status, child.merged_into
+
+    def code_of(self, child_id: str) -> str:
+        """The code people read for the child (`server.registry.child_code`)."""
+        with self.services.database.unit_of_work() as db:
+            return format_code(db.get_one(Child, child_id).number)
 
     def flag_status(self, flag_id: int) -> str:
         with self.services.database.unit_of_work() as db:

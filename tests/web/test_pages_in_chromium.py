@@ -120,7 +120,7 @@ def test_same_child_merges_the_pair_and_undo_splits_it_again(officer: Officer) -
     assert registry.child_status(registry.newcomer) == ("merged", registry.original)
     officer.project_page(f"children/{registry.newcomer}")  # the merged id leads to the child
     assert officer.driver.current_url.endswith(registry.original)
-    assert registry.newcomer in officer.text("merged-from")
+    assert registry.code_of(registry.newcomer) in officer.text("merged-from")  # by its code
     assert len(officer.all("tr.record-row")) >= 2 and "Cùng một trẻ" in officer.text("links")
 
     officer.project_page("review")
@@ -140,14 +140,19 @@ def test_an_urgent_flag_is_acknowledged_then_closed_with_a_reason(officer: Offic
     assert "urgent" in (row.get_attribute("class") or "").split()
     assert "còn 11 giờ" in row.find_element(By.CLASS_NAME, "time-left").text
     assert officer.all("tr.flag-row")[0].get_attribute("id") == f"flag-{flag_id}"
-    officer.click(row.find_element(By.CSS_SELECTOR, "button.acknowledge"))
+    # An urgent flag is acknowledged and closed on a page that asks first.
+    officer.click(row.find_element(By.CSS_SELECTOR, "a.acknowledge"))
+    officer.driver.find_element(By.ID, "sure").click()
+    officer.click(officer.driver.find_element(By.ID, "confirm-submit"))
 
     assert "Đã ghi nhận" in officer.text("done")
     row = officer.driver.find_element(By.ID, f"flag-{flag_id}")
     assert row.find_element(By.CLASS_NAME, "status").text == "Đang xử lý"
     assert registry.flag_status(flag_id) == "acknowledged"
-    row.find_element(By.NAME, "reason").send_keys("Đã đưa trẻ về nhà bà nội chăm sóc")
-    officer.click(row.find_element(By.CSS_SELECTOR, "button.close"))
+    officer.click(row.find_element(By.CSS_SELECTOR, "a.close"))
+    officer.driver.find_element(By.ID, "reason").send_keys("Đã đưa trẻ về nhà bà nội chăm sóc")
+    officer.driver.find_element(By.ID, "sure").click()
+    officer.click(officer.driver.find_element(By.ID, "confirm-submit"))
     assert "Đã đóng" in officer.text("done")
     assert not officer.all(f"#flag-{flag_id}")
     assert registry.flag_status(flag_id) == "closed"
@@ -162,4 +167,4 @@ def test_a_viewer_sees_the_queue_and_the_flags_without_any_button(officer: Offic
     assert not officer.all("button.decide-same, button.decide-not-same, button.undo")
     officer.project_page("flags")
     assert officer.all(f"#flag-{flag_id}")
-    assert not officer.all("button.acknowledge, button.close")
+    assert not officer.all(".acknowledge, .close")

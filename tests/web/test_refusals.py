@@ -12,6 +12,7 @@ from sqlalchemy import select
 from server.auth.principal import open_session, token_hash
 from server.context import WEB_SESSION_COOKIE
 from server.models import AppUser, Audit, Child, Session
+from server.registry.child_code import format_code
 from tests.web.conftest import Registry, csrf_of, web_login
 
 
@@ -39,7 +40,7 @@ def test_signing_in_makes_a_session_row_and_signing_out_deletes_it(
     wrong = client.post("/ui/login", data={
         "email": email, "password": "sai mật khẩu",
         "csrf": csrf_of(client.get("/ui/login").get_data(as_text=True))})
-    assert wrong.status_code == 401 and "Sai thư điện tử" in wrong.get_data(as_text=True)
+    assert wrong.status_code == 401 and "Sai email hoặc mật khẩu" in wrong.get_data(as_text=True)
     csrf = web_login(client, email)
     cookie = client.get_cookie(WEB_SESSION_COOKIE)
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
@@ -164,16 +165,18 @@ def test_the_commune_chair_sees_a_confidential_urgent_case_masked(
     csrf = web_login(client, registry.person("commune_leader"))
     page = client.get(f"/ui/p/{registry.project_id}/flags").get_data(as_text=True)
     row = page[page.index(f'id="flag-{flag_id}"'):].split("</tr>")[0]
-    assert "Trường hợp khẩn cấp bảo mật" in row and child in row
-    assert "HCDB-L" not in page and "/close" not in row and "/acknowledge" in row
     with registry.services.database.unit_of_work() as db:
-        name = db.get_one(Child, child).full_name
+        name, code = db.get_one(Child, child).full_name, format_code(
+            db.get_one(Child, child).number)
+    # The child by its code (the chair asks the officer about it), never its id or name.
+    assert "Trường hợp khẩn cấp bảo mật" in row and code in row and child not in row
+    assert "HCDB-L" not in page and "action=close" not in row and "action=acknowledge" in row
     assert name not in page
     closing = client.post(f"/ui/p/{registry.project_id}/flags/{flag_id}/close",
-                          data={"csrf": csrf, "reason": "đã xử lý"})
+                          data={"csrf": csrf, "reason": "đã xử lý", "confirm": "yes"})
     assert closing.status_code == 403 and registry.flag_status(flag_id) == "open"
     seen = client.post(f"/ui/p/{registry.project_id}/flags/{flag_id}/acknowledge",
-                       data={"csrf": csrf})
+                       data={"csrf": csrf, "confirm": "yes"})
     assert seen.status_code == 303 and registry.flag_status(flag_id) == "acknowledged"
 
 

@@ -71,6 +71,9 @@ api.add_namespace(registry_reports.ns)
 from server.api.v1 import registry_exports  # noqa: E402
 
 api.add_namespace(registry_exports.ns)
+from server.api.v1 import registry_field_choices  # noqa: E402
+
+api.add_namespace(registry_field_choices.ns)
 from server.api.v1 import audits  # noqa: E402
 
 api.add_namespace(audits.ns)

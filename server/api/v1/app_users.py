@@ -29,15 +29,14 @@ from server.api.v1.schemas import (
     app_user_json,
     iso,
 )
-from server.auth.grants import GrantScope, check_village_codes
+from server.auth.grants import GrantScope
 from server.auth.principal import Principal
 from server.context import db, public_base, services
 from server.models import Actor, AppUser, Project, Submission
-from server.operations import qrcode
+from server.operations import app_user_rules, qrcode
 from server.operations.users import (
     create_app_user,
     delete_app_user,
-    get_app_user,
     normalise_villages,
     update_app_user,
 )
@@ -57,30 +56,16 @@ def _extended_json(app_user: AppUser) -> dict[str, Any]:
             "lastUsed": iso(last_used)}
 
 
-def _listed(project_id: int, scope: GrantScope) -> list[AppUser]:
-    """Active app users first (Central), newest first; only those within the caller's reach."""
-    rows = db().scalars(select(AppUser).join(Actor, Actor.id == AppUser.actor_id).where(
-        AppUser.project_id == project_id, Actor.deleted_at.is_(None))
-        .order_by(AppUser.actor_id.desc()))
-    return sorted((row for row in rows if scope.sees_app_user(row.villages or [])),
-                  key=lambda app_user: app_user.token is None)
-
-
 def _reachable(who: Principal, project_id: int, actor_id: int, verb: str) -> AppUser:
     """An app user of the project the caller may `verb` (`field_key.*`): within its villages."""
-    readable_project(who, project_id, verb)
-    app_user = get_app_user(db(), project_id, actor_id)
-    GrantScope.of(who, verb, project_id).check_app_user(app_user.villages or [])
-    return app_user
+    return app_user_rules.reachable_app_user(db(), who, project_id, actor_id, verb)
 
 
 def _grantable(who: Principal, project_id: int, villages: list[str]) -> list[str]:
     """Villages the caller may give an app user (its own, when limited), each a village of the
     project."""
-    GrantScope.of(who, "field_key.create", project_id).check_app_user(
-        villages, "an app user of these villages")
-    check_village_codes(db(), project_id, villages, services().store)
-    return villages
+    return app_user_rules.grantable_villages(db(), who, project_id, villages,
+                                             services().store)
 
 
 @ns.route("/projects/<int:project_id>/app-users")
@@ -91,7 +76,8 @@ class AppUserList(Resource):
         readable_project(who, project_id, "field_key.list")
         render = _extended_json if extended() else app_user_json
         scope = GrantScope.of(who, "field_key.list", project_id)
-        return [render(app_user) for app_user in _listed(project_id, scope)]
+        return [render(app_user)
+                for app_user in app_user_rules.listed_app_users(db(), project_id, scope)]
 
     def post(self, project_id: int) -> dict[str, Any]:
         """Create an app user `{displayName, villages?}`; the answer holds its token."""
@@ -144,9 +130,7 @@ def _qr_settings(project_id: int, actor_id: int) -> tuple[str, dict[str, Any]]:
     if app_user.token is None:
         # A revoked app user has no URL to hand out.
         raise problems.not_found()
-    url = qrcode.collect_url(public_base(), app_user.token, project_id)
-    return url, qrcode.collect_settings(url, project.name, project_id,
-                                        username=app_user.actor.display_name)
+    return app_user_rules.collect_settings_of(public_base(), project, app_user)
 
 
 @ns.route(f"{ONE}/qr")

@@ -20,7 +20,6 @@ from server.api.v1.forms import (
     FORM,
     XLSX,
     attachments_json,
-    check_form_id,
     form_body,
     managed_form,
     spreadsheet_response,
@@ -30,6 +29,7 @@ from server.api.v1.forms import (
 from server.api.v1.schemas import attachment_json
 from server.context import db
 from server.models import Blob, Form, FormDef
+from server.operations.form_rules import check_form_id
 from server.operations.forms import (
     attach_form_media,
     clear_form_media,

@@ -2,34 +2,32 @@
 read, state, delete, published attachments, versions and their XML or XLSForm source.
 
 What phones fetch — `….xml`, the manifest, media files, formList — lives in server/openrosa.
-Drafts and publishing are in `form_drafts`. Reading a form follows Central's `canReadForm`: a
-form never published needs `form.update`, a closed one `form.read`, an open one either
-`form.read` or `open_form.read`.
+Drafts and publishing are in `form_drafts`. Who may read and change a form (Central's
+`canReadForm`) is decided in `server.operations.form_rules`, which the forms page applies too.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Response, request
 from flask_restx import Namespace, Resource
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from server import problems
 from server.api.v1.common import acting_user, audit, extended, flag, load_json, store, success
 from server.api.v1.projects import readable_project
 from server.api.v1.schemas import FormUpdateInput, actor_json, attachment_json, form_json, iso
-from server.auth import permissions
 from server.auth.principal import Principal
 from server.context import db
 from server.httputil import attachment_disposition
-from server.models import Actor, Audit, Blob, Form, FormDef, FormState, Submission
+from server.models import Actor, Audit, Blob, Form, FormDef
+from server.operations import form_rules
 from server.operations.blobs import read_blob
+from server.operations.form_rules import check_form_id
 from server.operations.forms import (
     create_form,
     delete_form,
-    get_form,
     published_version,
     published_versions,
     set_state,
@@ -41,8 +39,6 @@ ns = Namespace("forms", description="Forms: upload, state, versions (management)
 FORM = "/projects/<int:project_id>/forms/<string:xml_form_id>"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLS = "application/vnd.ms-excel"
-# Central refuses these ids: their URLs would collide with the download routes.
-_RESERVED_ID = re.compile(r"\.(xlsx?|xml)$")
 # Central's placeholder for the empty version string in `…/versions/<version>` URLs.
 EMPTY_VERSION = "___"
 
@@ -52,35 +48,12 @@ EMPTY_VERSION = "___"
 
 def managed_form(who: Principal, project_id: int, xml_form_id: str, verb: str) -> Form:
     """The form once the caller may `verb` on it (404 for a missing project or form)."""
-    readable_project(who, project_id, "project.read")
-    form = get_form(db(), project_id, xml_form_id)
-    permissions.require_on_form(db(), who, verb, form)
-    return form
-
-
-def require_read(who: Principal, form: Form, form_def: FormDef | None) -> None:
-    """Central's canReadForm (see the module docstring)."""
-    if form_def is None or form_def.published_at is None:
-        permissions.require_on_form(db(), who, "form.update", form)
-    elif form.state == FormState.CLOSED.value:
-        permissions.require_on_form(db(), who, "form.read", form)
-    elif not permissions.can_on_form(db(), who, "open_form.read", form):
-        permissions.require_on_form(db(), who, "form.read", form)
+    return form_rules.managed_form(db(), who, project_id, xml_form_id, verb)
 
 
 def readable_form(who: Principal, project_id: int, xml_form_id: str) -> Form:
     """The form with the version Central shows (published, else draft), once readable."""
-    readable_project(who, project_id, "project.read")
-    form = get_form(db(), project_id, xml_form_id)
-    require_read(who, form, form.current_def or form.draft_def)
-    return form
-
-
-def check_form_id(form: Form) -> None:
-    if _RESERVED_ID.search(form.xml_form_id):
-        raise problems.unexpected_value(
-            "formId", "The Form ID cannot end in .xls, .xlsx, or .xml. Please either specify "
-            "an allowed ID in the form itself, or rename the file.")
+    return form_rules.readable_form(db(), who, project_id, xml_form_id)
 
 
 def upload_body() -> tuple[bytes, str | None]:
@@ -112,11 +85,8 @@ def spreadsheet_response(form: Form, form_def: FormDef | None, extension: str) -
 def attachments_json(form_def: FormDef | None) -> list[dict[str, Any]]:
     if form_def is None:
         raise problems.not_found()
-    blob_ids = [a.blob_id for a in form_def.attachments if a.blob_id is not None]
-    md5s: dict[int, str] = dict(db().execute(
-        select(Blob.id, Blob.md5).where(Blob.id.in_(blob_ids))).all()) if blob_ids else {}
-    return [attachment_json(attachment, md5s.get(attachment.blob_id or 0))
-            for attachment in form_def.attachments]
+    return [attachment_json(attachment, md5)
+            for attachment, md5 in form_rules.attachment_hashes(db(), form_def)]
 
 
 # --- list, create, read, update, delete -----------------------------------------------------
@@ -131,21 +101,15 @@ def _creator(form: Form) -> dict[str, Any] | None:
 
 def _extended_json(form: Form, form_def: FormDef | None) -> dict[str, Any]:
     """Central's Form.Extended: submission counts by review state, last submission, creator."""
-    rows = db().execute(select(Submission.review_state, func.count(Submission.id),
-                               func.max(Submission.created_at))
-                        .where(Submission.form_id == form.id, Submission.deleted_at.is_(None))
-                        .group_by(Submission.review_state)).all()
-    counts = {state: count for state, count, _last in rows}
-    last = max((moment for _state, _count, moment in rows if moment is not None), default=None)
+    summary = form_rules.submission_summary(db(), form)
     excel = None
     if form_def is not None and form_def.xlsform_blob_id is not None:
         blob = db().get(Blob, form_def.xlsform_blob_id)
         excel = blob.content_type if blob is not None else None
-    return {**form_json(form, form_def), "submissions": sum(counts.values()),
-            "reviewStates": {"received": counts.get(None, 0),
-                             "hasIssues": counts.get("hasIssues", 0),
-                             "edited": counts.get("edited", 0)},
-            "lastSubmission": iso(last), "excelContentType": excel,
+    return {**form_json(form, form_def), "submissions": summary.total,
+            "reviewStates": {"received": summary.received, "hasIssues": summary.has_issues,
+                             "edited": summary.edited},
+            "lastSubmission": iso(summary.last), "excelContentType": excel,
             "entityRelated": bool(form_def and form_def.entity_datasets),
             "publicLinks": 0, "createdBy": _creator(form)}
 
@@ -154,31 +118,16 @@ def form_body(form: Form, form_def: FormDef | None) -> dict[str, Any]:
     return _extended_json(form, form_def) if extended() else form_json(form, form_def)
 
 
-def _listable(who: Principal, form: Form) -> bool:
-    """Drafts only for those who may edit them; closed forms not for data collectors."""
-    if permissions.can(who, "form.update", form.project_id):
-        return True
-    if form.current_def_id is None:
-        return False
-    if permissions.can(who, "form.list", form.project_id):
-        return True
-    return form.state != FormState.CLOSED.value
-
-
 @ns.route("/projects/<int:project_id>/forms")
 class FormList(Resource):
     def get(self, project_id: int) -> list[dict[str, Any]]:
         """The project's forms; `X-Extended-Metadata: true` adds submission counts."""
         who = acting_user()
         readable_project(who, project_id, "project.read")
-        if not (permissions.can(who, "form.list", project_id)
-                or permissions.can(who, "open_form.list", project_id)):
+        if not form_rules.may_list_forms(who, project_id):
             raise problems.insufficient_rights()
-        forms = db().scalars(select(Form).where(Form.project_id == project_id,
-                                                Form.deleted_at.is_(None))
-                             .order_by(Form.xml_form_id))
         return [form_body(form, form.current_def or form.draft_def)
-                for form in forms if _listable(who, form)]
+                for form in form_rules.project_forms(db(), who, project_id)]
 
     @ns.doc(params={"publish": "true to publish at once instead of making a draft",
                     "ignoreWarnings": "true to accept an XLSForm that has warnings"})

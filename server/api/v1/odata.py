@@ -25,21 +25,20 @@ from flask_restx import Namespace, Resource
 from sqlalchemy import ColumnElement, and_
 
 from exports import csv_export, edmx, odata_feed, odata_query, source, xlsx_submissions
-from exports.form_labels import DEFAULT_LANGUAGE, LANGUAGES, AttachedFile, form_labels
+from exports.form_labels import DEFAULT_LANGUAGE, LANGUAGES
 from exports.odata_filter import QueryError, mentions_deleted, parse_filter
 from exports.schema import FormSchema, form_schema
 from server import context, problems
 from server.api.v1.submissions import FORM, readable_form
 from server.auth.visibility import DataView
 from server.httputil import RAW_PARAMETER, attachment_disposition, raw_requested
-from server.models import Audit, Blob, Form, FormDef, Project, Submission, SubmissionDef
+from server.models import Audit, Form, FormDef, Project, Submission, SubmissionDef
 from server.operations import visible_data
+from server.operations.form_words import labels_of
 
 ns = Namespace("odata", description="CSV and XLSX exports and the OData feed of a form's "
                                     "submissions", path="/")
 
-# A choice list attached to the form (villages.csv) is read for its labels up to this size.
-CHOICES_FILE_BYTES = 5 * 1024 * 1024
 ODATA_JSON = "application/json; charset=utf-8; odata.metadata=minimal"
 ODATA_HEADERS = {"OData-Version": "4.0"}
 
@@ -179,21 +178,6 @@ def _label_language() -> str:
     return wanted
 
 
-def _attached_choices(form_def: FormDef) -> AttachedFile:
-    """The form's own attached files by name, for choice labels (`villages.csv`); an entity
-    list is the registry's and is read only through its own rule, so never here."""
-    db, store = context.db(), context.services().store
-
-    def read(name: str) -> bytes | None:
-        found = next((a for a in form_def.attachments
-                      if a.name == name and a.blob_id is not None and a.dataset is None), None)
-        blob = db.get(Blob, found.blob_id) if found is not None else None
-        if blob is None or blob.size > CHOICES_FILE_BYTES:
-            return None
-        return store.read(blob.sha256)
-    return read
-
-
 def _export_info(readable: Readable, language: str) -> xlsx_submissions.ExportInfo:
     form, form_def, view = readable.form, readable.form_def, readable.view
     actor = context.principal().actor
@@ -215,8 +199,8 @@ class XlsxExport(Resource):
         exported what and when (exports/xlsx_submissions.py)."""
         language = _label_language()
         readable = _start_export(project_id, xml_form_id, "xlsx")
-        labels = form_labels(readable.form_def.xml, language,
-                             _attached_choices(readable.form_def))
+        labels = labels_of(context.db(), context.services().store, readable.form_def,
+                           language)
         body = xlsx_submissions.xlsx_stream(readable.schema, labels,
                                             _export_info(readable, language),
                                             _export_rows(readable))

@@ -14,7 +14,6 @@ from typing import Any
 
 from flask_restx import Namespace, Resource
 from marshmallow import fields, validate
-from sqlalchemy import select
 
 from server import problems
 from server.api.v1.common import acting_user, audit, load_json
@@ -24,6 +23,7 @@ from server.api.v1.registry_common import (
     Body,
     actor_ref,
     caller,
+    changeable_category,
     registry_errors,
     visible_child,
 )
@@ -31,9 +31,10 @@ from server.api.v1.registry_json import category_json
 from server.auth.principal import Principal
 from server.context import db
 from server.db import utcnow
-from server.models import Child, ChildCategoryEpisode
+from server.models import Child
 from server.registry import categories as registry_categories
 from server.registry.access import RegistryAccess
+from server.registry.category_actions import CategoryAction, change_category
 from server.registry.children_query import VIETNAM, vietnam_day_start
 from sync.categories import default_catalogue
 
@@ -63,18 +64,11 @@ class CategoryCatalogue(Resource):
 def _changeable(project_id: int, child_id: str, code: str
                 ) -> tuple[Principal, RegistryAccess, Child]:
     """The caller and the child whose active episode of `code` it may change: 404 when it
-    does not see one, 403 when it sees it without the right to change it."""
+    does not see one, 403 when it sees it without the right to change it (the rule the child's
+    page applies too: `server.registry.category_actions`)."""
     who, access = caller(project_id)
     child = visible_child(project_id, child_id, access)
-    episode = db().scalar(select(ChildCategoryEpisode).where(
-        ChildCategoryEpisode.child_id == child.id, ChildCategoryEpisode.code == code,
-        ChildCategoryEpisode.status != "ended"))
-    if episode is None or not access.sees_category(code, child.village_code,
-                                                   confidential=episode.confidential):
-        raise problems.not_found()
-    if not access.may_change_category(code, child.village_code,
-                                      confidential=episode.confidential):
-        raise problems.insufficient_rights()
+    changeable_category(access, child, code)
     return who, access, child
 
 
@@ -82,15 +76,8 @@ def _change_category(project_id: int, child_id: str, code: str, action: str) -> 
     who, access, child = _changeable(project_id, child_id, code)
     body = load_json(WhyInput())
     with registry_errors():
-        if action == "confirm":
-            registry_categories.confirm(db(), child.id, code, by=actor_ref(who),
-                                        why=body["why"], now=utcnow(), subcode=body["subcode"])
-        elif action == "end":
-            registry_categories.end(db(), child.id, code, by=actor_ref(who), why=body["why"],
-                                    now=utcnow())
-        else:
-            registry_categories.accept_referral(db(), child.id, code, by=actor_ref(who),
-                                                why=body["why"], now=utcnow())
+        change_category(db(), child.id, code, CategoryAction(action), by=actor_ref(who),
+                        why=body["why"], now=utcnow(), subcode=body["subcode"])
     audit(who, f"registry.category.{action}", f"child:{child.id}",
           {"projectId": project_id, "code": code})
     return child_detail(who, access, child)

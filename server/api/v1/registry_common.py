@@ -25,6 +25,7 @@ from server.models import Child, ChildMembership, ChildRecord, MatchCandidate
 from server.models.registry import CandidateStatus
 from server.registry import merge, review
 from server.registry.access import RegistryAccess, VillageScope
+from server.registry.category_actions import NotAllowed, changeable_episode
 from server.registry.errors import InvalidDecision, NotFound
 from sync.categories import CategoryError, UnknownCategory
 
@@ -69,6 +70,18 @@ def registry_errors() -> Iterator[None]:
 def actor_ref(who: Principal) -> str:
     """`by` in category histories: the actor's id, never a name (histories are shown)."""
     return f"actor:{who.actor_id}"
+
+
+def changeable_category(access: RegistryAccess, child: Child, code: str) -> None:
+    """404 when the caller sees no active episode of `code` on the child, 403 when it sees
+    one it may not change (`server.registry.category_actions`): the API's and the child's
+    page's rule."""
+    try:
+        changeable_episode(db(), access, child, code)
+    except NotFound:
+        raise problems.not_found() from None
+    except NotAllowed:
+        raise problems.insufficient_rights() from None
 
 
 def visible_child(project_id: int, child_id: str, access: RegistryAccess) -> Child:

@@ -14,9 +14,10 @@ The body streams after the request: the generator opens its own read-only snapsh
 sync commits, and the request's session is long closed. In that snapshot it first counts the
 rows and writes the export's audit row (`record_registry_export`: who, filters, row count,
 full or redacted) in a unit of work of its own, committed before the first child leaves the
-server: the count is exact, and no export goes unlogged. The XLSX is written to a temporary
-file (a zip cannot be streamed before it is complete), then sent in chunks and deleted; its
-headers go out at once so the browser shows the download while the file is made.
+server: the count is exact, and no export goes unlogged. On PostgreSQL the CSV is written by
+the database and relayed as it comes (`exports.children_csv_sql`). The XLSX is written to a
+temporary file (a zip cannot be streamed before it is complete), then sent in chunks and
+deleted; its headers go out at once so the browser shows the download while the file is made.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from typing import Any
 
 from flask import Response, request
 from flask_restx import Namespace, Resource
+from sqlalchemy.orm import Session
 
 from exports import children_export as export
+from exports.children_csv_sql import children_csv
 from exports.registry_rows import ChildRow, count_children, iter_child_rows
 from server import problems
 from server.api.v1.registry_common import BASE, caller
@@ -83,18 +86,30 @@ class ChildrenExport:
     def redacted(self) -> bool:
         return self.about.redacted
 
+    def _audit(self, session: Session, output: str) -> None:
+        """Count the rows in the export's snapshot and commit its audit row, before the first
+        child leaves the server."""
+        query = children_query(self.project_id, self.access, self.filters, self.layout.today)
+        total = count_children(session, query)
+        with self.database.unit_of_work() as audit_session:
+            record_registry_export(audit_session, self.who, self.project_id, "children",
+                                   format=output, rows=total, redacted=self.redacted,
+                                   filters=self.filters.as_dict())
+
     def rows(self, output: str) -> Iterator[ChildRow]:
         """The children from one snapshot, once the export's audit row is committed."""
         with self.database.read_snapshot() as session:
-            query = children_query(self.project_id, self.access, self.filters,
-                                   self.layout.today)
-            total = count_children(session, query)
-            with self.database.unit_of_work() as audit_session:
-                record_registry_export(audit_session, self.who, self.project_id, "children",
-                                       format=output, rows=total, redacted=self.redacted,
-                                       filters=self.filters.as_dict())
+            self._audit(session, output)
             yield from iter_child_rows(session, self.project_id, self.access, self.filters,
                                        self.layout.today)
+
+    def csv(self, *, bom: bool, raw: bool) -> Iterator[bytes]:
+        """The CSV from one snapshot, once the audit row is committed (written by PostgreSQL
+        itself there: `exports.children_csv_sql`)."""
+        with self.database.read_snapshot() as session:
+            self._audit(session, "csv")
+            yield from children_csv(session, self.project_id, self.access, self.filters,
+                                    self.layout, bom=bom, raw=raw)
 
 
 def _exported_by(who: Principal) -> str:
@@ -154,8 +169,7 @@ class ChildrenCsv(Resource):
     def get(self, project_id: int) -> Any:
         """The children list (filters as the list's) as CSV, UTF-8; audited."""
         job = _start(project_id)
-        body = export.csv_chunks(job.rows("csv"), job.layout, bom=_flag("bom"),
-                                 raw=_flag(RAW_PARAMETER))
+        body = job.csv(bom=_flag("bom"), raw=_flag(RAW_PARAMETER))
         return _download(body, export.CSV_TYPE,
                          export.file_name(job.about.project, job.layout.today, "csv"))
 

@@ -17,6 +17,7 @@ from exports.records import iso_utc as iso
 from server.models import (
     Child,
     ChildCategoryEpisode,
+    ChildFieldChoice,
     ChildMembership,
     ChildRecord,
     ChildUpdate,
@@ -162,6 +163,15 @@ def _updates(session: Session, child_id: str) -> list[tuple[ChildUpdate, str | N
         .where(ChildUpdate.child_id == child_id).order_by(ChildUpdate.version, ChildUpdate.id))]
 
 
+def _field_choices(session: Session, child_id: str) -> list[dict[str, Any]]:
+    """The reviewers' choices in force (`server.registry.field_choices`)."""
+    return [{"field": row.field, "value": row.value, "reason": row.reason,
+             "chosenBy": row.chosen_by, "chosenAt": iso(row.chosen_at)}
+            for row in session.scalars(select(ChildFieldChoice).where(
+                ChildFieldChoice.child_id == child_id, ChildFieldChoice.withdrawn_at.is_(None))
+                .order_by(ChildFieldChoice.field, ChildFieldChoice.id))]
+
+
 def child_detail_json(session: Session, child: Child, episodes: Sequence[ShownEpisode],
                       flags: Sequence[Flag]) -> dict[str, Any]:
     """The whole child as one caller may see it (`episodes` and `flags` already redacted)."""
@@ -189,6 +199,7 @@ def child_detail_json(session: Session, child: Child, episodes: Sequence[ShownEp
         "flags": [flag_json(flag, child) for flag in flags],
         "updates": [update_json(update, instance_id)
                     for update, instance_id in _updates(session, child.id)],
+        "fieldChoices": _field_choices(session, child.id),
     }
 
 

@@ -19,8 +19,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from exports.records import iso_utc
 from server import context, problems
-from server.auth import permissions
-from server.auth.visibility import DataView, submission_view
+from server.auth.visibility import DataView
 from server.httputil import as_download
 from server.models import (
     Actor,
@@ -33,9 +32,7 @@ from server.models import (
     SubmissionAttachment,
     SubmissionDef,
 )
-from server.operations import review, visible_data
-from server.operations.forms import get_form
-from server.operations.projects import get_project
+from server.operations import review, submission_access, submission_answers, visible_data
 from server.operations.submissions import (
     IncomingFile,
     Received,
@@ -135,24 +132,20 @@ def comment_json(db: Session, comment: Comment, extended: bool) -> dict[str, Any
 
 def form_for(project_id: int, xml_form_id: str, verb: str) -> Form:
     """The form, once the caller may `verb` on it: 404 if it is not there, else 401/403."""
-    db = context.db()
-    get_project(db, project_id)
-    form = get_form(db, project_id, xml_form_id)
-    permissions.require_on_form(db, context.principal(), verb, form)
-    return form
+    return submission_access.form_for(context.db(), context.principal(), project_id,
+                                      xml_form_id, verb)
 
 
 def readable_form(project_id: int, xml_form_id: str, verb: str = "submission.read"
                   ) -> tuple[Form, DataView]:
     """The form and what the caller may see of its submissions (the one access rule)."""
-    form = form_for(project_id, xml_form_id, verb)
-    return form, submission_view(context.principal(), form.project_id)
+    return submission_access.readable_form(context.db(), context.principal(), project_id,
+                                           xml_form_id, verb)
 
 
 def visible_submission(form: Form, view: DataView, instance_id: str) -> Submission:
     """A live submission of the form in the caller's villages; 404 otherwise."""
-    return visible_data.require_visible(
-        view, review.get_submission(context.db(), form, instance_id))
+    return submission_access.visible_submission(context.db(), form, view, instance_id)
 
 
 def changeable_submission(project_id: int, xml_form_id: str, instance_id: str
@@ -268,11 +261,17 @@ class SubmissionXml(Resource):
     def get(self, project_id: int, xml_form_id: str, instance_id: str) -> Response:
         """The current version's XML: byte for byte as received for callers who see every
         field, else without the answers hidden from them (docs/access.md). Always a download:
-        a phone's XML could hold markup a browser would otherwise run on this origin."""
+        a phone's XML could hold markup a browser would otherwise run on this origin. Sending
+        sensitive answers is audited (`submission.read_sensitive`), as the pages audit showing
+        them."""
         form, view = readable_form(project_id, xml_form_id)
         db = context.db()
-        version = review.current_version(db, visible_submission(form, view, instance_id))
+        submission = visible_submission(form, view, instance_id)
+        version = review.current_version(db, submission)
         body = visible_data.visible_xml(db, form, version, view)
+        submission_answers.record_sensitive_view(
+            db, context.principal(), form, submission,
+            submission_answers.sensitive_levels_in(db, form, version, body), via="api")
         response = Response(body, content_type="application/xml")
         return as_download(response, f"{instance_id}.xml")
 
