@@ -2,7 +2,7 @@
 and Central's JSON shape, for `GET /v1/audits` and `diemtua audit export` alike.
 
 The log is append-only (README "Audit log"): rows are written by the change they record, in
-the same unit of work (`server.api.v1.common.audit`), and on PostgreSQL a trigger refuses
+the same unit of work (`server.route_access.audit`), and on PostgreSQL a trigger refuses
 UPDATE and DELETE on `audits` (the data-protection migration; SQLite has the same trigger).
 
 Our `actee` is a readable reference, `<kind>:<id>` (`form:3`, `actor:7`, `child:<uuid>`),

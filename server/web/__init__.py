@@ -4,7 +4,7 @@ registry — the children, one child, the review queue, the flags.
 Plain HTML forms and one small stylesheet (old PCs, old browsers, no JavaScript needed);
 Vietnamese by default, `?lang=en` for English (remembered in a cookie). Every page makes the
 same permission and village-scope checks as the JSON API, through the same functions
-(`server.api.v1.registry_common`, `server.registry.access`); every form posts the session's
+(`server.route_access`, `server.registry.access`); every form posts the session's
 CSRF token and is answered with a redirect (post/redirect/get). Errors become a readable page,
 never a stack trace.
 """

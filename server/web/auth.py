@@ -59,7 +59,7 @@ def _from_cookie(session: DbSession) -> WebUser | None:
 
 def load_web_user() -> None:
     """Resolve the cookie once per request and make it *the* caller, so the registry API's
-    own checks (`server.api.v1.registry_common.caller`) judge page requests too."""
+    own checks (`server.route_access.caller`) judge page requests too."""
     user = _from_cookie(db())
     g.web_user = user
     g.principal = user.principal if user else ANONYMOUS

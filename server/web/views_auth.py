@@ -8,11 +8,11 @@ from flask import make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from server import problems
-from server.api.v1.common import audit
 from server.auth import permissions
 from server.context import db
 from server.models import Project
 from server.operations.projects import create_project, list_projects
+from server.route_access import audit
 from server.web import auth, blueprint
 
 

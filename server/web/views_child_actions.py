@@ -19,15 +19,6 @@ from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from server import problems
-from server.api.v1.common import audit
-from server.api.v1.registry_common import (
-    actor_ref,
-    allowed,
-    caller,
-    changeable_category,
-    registry_errors,
-    visible_child,
-)
 from server.context import db
 from server.db import utcnow
 from server.models import Child, Project
@@ -37,6 +28,15 @@ from server.registry.category_actions import CategoryAction, change_category
 from server.registry.child_code import format_code, parse_code
 from server.registry.children_query import ChildFilters, children_query
 from server.registry.view import records_of
+from server.route_access import (
+    actor_ref,
+    allowed,
+    audit,
+    caller,
+    changeable_category,
+    registry_errors,
+    visible_child,
+)
 from server.web import blueprint, queries
 from server.web.explain import Person, personal_id_text
 from server.web.i18n import t

@@ -11,13 +11,6 @@ from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from server.api.v1.common import audit
-from server.api.v1.registry_common import (
-    caller,
-    unmerge_visible_record,
-    visible_child,
-)
-from server.api.v1.registry_json import child_detail_json
 from server.auth import permissions
 from server.context import db
 from server.models import ChildCategoryEpisode, Project
@@ -35,6 +28,8 @@ from server.registry.children_query import (
     parse_filters,
 )
 from server.registry.followup_scope import NOT_APPLIED_KIND
+from server.registry.json_shapes import child_detail_json
+from server.route_access import audit, caller, unmerge_visible_record, visible_child
 from server.web import blueprint, error_page, queries
 from server.web.child_page import child_page, value_text
 from server.web.explain import plain

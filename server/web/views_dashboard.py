@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session
 from exports.children_export import is_redacted
 from exports.periods import InvalidPeriod, Period, current_quarter, parse_period
 from exports.reports import ReportContext, build_report
-from server.api.v1.registry_common import caller
 from server.auth.principal import Principal
 from server.context import api_base, db, services
 from server.db import utcnow
@@ -43,6 +42,7 @@ from server.registry.children_query import (
     children_query,
     parse_filters,
 )
+from server.route_access import caller
 from server.web import blueprint, error_page, queries
 from server.web.charts import Series, bar_chart, percent
 from server.web.format import category_label, coded, sex

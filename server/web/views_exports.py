@@ -17,11 +17,11 @@ from flask.typing import ResponseReturnValue
 
 from exports.children_export import is_redacted
 from server import problems
-from server.api.v1.registry_common import caller
 from server.auth import permissions
 from server.context import db
 from server.models import Project
 from server.registry.children_query import VIETNAM
+from server.route_access import caller
 from server.web import blueprint, queries
 from server.web.views_dashboard import chosen_period, period_choices
 

@@ -22,14 +22,13 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from server import problems
-from server.api.v1.common import audit
-from server.api.v1.registry_common import allowed, caller, registry_errors
-from server.api.v1.registry_json import flag_json
 from server.context import db
 from server.models import Child, Flag, Project
 from server.registry import flags as registry_flags
 from server.registry.access import FlagView, RegistryAccess
 from server.registry.child_code import format_code
+from server.registry.json_shapes import flag_json
+from server.route_access import allowed, audit, caller, registry_errors
 from server.web import blueprint, queries
 from server.web.format import time_left
 from server.web.i18n import LANGUAGES, language

@@ -7,17 +7,17 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from server import problems
-from server.api.v1.common import audit
-from server.api.v1.registry_common import (
+from server.context import db
+from server.models import Child, Project
+from server.models.registry import ReviewDecision
+from server.registry import review
+from server.route_access import (
+    audit,
     caller,
     registry_errors,
     visible_candidate,
     visible_queue_query,
 )
-from server.context import db
-from server.models import Child, Project
-from server.models.registry import ReviewDecision
-from server.registry import review
 from server.web import blueprint, queries
 from server.web.explain import Person, personal_id_text, plain, same_valid_personal_id
 from server.web.record_sources import record_sources

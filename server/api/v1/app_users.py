@@ -20,8 +20,7 @@ from flask_restx import Namespace, Resource
 from sqlalchemy import func, select
 
 from server import problems
-from server.api.v1.common import acting_user, audit, extended, load_json, success
-from server.api.v1.projects import readable_project
+from server.api.v1.common import extended, load_json, success
 from server.api.v1.schemas import (
     AppUserInput,
     AppUserUpdateInput,
@@ -40,6 +39,7 @@ from server.operations.users import (
     normalise_villages,
     update_app_user,
 )
+from server.route_access import acting_user, audit, readable_project
 
 ns = Namespace("app_users", description="App users (one per phone) and their QR codes",
                path="/")

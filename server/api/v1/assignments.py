@@ -26,8 +26,7 @@ from marshmallow import EXCLUDE, Schema, fields
 from sqlalchemy import select
 
 from server import problems
-from server.api.v1.common import acting_user, audit, extended, load_json, success
-from server.api.v1.projects import readable_project
+from server.api.v1.common import extended, load_json, success
 from server.api.v1.roles import ADMIN, Role, find_role, role_by_system
 from server.api.v1.schemas import VILLAGE_CODE, actor_json
 from server.auth import permissions
@@ -44,6 +43,7 @@ from server.operations.project_roles import (
     remove_project_role,
 )
 from server.operations.users import get_app_user, get_user, normalise_villages
+from server.route_access import acting_user, audit, readable_project
 
 ns = Namespace("assignments", description="Role assignments: site-wide, project, form",
                path="/")

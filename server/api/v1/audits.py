@@ -20,7 +20,7 @@ from flask_restx import Namespace, Resource
 from sqlalchemy import select
 
 from server import problems
-from server.api.v1.common import acting_user, extended
+from server.api.v1.common import extended
 from server.api.v1.registry_common import int_arg
 from server.api.v1.schemas import actor_json, form_json, project_json
 from server.auth import permissions
@@ -36,6 +36,7 @@ from server.operations.audit_log import (
     parse_moment,
     read_audits,
 )
+from server.route_access import acting_user
 
 ns = Namespace("audits", description="The server audit log (Central's system endpoint)",
                path="/")

@@ -16,9 +16,7 @@ from flask_restx import Api
 from marshmallow import Schema, ValidationError, fields
 
 from server import problems
-from server.auth.principal import Principal
-from server.context import db, principal, services
-from server.models import Audit
+from server.context import services
 from server.storage import BlobStore
 
 _MISSING_MESSAGES = frozenset({
@@ -30,20 +28,6 @@ _MISSING_MESSAGES = frozenset({
 def success() -> dict[str, bool]:
     """Central's answer to actions that return nothing else."""
     return {"success": True}
-
-
-def acting_user() -> Principal:
-    """The web user behind this request: 401 for nobody, 403.1 for an app user.
-
-    Central's app-user role holds no management verbs, so a phone's key URL must not reach
-    these endpoints even where our project-level grant would let it read.
-    """
-    who = principal()
-    if who.is_anonymous:
-        raise problems.auth_failed()
-    if who.user is None:
-        raise problems.insufficient_rights()
-    return who
 
 
 def _json_body() -> dict[str, Any]:
@@ -98,12 +82,6 @@ def extended() -> bool:
     """Central's extended metadata: the `X-Extended-Metadata: true` header (or `?extended`)."""
     header = request.headers.get("X-Extended-Metadata", "").strip().lower() == "true"
     return header or flag("extended")
-
-
-def audit(who: Principal, action: str, actee: str | None,
-          details: dict[str, Any] | None = None) -> None:
-    """An audit row in the request's unit of work: it commits with the change or not at all."""
-    db().add(Audit(actor_id=who.actor_id, action=action, actee=actee, details=details))
 
 
 def store() -> BlobStore:

@@ -18,8 +18,6 @@ from sqlalchemy import func, select
 
 from exports.cells import safe_csv
 from server import problems
-from server.api.v1.common import acting_user
-from server.api.v1.projects import readable_project
 from server.api.v1.schemas import iso
 from server.auth.principal import Principal
 from server.context import db
@@ -38,6 +36,7 @@ from server.registry.entities import (
     entity_rows,
     villages_visible_to,
 )
+from server.route_access import acting_user, readable_project
 
 ns = Namespace("datasets", description="The registry as Central's `children` entity list",
                path="/")

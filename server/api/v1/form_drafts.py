@@ -15,7 +15,7 @@ from flask import Response, request
 from flask_restx import Namespace, Resource
 
 from server import problems
-from server.api.v1.common import acting_user, audit, flag, store, success
+from server.api.v1.common import flag, store, success
 from server.api.v1.forms import (
     FORM,
     XLSX,
@@ -38,6 +38,7 @@ from server.operations.forms import (
     draft_from_published,
     publish_draft,
 )
+from server.route_access import acting_user, audit
 
 ns = Namespace("form_drafts", description="Form drafts: replace, media, publish",
                path="/")

@@ -15,8 +15,7 @@ from flask_restx import Namespace, Resource
 from sqlalchemy import select
 
 from server import problems
-from server.api.v1.common import acting_user, audit, extended, flag, load_json, store, success
-from server.api.v1.projects import readable_project
+from server.api.v1.common import extended, flag, load_json, store, success
 from server.api.v1.schemas import FormUpdateInput, actor_json, attachment_json, form_json, iso
 from server.auth.principal import Principal
 from server.context import db
@@ -32,6 +31,7 @@ from server.operations.forms import (
     published_versions,
     set_state,
 )
+from server.route_access import acting_user, audit, readable_project
 
 ns = Namespace("forms", description="Forms: upload, state, versions (management)",
                path="/")

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask_restx import Namespace, Resource
 
-from server.api.v1.common import acting_user, audit, extended, load_json, success
+from server.api.v1.common import extended, load_json, success
 from server.api.v1.schemas import ProjectInput, ProjectUpdateInput, iso, project_json
 from server.auth import permissions
 from server.auth.principal import Principal
@@ -18,21 +18,14 @@ from server.models import Project
 from server.operations.projects import (
     create_project,
     delete_project,
-    get_project,
     list_projects,
     project_counts,
     update_project,
 )
+from server.route_access import acting_user, audit, readable_project
 
 ns = Namespace("projects", description="Projects (one per commune)",
                path="/")
-
-
-def readable_project(who: Principal, project_id: int, verb: str = "project.read") -> Project:
-    """The project once the caller may `verb` on it; 404 if it does not exist."""
-    project = get_project(db(), project_id)
-    permissions.require(who, verb, project.id)
-    return project
 
 
 def _extended_json(who: Principal, project: Project) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 children, and merging them by hand.
 
 The review queue is in `registry_review`, flags in `registry_flags`, categories in
-`registry_categories`; what they share (caller, village scope, errors, paging) in
-`registry_common`.
+`registry_categories`; what they share with the pages (caller, village scope, errors) in
+`server.route_access`, paging in `registry_common`.
 
 Every route checks the caller's registry verb and village scope (`server.registry.access`):
 a child outside the caller's villages is 404, as if it did not exist; sensitive categories,
@@ -26,20 +26,8 @@ from marshmallow import fields, validate
 from sqlalchemy import Select, select
 
 from server import problems
-from server.api.v1.common import audit, load_json
-from server.api.v1.registry_common import (
-    BASE,
-    PAGING,
-    Body,
-    allowed,
-    caller,
-    paged,
-    registry_errors,
-    unmerge_visible_record,
-    visible_child,
-    with_total,
-)
-from server.api.v1.registry_json import child_detail_json, child_item_json
+from server.api.v1.common import load_json
+from server.api.v1.registry_common import BASE, PAGING, Body, paged, with_total
 from server.auth.principal import Principal
 from server.context import api_base, db
 from server.models import Child, ChildCategoryEpisode, Flag
@@ -48,6 +36,15 @@ from server.operations.audit_records import record_sensitive_list
 from server.registry import merge
 from server.registry.access import RegistryAccess, redact_episodes
 from server.registry.children_query import InvalidFilter, children_query, parse_filters
+from server.registry.json_shapes import child_detail_json, child_item_json
+from server.route_access import (
+    allowed,
+    audit,
+    caller,
+    registry_errors,
+    unmerge_visible_record,
+    visible_child,
+)
 
 ns = Namespace("registry", description="The master registry of a commune's children: "
                "list, detail, merge and unmerge", path="/")

@@ -16,18 +16,9 @@ from flask_restx import Namespace, Resource
 from marshmallow import fields, validate
 
 from server import problems
-from server.api.v1.common import acting_user, audit, load_json
+from server.api.v1.common import load_json
 from server.api.v1.registry import child_detail
-from server.api.v1.registry_common import (
-    BASE,
-    Body,
-    actor_ref,
-    caller,
-    changeable_category,
-    registry_errors,
-    visible_child,
-)
-from server.api.v1.registry_json import category_json
+from server.api.v1.registry_common import BASE, Body
 from server.auth.principal import Principal
 from server.context import db
 from server.db import utcnow
@@ -36,6 +27,16 @@ from server.registry import categories as registry_categories
 from server.registry.access import RegistryAccess
 from server.registry.category_actions import CategoryAction, change_category
 from server.registry.children_query import VIETNAM, vietnam_day_start
+from server.registry.json_shapes import category_json
+from server.route_access import (
+    acting_user,
+    actor_ref,
+    audit,
+    caller,
+    changeable_category,
+    registry_errors,
+    visible_child,
+)
 from sync.categories import default_catalogue
 
 ns = Namespace("registry_categories", description="Special-circumstance categories: the "

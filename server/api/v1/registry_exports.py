@@ -37,7 +37,7 @@ from exports import children_export as export
 from exports.children_csv_sql import children_csv
 from exports.registry_rows import ChildRow, count_children, iter_child_rows
 from server import problems
-from server.api.v1.registry_common import BASE, caller
+from server.api.v1.registry_common import BASE
 from server.auth import permissions
 from server.auth.principal import Principal
 from server.context import db, services
@@ -53,6 +53,7 @@ from server.registry.children_query import (
     children_query,
     parse_filters,
 )
+from server.route_access import caller
 
 ns = Namespace("registry_exports", description="The registry's children list as a file "
                "(CSV, XLSX) for officers", path="/")

@@ -14,18 +14,12 @@ from flask_restx import Namespace, Resource
 from marshmallow import fields, validate
 
 from server import problems
-from server.api.v1.common import audit, load_json
+from server.api.v1.common import load_json
 from server.api.v1.registry import child_detail
-from server.api.v1.registry_common import (
-    BASE,
-    Body,
-    allowed,
-    caller,
-    registry_errors,
-    visible_child,
-)
+from server.api.v1.registry_common import BASE, Body
 from server.context import db
 from server.registry import field_choices
+from server.route_access import allowed, audit, caller, registry_errors, visible_child
 
 ns = Namespace("registry_field_choices", description="Choosing which value of a child's "
                "field is right when its records disagree", path="/")

@@ -22,22 +22,14 @@ from marshmallow import fields, validate
 from sqlalchemy import Select, select
 
 from server import problems
-from server.api.v1.common import audit, load_json
-from server.api.v1.registry_common import (
-    BASE,
-    PAGING,
-    Body,
-    allowed,
-    caller,
-    paged,
-    registry_errors,
-    with_total,
-)
-from server.api.v1.registry_json import flag_json
+from server.api.v1.common import load_json
+from server.api.v1.registry_common import BASE, PAGING, Body, paged, with_total
 from server.context import db
 from server.models import Child, Flag
 from server.registry import flags as registry_flags
 from server.registry.access import FlagView, RegistryAccess
+from server.registry.json_shapes import flag_json
+from server.route_access import allowed, audit, caller, registry_errors
 
 ns = Namespace("registry_flags", description="Flags the commune acts on: new children in "
                "special circumstances, urgent cases, referrals", path="/")

@@ -26,11 +26,11 @@ from flask import request
 from flask_restx import Namespace, Resource
 
 from server import problems
-from server.api.v1.common import acting_user, audit, flag, store
-from server.api.v1.projects import readable_project
+from server.api.v1.common import flag, store
 from server.auth import permissions
 from server.context import db, services
 from server.registry.importer import FileRefused, Outcome, import_file
+from server.route_access import acting_user, audit, readable_project
 
 ns = Namespace("registry_import", description="Import children lists kept in Excel", path="/")
 

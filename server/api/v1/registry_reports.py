@@ -38,8 +38,6 @@ from exports.reports.presentation import (
     write_xlsx,
 )
 from server import problems
-from server.api.v1.common import acting_user
-from server.api.v1.projects import readable_project
 from server.api.v1.registry_common import BASE
 from server.auth import permissions
 from server.auth.principal import Principal
@@ -48,6 +46,7 @@ from server.db import utcnow
 from server.operations.audit_records import record_registry_export
 from server.registry.access import RegistryAccess
 from server.registry.children_query import VIETNAM, InvalidFilter, parse_filters
+from server.route_access import acting_user, readable_project
 
 ns = Namespace("registry_reports", description="The officers' reports on the registry: "
                "new children, the list by category, indicators, the national list, data "

@@ -15,27 +15,24 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 
 from server import problems
-from server.api.v1.common import audit, load_json
-from server.api.v1.registry_common import (
-    BASE,
-    PAGING,
-    Body,
-    allowed,
-    caller,
-    current_child,
-    paged,
-    registry_errors,
-    special_circumstances_seen,
-    visible_candidate,
-    visible_queue_query,
-    with_total,
-)
-from server.api.v1.registry_json import candidate_json, edge_json
+from server.api.v1.common import load_json
+from server.api.v1.registry_common import BASE, PAGING, Body, paged, with_total
 from server.context import db
 from server.models import ChildMembership, ChildRecord, MatchCandidate
 from server.models.registry import ReviewDecision
 from server.registry import merge, review
 from server.registry.access import RegistryAccess
+from server.registry.json_shapes import candidate_json, edge_json
+from server.route_access import (
+    allowed,
+    audit,
+    caller,
+    current_child,
+    registry_errors,
+    special_circumstances_seen,
+    visible_candidate,
+    visible_queue_query,
+)
 
 ns = Namespace("registry_review", description="The review queue: pairs the matcher could not "
                "decide, and a person's answers", path="/")

@@ -13,7 +13,7 @@ from flask_restx import Namespace, Resource
 from sqlalchemy import select
 
 from server import problems
-from server.api.v1.common import acting_user, audit, load_json, success
+from server.api.v1.common import load_json, success
 from server.api.v1.schemas import SessionInput, session_json
 from server.auth import permissions
 from server.auth.grants import GrantScope
@@ -22,6 +22,7 @@ from server.auth.sign_in import password_principal
 from server.context import db, principal, services
 from server.models import AppUser
 from server.operations.users import revoke_app_user_token
+from server.route_access import acting_user, audit
 
 ns = Namespace("sessions", description="Log in and out (bearer tokens)",
                path="/")

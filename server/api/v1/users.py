@@ -12,7 +12,7 @@ from flask import request
 from flask_restx import Namespace, Resource
 from sqlalchemy import func, or_, select
 
-from server.api.v1.common import acting_user, audit, extended, load_json, success
+from server.api.v1.common import extended, load_json, success
 from server.api.v1.roles import ADMIN
 from server.api.v1.schemas import (
     PasswordInput,
@@ -32,6 +32,7 @@ from server.operations.users import (
     get_user,
     update_user,
 )
+from server.route_access import acting_user, audit
 
 ns = Namespace("users", description="Web users",
                path="/")
