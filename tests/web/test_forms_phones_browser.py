@@ -65,12 +65,15 @@ class Manager(Officer):
     def h1(self) -> str:
         return self.find("h1").text
 
+    walking: tuple[int, int] = WIDE  # the window's size the journey is walked at
+
     def fits(self, what: str) -> None:
-        """At 390 and 1366 px the page never scrolls sideways."""
+        """At 390 and 1366 px the page never scrolls sideways; then back to the journey's."""
         for width, height in (NARROW, WIDE):
             self.driver.set_window_size(width, height)
             assert self.driver.execute_script("return window.innerWidth") <= width
             assert not scrolls_sideways(self.driver), f"{what} scrolls sideways at {width} px"
+        self.driver.set_window_size(*self.walking)
 
     def images_loaded(self, css: str) -> list[WebElement]:
         images = self.all(css)
@@ -80,12 +83,15 @@ class Manager(Officer):
         return images
 
 
-@pytest.fixture
-def manager(chromium: WebDriver, live_server: LiveServer, commune: Commune) -> Manager:
+@pytest.fixture(params=[WIDE, NARROW], ids=["1366px", "390px"])
+def manager(request: pytest.FixtureRequest, chromium: WebDriver, live_server: LiveServer,
+            commune: Commune) -> Manager:
+    """The manager, walking the journey in a window of 1366 px, then of 390 px."""
     chromium.get(f"{live_server.url}/healthz")
     chromium.delete_all_cookies()
-    chromium.set_window_size(*WIDE)
+    chromium.set_window_size(*request.param)
     person = Manager(chromium, live_server)
+    person.walking = request.param
     person.sign_in(commune.person("manager"))
     csp_violations(chromium)
     return person

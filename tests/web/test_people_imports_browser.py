@@ -59,6 +59,8 @@ class Person(Officer):
     """Someone at the keyboard (`Officer`'s opening, clicking and waiting), signing in with
     any password and typing into forms."""
 
+    walking: tuple[int, int] = WIDE  # the window's size the journey is walked at
+
     def __init__(self, driver: WebDriver, server: LiveServer, commune: AdminCommune) -> None:
         super().__init__(driver, server, commune)  # type: ignore[arg-type]  # reads project_id
         self.commune = commune
@@ -89,18 +91,25 @@ class Person(Officer):
             wider = self.driver.execute_script(
                 "return document.documentElement.scrollWidth > window.innerWidth")
             assert not wider, f"{self.driver.current_url} scrolls sideways at {width} px"
-        self.driver.set_window_size(*WIDE)
+        self.driver.set_window_size(*self.walking)
 
 
 @pytest.fixture
-def person(chromium: WebDriver, server: LiveServer, commune: AdminCommune) -> Person:
+def person(request: pytest.FixtureRequest, chromium: WebDriver, server: LiveServer,
+           commune: AdminCommune) -> Person:
+    """Someone walking the journey in a window of 1366 px, or of the width a test asks for
+    (`indirect` parametrization)."""
+    walking = getattr(request, "param", WIDE)
     chromium.get(f"{server.url}/healthz")
     chromium.delete_all_cookies()
-    chromium.set_window_size(*WIDE)
+    chromium.set_window_size(*walking)
     csp_violations(chromium)
-    return Person(chromium, server, commune)
+    person = Person(chromium, server, commune)
+    person.walking = walking
+    return person
 
 
+@pytest.mark.parametrize("person", [WIDE, NARROW], ids=["1366px", "390px"], indirect=True)
 def test_an_administrator_creates_an_account_gives_it_a_village_and_resets_its_password(
         person: Person) -> None:
     commune = person.commune
