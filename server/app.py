@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, make_response, request
 from sqlalchemy.exc import IntegrityError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from server import problems
+from server import outages, problems
 from server.auth.redaction import install_log_redaction
 from server.config import Settings, load_settings
+from server.id_converter import install_id_converter
 from server.middleware import FieldKeyPathMiddleware
 from server.security_headers import add_security_headers
 from server.services import Services
@@ -29,6 +30,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         svc = Services.from_settings(settings or load_settings())
     # Tokens never reach a log line, whichever server runs the app (README "Signing in").
     install_log_redaction()
+    outages.watch_database()
 
     app = Flask(__name__)
     app.extensions["diemtua"] = svc
@@ -55,6 +57,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _register_unit_of_work(app)
     _register_security_headers(app)
     _register_error_handlers(app)
+    install_id_converter(app)  # before the blueprints: their rules pick converters when added
     _register_blueprints(app)
     return app
 
@@ -69,16 +72,62 @@ def _register_unit_of_work(app: Flask) -> None:
                     session.commit()
                 else:
                     session.rollback()
+            except Exception as exc:
+                # The database went away between the work and its commit: nothing was
+                # stored, and the caller hears 503 like every other request of the outage.
+                kind = outages.outage_of(exc)
+                if kind is None:
+                    raise
+                response = add_security_headers(outage_response(kind, exc), request.blueprint,
+                                                request.endpoint)
             finally:
-                session.close()
+                _close_quietly(session)
         return response
 
     @app.teardown_request
     def _close(_exc: BaseException | None) -> None:
         session = g.pop("db", None)
         if session is not None:
-            session.rollback()
-            session.close()
+            _close_quietly(session)
+
+
+def _close_quietly(session: Any) -> None:
+    """Roll back and close; on a dead connection that fails too, and changes nothing."""
+    try:
+        session.rollback()
+        session.close()
+    except Exception as exc:
+        if outages.outage_of(exc) is None:
+            raise
+
+
+def render_problem(problem: problems.Problem) -> Response:
+    """A Problem as the surface of the request speaks: OpenRosa XML for phones, else JSON."""
+    from server.openrosa.responses import is_openrosa_request, openrosa_problem
+
+    if is_openrosa_request():
+        return openrosa_problem(problem)
+    response = jsonify(problem.to_json())
+    response.status_code = problem.http_status
+    if problem.http_status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="Diem Tua"'
+    return response
+
+
+def outage_response(kind: str, exc: BaseException) -> Response:
+    """503 + Retry-After for a database or storage outage (`server.outages`), logged once
+    per episode: phones read the OpenRosa message, the API the 503.2 problem, people a page.
+    """
+    outages.OUTAGES.seen(kind, exc)
+    retry_after = current_app.extensions["diemtua"].settings.retry_after_seconds
+    if request.blueprint == "web":
+        from server.web import error_page
+
+        response = make_response(error_page(503, "error.unavailable"))
+    else:
+        response = render_problem(problems.unavailable(kind, retry_after))
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _register_security_headers(app: Flask) -> None:
@@ -88,16 +137,7 @@ def _register_security_headers(app: Flask) -> None:
 
 
 def _register_error_handlers(app: Flask) -> None:
-    from server.openrosa.responses import is_openrosa_request, openrosa_problem
-
-    def render(problem: problems.Problem) -> Response:
-        if is_openrosa_request():
-            return openrosa_problem(problem)
-        response = jsonify(problem.to_json())
-        response.status_code = problem.http_status
-        if problem.http_status == 401:
-            response.headers["WWW-Authenticate"] = 'Bearer realm="Diem Tua"'
-        return response
+    render = render_problem
 
     @app.errorhandler(problems.Problem)
     def _problem(problem: problems.Problem) -> Response:
@@ -119,12 +159,20 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
         code = exc.code or 500
+        original = getattr(exc, "original_exception", None)
+        if isinstance(exc, InternalServerError) and original is not None:
+            kind = outages.outage_of(original)
+            if kind is not None:
+                return outage_response(kind, original)
         if code == 404:
             return render(problems.not_found())
         return render(problems.Problem(f"{code}.0", exc.description or exc.name))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        kind = outages.outage_of(exc)
+        if kind is not None:
+            return outage_response(kind, exc)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return render(problems.Problem("500.1", "An internal error occurred; nothing was "
                                        "saved. Please try again."))

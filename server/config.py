@@ -60,6 +60,10 @@ class Settings:
     sign_in_failures_per_account: int = 10
     sign_in_failures_per_address: int = 50
     redis_url: str | None = None
+    # A database or blob-store outage is answered 503 with this Retry-After, and /readyz
+    # fails while the blob disk has less free space than the floor (`server.outages`).
+    retry_after_seconds: int = 60
+    min_free_mb: int = 100
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -182,4 +186,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sign_in_failures_per_address=_int(env, "DIEMTUA_SIGN_IN_FAILURES_PER_ADDRESS", 50,
                                           minimum=1),
         redis_url=env.get("DIEMTUA_REDIS_URL") or None,
+        retry_after_seconds=_int(env, "DIEMTUA_RETRY_AFTER_SECONDS", 60, minimum=1),
+        min_free_mb=_int(env, "DIEMTUA_MIN_FREE_MB", 100),
     )

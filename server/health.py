@@ -1,4 +1,9 @@
-"""Liveness (`/healthz`, no I/O) and readiness (`/readyz`: database and storage reachable)."""
+"""Liveness (`/healthz`, no I/O) and readiness (`/readyz`: the database answers and is
+migrated; the blob store is writable and, on local disk, has more free space than
+DIEMTUA_MIN_FREE_MB — a full disk would refuse every photo, README "Limits and headers").
+
+A failed check names the part and its reason, never a hostname or a credential.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,15 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
+from server import outages
 from server.context import services
 from server.migrations import current_heads
 from server.services import Services
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("health", __name__)
+MB = 1024 * 1024
+LOW_SPACE = "blob storage free space"
 
 
 def expected_heads(svc: Services) -> list[str]:
@@ -28,21 +36,42 @@ def healthz() -> ResponseReturnValue:
 @blueprint.get("/readyz")
 def readyz() -> ResponseReturnValue:
     svc = services()
-    checks: dict[str, str] = {}
+    checks = {"database": _database(svc), "storage": _storage(svc)}
+    ready = all(value == "ok" for value in checks.values())
+    return jsonify(status="ok" if ready else "unavailable", checks=checks), 200 if ready else 503
+
+
+def _failed(part: str, exc: Exception) -> str:
+    # An outage is logged once per episode (`server.outages`), other failures each time.
+    if outages.outage_of(exc) is not None:
+        outages.OUTAGES.seen(part, exc)
+    else:
+        log.warning("readiness: %s check failed: %s", part, exc)
+    return f"failed: {type(exc).__name__}"
+
+
+def _database(svc: Services) -> str:
     try:
         with svc.database.engine.connect() as connection:
             revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        # A database that answers but was never migrated (or is behind) is not ready either.
-        checks["database"] = "ok" if revision in expected_heads(svc) else "not migrated"
     except Exception as exc:
-        log.warning("readiness: database check failed: %s", exc)
-        # Only the exception class reaches the client: no hostnames or credentials.
-        checks["database"] = f"failed: {type(exc).__name__}"
+        return _failed(outages.DATABASE, exc)
+    # A database that answers but was never migrated (or is behind) is not ready either.
+    return "ok" if revision in expected_heads(svc) else "not migrated"
+
+
+def _storage(svc: Services) -> str:
     try:
         svc.store.check()
-        checks["storage"] = "ok"
+        free = svc.store.free_bytes()
     except Exception as exc:
-        log.warning("readiness: storage check failed: %s", exc)
-        checks["storage"] = f"failed: {type(exc).__name__}"
-    ready = all(value == "ok" for value in checks.values())
-    return jsonify(status="ok" if ready else "unavailable", checks=checks), 200 if ready else 503
+        return _failed(outages.STORAGE, exc)
+    outages.OUTAGES.works(outages.STORAGE)
+    floor_mb = svc.settings.min_free_mb
+    if free is not None and free < floor_mb * MB:
+        low = f"low free space ({free // MB} MB free, {floor_mb} MB needed)"
+        # Logged once until the space is back, like an outage: probes come every few seconds.
+        outages.OUTAGES.seen(LOW_SPACE, f"DIEMTUA_MIN_FREE_MB: {low}")
+        return f"failed: {low}"
+    outages.OUTAGES.works(LOW_SPACE)
+    return "ok"

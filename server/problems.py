@@ -189,6 +189,15 @@ def registry_conflict(reason: str) -> Problem:
                    {"reason": reason})
 
 
+def site_administrator_needed(vietnamese: str, english: str, reason: str,
+                              actor_id: int) -> Problem:
+    # Our own code beside Central's 409s (Central lets the last administrator go): the change
+    # would delete one's own account or leave the site with no administrator
+    # (`server.operations.users.SiteAdministratorNeeded`), Vietnamese first.
+    return Problem("409.42", f"{vietnamese} ({english})",
+                   {"reason": reason, "actorId": actor_id})
+
+
 # --- 413: too big ---------------------------------------------------------------------------
 
 
@@ -218,3 +227,12 @@ def sign_in_unavailable(retry_after: int) -> Problem:
     return Problem("503.1", "Máy chủ tạm thời không kiểm tra được đăng nhập; chưa lưu gì, vui "
                    "lòng thử lại sau ít phút. (Sign-in cannot be checked right now; nothing was "
                    "saved. Please try again in a few minutes.)", {"retryAfter": retry_after})
+
+
+def unavailable(part: str, retry_after: int) -> Problem:
+    # Our own code beside 503.1: the database or the blob store is down (`server.outages`).
+    # Nothing of the request was kept; the client sends it again after `retryAfter` seconds
+    # (also the Retry-After header). Phones see the Vietnamese first (`server.openrosa.messages`).
+    return Problem("503.2", "The server cannot store data right now; nothing was saved. Please "
+                   "send again in a few minutes.", {"unavailable": part,
+                                                     "retryAfter": retry_after})

@@ -27,6 +27,8 @@ VIETNAMESE: dict[str, str] = {
     "409.18": "Bản gửi này đã bị xoá trên máy chủ, không thể gửi lại.",
     "413.1": "Dữ liệu gửi lên quá lớn so với giới hạn của máy chủ.",
     "500.1": "Máy chủ gặp lỗi, chưa lưu gì. Vui lòng gửi lại sau.",
+    "503.2": "Máy chủ tạm thời không lưu được dữ liệu; chưa lưu gì. Biểu mẫu vẫn còn trên "
+    "điện thoại, vui lòng gửi lại sau ít phút.",
 }
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from server import outages
 from server.db import utcnow
 from server.models import Blob
 from server.storage import BlobStore
@@ -74,6 +75,7 @@ def store_blob_id(
         new_id = existing_id  # the row outlived its bytes (restored database): store again
     stream.seek(0)
     store.put(sha256, stream, size, content_type)
+    outages.OUTAGES.works(outages.STORAGE)
     return new_id
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Sequence
+from xml.sax.saxutils import escape
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -74,6 +76,8 @@ def _inspect(xml: str) -> XFormInfo:
                         f'diemtua="{FIELD_POLICY_NAMESPACE}" in the settings sheet\'s '
                         "namespaces column (docs/access.md)")
         raise problems.unparseable("xform", message) from exc
+    if info.version:  # an uploaded form's own version meets the rules of `publish?version=`
+        check_version(info.version)
     return info
 
 
@@ -164,14 +168,57 @@ def used_versions(db: Session, form: Form) -> set[str]:
 
 
 _VERSION_ATTR = re.compile(r'(<[^>]*\bid="[^"]*"[^>]*?\bversion=")([^"]*)(")')
+# The width of `form_defs.version`; PostgreSQL refuses a longer value (with a 500 if unchecked).
+VERSION_MAX_LENGTH = 255
+_FORBIDDEN = frozenset({"Cc", "Cs"})  # control characters; lone surrogates (never XML text)
+
+
+def check_version(version: str) -> None:
+    """Refuse (400.8, saying why) a version string phones and exports cannot carry.
+
+    Central takes any string for `publish?version=`. What cannot round-trip through the XForm is
+    refused here: control characters (XML 1.0 forbids most; an attribute turns tab and newline
+    into spaces, so the phones' version would differ from the one published, and spreadsheet
+    exports cannot hold them), spaces at either end (the server and Collect trim the attribute,
+    docs/openrosa.md §1), and more characters than the column holds. Markup characters (`&`,
+    `<`, quotes) are allowed: they are escaped wherever the version is written into XML.
+    """
+    if not version:
+        raise _bad_version("empty", "it is empty; leave the parameter out to publish the "
+                           "draft's own version")
+    if len(version) > VERSION_MAX_LENGTH:
+        raise _bad_version("too_long", f"it is {len(version)} characters long; at most "
+                           f"{VERSION_MAX_LENGTH} are accepted")
+    bad = next((char for char in version if unicodedata.category(char) in _FORBIDDEN
+                or char in "\ufffe\uffff"), None)
+    if bad is not None:
+        raise _bad_version("control_character", f"it contains the control character "
+                           f"U+{ord(bad):04X}; use letters, digits and punctuation only")
+    if version != version.strip():
+        raise _bad_version("spaces", "it begins or ends with a space, which phones would drop")
+
+
+def _bad_version(refused: str, reason: str) -> problems.Problem:
+    """400.8 for `version`; `details.refused` names the rule, for the forms page's words."""
+    problem = problems.unexpected_value("version", reason)
+    problem.details["refused"] = refused
+    return problem
 
 
 def set_draft_version(form_def: FormDef, version: str) -> None:
-    """Central's `publish?version=`: rewrite the version attribute of the primary instance."""
-    xml, count = _VERSION_ATTR.subn(lambda m: m.group(1) + version + m.group(3), form_def.xml,
-                                    count=1)
+    """Central's `publish?version=`: rewrite the version attribute of the primary instance.
+
+    The value is XML-escaped into the attribute, and the result is read back as any upload is,
+    so what is stored and served is a form that parses and names exactly `version`."""
+    check_version(version)
+    attribute = escape(version, {'"': "&quot;"})
+    xml, count = _VERSION_ATTR.subn(lambda m: m.group(1) + attribute + m.group(3),
+                                    form_def.xml, count=1)
     if count == 0:
         raise problems.unexpected_value("version", "the form has no version attribute to set")
+    info = _inspect(xml)
+    if info.version != version:
+        raise problems.unexpected_value("version", "it could not be written into the form")
     xml_bytes = xml.encode("utf-8")
     form_def.xml = xml
     form_def.version = version

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar, Literal
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -135,8 +136,91 @@ def active_users(db: Session) -> list[User]:
                            .where(Actor.deleted_at.is_(None)).order_by(User.email)))
 
 
-def delete_user(db: Session, user: User) -> None:
-    """Soft-delete: the actor stays for audit and submitter history; access ends now."""
+# --- site administrators: at least one always remains (docs/access.md) ---------------------
+
+
+class SiteAdministratorNeeded(Exception):
+    """A change refused because the site would lose what manages it: an administrator deleting
+    its own account (`reason` "own_account"), or the last site administrator deleted or
+    demoted ("last_admin"). The API answers 409.42; a page says why in its own words; the
+    message itself is Vietnamese then English, for a command line."""
+
+    MESSAGES: ClassVar[dict[str, tuple[str, str]]] = {
+        "own_account": (
+            "Không thể xoá hay vô hiệu hoá tài khoản của chính mình; một quản trị viên hệ "
+            "thống khác có thể làm việc này.",
+            "A site administrator cannot delete or deactivate their own account; another site "
+            "administrator can."),
+        "last_admin": (
+            "Đây là quản trị viên hệ thống cuối cùng; hãy cho một tài khoản khác quyền quản trị "
+            "trước.",
+            "This is the last site administrator: without it nobody could manage accounts. "
+            "Make another account a site administrator first."),
+    }
+
+    def __init__(self, reason: str, actor_id: int) -> None:
+        self.reason = reason
+        self.actor_id = actor_id
+        self.vietnamese, self.english = self.MESSAGES[reason]
+        super().__init__(f"{self.vietnamese} ({self.english})")
+
+    def problem(self) -> problems.Problem:
+        return problems.site_administrator_needed(self.vietnamese, self.english, self.reason,
+                                                  self.actor_id)
+
+
+# Deleting (deactivating) a web user, or taking its site administrator role away.
+SiteAdminChange = Literal["delete", "demote"]
+
+
+def site_admin_ids(db: Session, lock: bool = False) -> list[int]:
+    """The site administrators not deleted. `lock`: their rows stay locked until the unit of
+    work ends (PostgreSQL `FOR UPDATE`; SQLite's writers are one at a time already, `BEGIN
+    IMMEDIATE` in `server.db`), so two administrators removing each other at the same moment
+    are judged one after the other and the second sees the first's change."""
+    query = (select(User.actor_id).join(Actor, Actor.id == User.actor_id)
+             .where(User.role == "admin", Actor.deleted_at.is_(None)).order_by(User.actor_id))
+    return list(db.scalars(query.with_for_update() if lock else query))
+
+
+def site_admin_refusal(db: Session, user: User, change: SiteAdminChange, by: int | None,
+                       lock: bool = False) -> SiteAdministratorNeeded | None:
+    """The one rule, for every path that deletes a web user or takes its administrator role
+    (API, pages): nobody deletes their own account (`change` "delete", `by` the acting actor;
+    None when no user acts, as at the operator's console), and the last site administrator is
+    never deleted nor demoted — else nobody could manage accounts but the operator. Pages ask
+    it unlocked to explain before the form is sent; the change itself asks through
+    `ensure_site_admin_remains`, locked."""
+    if change == "delete" and by == user.actor_id:
+        return SiteAdministratorNeeded("own_account", user.actor_id)
+    admins = site_admin_ids(db, lock=lock)
+    if admins == [user.actor_id]:
+        return SiteAdministratorNeeded("last_admin", user.actor_id)
+    return None
+
+
+def ensure_site_admin_remains(db: Session, user: User, change: SiteAdminChange,
+                              by: int | None) -> None:
+    """`site_admin_refusal` with the administrators' rows locked; raises the refusal."""
+    refusal = site_admin_refusal(db, user, change, by, lock=True)
+    if refusal is not None:
+        raise refusal
+
+
+def revoke_site_admin(db: Session, user: User, by: int | None) -> None:
+    """Take the administrator role away; refused for the last one (`SiteAdministratorNeeded`).
+    An administrator may give up its own role while another remains."""
+    if user.role != "admin":
+        raise problems.not_found()
+    ensure_site_admin_remains(db, user, "demote", by)
+    user.role = "none"
+    db.flush()
+
+
+def delete_user(db: Session, user: User, by: int | None) -> None:
+    """Soft-delete: the actor stays for audit and submitter history; access ends now. `by`:
+    the actor deleting (None: the operator); refused by `ensure_site_admin_remains`."""
+    ensure_site_admin_remains(db, user, "delete", by)
     user.actor.deleted_at = utcnow()
     user.role = "none"
     end_sessions(db, user.actor_id)

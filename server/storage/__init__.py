@@ -33,6 +33,9 @@ class BlobStore(Protocol):
     def check(self) -> None:
         """Raise StorageError unless the store is reachable and writable (for /readyz)."""
 
+    def free_bytes(self) -> int | None:
+        """Space left for new blobs, or None when the store has no such limit (S3)."""
+
 
 def make_store(settings: Settings) -> BlobStore:
     if settings.storage == "s3":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,9 +66,15 @@ class LocalBlobStore:
         return None
 
     def check(self) -> None:
+        """Write and sync a few bytes: creating an empty file still works on a full disk."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            probe = tempfile.NamedTemporaryFile(dir=self.root, prefix=".ready-", delete=True)
-            probe.close()
+            with tempfile.NamedTemporaryFile(dir=self.root, prefix=".ready-") as probe:
+                probe.write(b"\0" * 4096)
+                probe.flush()
+                os.fsync(probe.fileno())
         except OSError as exc:
             raise StorageError(f"blob folder {self.root} is not writable: {exc}") from exc
+
+    def free_bytes(self) -> int | None:
+        return shutil.disk_usage(self.root).free

@@ -160,6 +160,9 @@ class S3BlobStore:
         )
         return url
 
+    def free_bytes(self) -> int | None:
+        return None
+
     def check(self) -> None:
         """Reachable, credentials accepted, bucket present (created if missing, as put would)."""
         self._head_or_create_bucket(self.probe_client)

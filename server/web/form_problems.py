@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.operations.forms import VERSION_MAX_LENGTH
 from server.problems import Problem
 from server.web.i18n import t
 
@@ -59,6 +60,9 @@ _PYXFORM: list[tuple[re.Pattern[str], str, Callable[[re.Match[str]], dict[str, s
     (re.compile(r"not recognized as a supported type|could not be read as an XLSForm"),
      "xlsform.unreadable", lambda m: {}),
 ]
+# Why `check_version` refused a version typed on the page (`details.refused`).
+_VERSION_REFUSED = {"too_long": "publish.version_too_long",
+                    "control_character": "publish.version_control"}
 _ROW = re.compile(r"\[row : (\d+)\]")
 _SHEET = re.compile(r"On the '(\w+)' sheet")
 
@@ -101,6 +105,9 @@ def explain(problem: Problem, *, form_id: str = "") -> Explained:
         return Explained([t("upload.exists", form_id=existing)], message)
     if code == "409.6":
         return Explained([t("publish.version_used")], message)
+    if code == "400.8" and details.get("field") == "version" and "refused" in details:
+        key = _VERSION_REFUSED.get(str(details["refused"]), "publish.version_invalid")
+        return Explained([t(key, limit=VERSION_MAX_LENGTH)], message)
     if code == "400.8":
         key = {"xmlFormId": "upload.other_form", "formId": "upload.reserved_id",
                "diemtua:sensitivity": "upload.sensitivity",

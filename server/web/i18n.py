@@ -481,6 +481,10 @@ MESSAGES: dict[str, str] = {
     "publish.version_used": ("This version was published before. Give a new version and publish "
                              "again."),
     "publish.no_version": "The form has no version attribute, so its version cannot be changed.",
+    "publish.version_too_long": "The version is too long: at most {limit} characters.",
+    "publish.version_control": ("The version cannot contain tabs, line breaks or other control "
+                                "characters."),
+    "publish.version_invalid": "This version cannot be used; see the technical details below.",
     "attachment.unknown": "The form does not use a file of this name.",
     "attachment.no_file": "Choose the file for {name} first.",
     "done.form_uploaded": "The form is uploaded as a draft.",
@@ -617,7 +621,11 @@ MESSAGES: dict[str, str] = {
     "users.deactivate": "Deactivate the account",
     "users.deactivate_help": ("This person can no longer sign in and loses every role; what they "
                               "did stays on record."),
-    "users.deactivate_myself": "This is your own account: you will be signed out at once.",
+    "users.deactivate_refused_own_account": ("This is your own account: you cannot deactivate "
+                                             "it. Another site administrator can."),
+    "users.deactivate_refused_last_admin": ("This is the last site administrator: without it "
+                                            "nobody could manage accounts. Make another account "
+                                            "a site administrator first."),
     "users.deactivate_submit": "Deactivate",
     "users.password_title": "New password",
     "users.created": "The account {email} is created.",
@@ -884,6 +892,9 @@ MESSAGES: dict[str, str] = {
     "error.404": "Not found (or not yours to see).",
     "error.409": "The registry does not allow this change.",
     "error.500": "Something went wrong; nothing was saved. Please try again.",
+    "error.unavailable": ("The server cannot save data right now (its database or its file "
+                          "storage is unavailable); nothing was saved. Please try again in a "
+                          "few minutes."),
     "error.detail": "Details: {detail}",
 }
 

@@ -31,7 +31,14 @@ from server.operations.people import (
     web_users,
 )
 from server.operations.project_roles import roles_by_actor
-from server.operations.users import create_user, delete_user, get_user, reset_password
+from server.operations.users import (
+    SiteAdministratorNeeded,
+    create_user,
+    delete_user,
+    get_user,
+    reset_password,
+    site_admin_refusal,
+)
 from server.web import blueprint
 from server.web.i18n import language, t
 from server.web.views_children import done_message
@@ -96,13 +103,20 @@ def user_create() -> ResponseReturnValue:
     return _password_page(user, password, created=True)
 
 
+def _refusal_words(refusal: SiteAdministratorNeeded) -> str:
+    return t(f"users.deactivate_refused_{refusal.reason}")
+
+
 def _user_page(user: User, error: FormError | None = None) -> ResponseReturnValue:
     roles = roles_by_actor(db(), [user.actor_id])[user.actor_id]
+    # The rule the deactivation meets (`server.operations.users.site_admin_refusal`), asked
+    # before the form is shown: a refused account gets the reason instead of the button.
+    refusal = site_admin_refusal(db(), user, "delete", web_caller().actor_id)
     return render_template(
         "web/user.html", account=user, roles=roles,
         last_sign_in=last_sign_ins(db(), [user.actor_id]).get(user.actor_id),
         village_names=village_names(db(), {held.project_id for held in roles}),
-        myself=user.actor_id == web_caller().actor_id,
+        deactivate_refused=_refusal_words(refusal) if refusal else None,
         error=error.message if error else None, done=done_message(),
     ), error.status if error else 200
 
@@ -129,11 +143,15 @@ def user_reset(actor_id: int) -> ResponseReturnValue:
 
 @blueprint.post("/ui/users/<int:actor_id>/deactivate")
 def user_deactivate(actor_id: int) -> ResponseReturnValue:
-    """The API's user delete: sessions and roles end, the history stays."""
+    """The API's user delete: sessions and roles end, the history stays. Refused, with the
+    reason, for one's own account and for the last site administrator."""
     who = _admin()
     account = get_user(db(), actor_id)
     if not confirmed():
         return _user_page(account, FormError(400, t("people.confirm_needed")))
-    delete_user(db(), account)
+    try:
+        delete_user(db(), account, by=who.actor_id)
+    except SiteAdministratorNeeded as refusal:
+        return _user_page(account, FormError(409, _refusal_words(refusal)))
     record_web_action(db(), who, "user.delete", f"actor:{actor_id}")
     return redirect(url_for("web.users", done="user_deactivated"), 303)

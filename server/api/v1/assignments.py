@@ -42,7 +42,13 @@ from server.operations.project_roles import (
     project_role_rows,
     remove_project_role,
 )
-from server.operations.users import get_app_user, get_user, normalise_villages
+from server.operations.users import (
+    SiteAdministratorNeeded,
+    get_app_user,
+    get_user,
+    normalise_villages,
+    revoke_site_admin,
+)
 from server.route_access import acting_user, audit, readable_project
 
 ns = Namespace("assignments", description="Role assignments: site-wide, project, form",
@@ -122,15 +128,17 @@ class SiteAssignment(Resource):
         return success()
 
     def delete(self, role_id: str, actor_id: int) -> dict[str, bool]:
-        """Take the administrator role away from a web user."""
+        """Take the administrator role away from a web user; refused (409.42) for the last
+        one."""
         who = acting_user()
         permissions.require_admin(who)
         role = find_role(role_id)
         _require_scope(role, "site")
         user = get_user(db(), actor_id)
-        if user.role != "admin":
-            raise problems.not_found()
-        user.role = "none"
+        try:
+            revoke_site_admin(db(), user, by=who.actor_id)
+        except SiteAdministratorNeeded as exc:
+            raise exc.problem() from exc
         _audit(who, user.actor, "delete", role, "*")
         return success()
 

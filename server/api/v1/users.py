@@ -26,6 +26,7 @@ from server.auth.principal import Principal
 from server.context import db
 from server.models import Actor, User
 from server.operations.users import (
+    SiteAdministratorNeeded,
     change_password,
     create_user,
     delete_user,
@@ -110,10 +111,14 @@ class UserDetail(Resource):
         return user_json(user)
 
     def delete(self, actor_id: int) -> dict[str, bool]:
-        """Delete a user: their sessions and roles end; their history stays."""
+        """Delete a user: their sessions and roles end; their history stays. Refused (409.42)
+        for one's own account and for the last site administrator."""
         who = acting_user()
         permissions.require_admin(who)
-        delete_user(db(), get_user(db(), actor_id))
+        try:
+            delete_user(db(), get_user(db(), actor_id), by=who.actor_id)
+        except SiteAdministratorNeeded as exc:
+            raise exc.problem() from exc
         audit(who, "user.delete", f"actor:{actor_id}")
         return success()
 
