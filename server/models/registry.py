@@ -115,6 +115,15 @@ class ChildRecord(Base):
     father_name: Mapped[str] = mapped_column(String(255), default="")
     guardian_name: Mapped[str] = mapped_column(String(255), default="")
     personal_id: Mapped[str] = mapped_column(String(32), default="")
+    # The child's home name (tên thường gọi ở nhà: Bắp, Sóc, Tôm…) as reported, beside the
+    # full name; the matcher compares it with the other record's given and home names
+    # (docs/matching.md §2.1).
+    home_name: Mapped[str] = mapped_column(String(255), default="")
+    # Fields of this report kept but not trusted (`personal_id`, `dob`, `sex`, …): a row is
+    # never refused for one doubtful value (docs/registry.md, "Doubtful fields"); a doubtful
+    # field is no identity evidence for matching and is listed in the data-quality report.
+    # Items: {"field": name, "value": what was given, "reason": English code}.
+    doubtful: Mapped[list[Any]] = mapped_column(JSON, default=list)
     raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # The special-circumstance categories this report's answers point to, as derived when it
     # was stored (`sync.categories.DerivedCategory` as dicts), so a child's provisional
@@ -177,6 +186,7 @@ class Child(Base):
     father_name: Mapped[str] = mapped_column(String(255), default="")
     guardian_name: Mapped[str] = mapped_column(String(255), default="")
     personal_id: Mapped[str] = mapped_column(String(32), default="")
+    home_name: Mapped[str] = mapped_column(String(255), default="")
     vital_status: Mapped[str] = mapped_column(String(16), default=VitalStatus.ACTIVE.value)
     school_status: Mapped[str] = mapped_column(String(32), default="")
     support: Mapped[str] = mapped_column(String(255), default="")  # space-separated codes
