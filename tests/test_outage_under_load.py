@@ -137,7 +137,7 @@ class Load:
             response = http.post(
                 f"{self.url}/v1/key/{self.token}/projects/{self.project_id}/submission",
                 headers=collect_headers(), timeout=30,
-                files={"xml_submission_file": ("submission.xml", xml, "text/xml"),
+                files={"xml_submission_file": ("submission.xml", xml.encode(), "text/xml"),
                        "front.jpg": ("front.jpg", photo, "image/jpeg"),
                        "back.jpg": ("back.jpg", photo[::-1], "image/jpeg")})
             with self.lock:
