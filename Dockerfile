@@ -7,7 +7,7 @@
 # virtualenv is copied into the second, so pip's caches, the build backend and the source tree
 # stay behind. Every dependency ships manylinux wheels, so no compiler is needed in either.
 
-FROM python:3.11-slim AS build
+FROM python:3.11-slim-trixie AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/diemtua
 WORKDIR /src
@@ -21,11 +21,16 @@ COPY xlsforms ./xlsforms
 RUN /opt/diemtua/bin/pip install . \
  && /opt/diemtua/bin/pip uninstall --yes pip setuptools
 
-FROM python:3.11-slim
+FROM python:3.11-slim-trixie
 ENV PATH=/opt/diemtua/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DIEMTUA_DATA_DIR=/var/lib/diemtua
+# `diemtua backup` runs pg_dump and pg_restore, which must be at least as new as the server:
+# Debian trixie's client is PostgreSQL 17, the version docker-compose.yml runs.
+RUN apt-get update \
+ && apt-get install --yes --no-install-recommends postgresql-client \
+ && rm -rf /var/lib/apt/lists/*
 # A fixed uid lets operators chown a bind-mounted data folder before the first start.
 RUN groupadd --system --gid 10001 diemtua \
  && useradd --system --uid 10001 --gid diemtua --home-dir /var/lib/diemtua --no-create-home \

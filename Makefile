@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test install lint bench translations screenshots
+.PHONY: serve test install lint bench bench-unseen translations screenshots contract
 
 $(BIN)/diemtua: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,16 @@ test: install
 
 bench: install
 	$(BIN)/python bench/ingest.py
+
+# The API contract: schemathesis over every operation of /v1/swagger.json against a live server
+# on PostgreSQL with the demo commune (tools/contract.py); no 5xx, every answer as described.
+# Needs PostgreSQL on 127.0.0.1:5432 (CONTRACT_DATABASE_URL to use another, dropped first).
+contract: install
+	$(BIN)/python tools/contract.py $${CONTRACT_DATABASE_URL:+--database-url "$$CONTRACT_DATABASE_URL"}
+
+# Matching on the unseen registry (bench/unseen/): a second evaluation set, never tuned on
+bench-unseen: install
+	$(BIN)/python bench/unseen_registry.py
 
 # A PNG of every page (demo commune, Vietnamese, 390 and 1366 px) into docs/screenshots/, with
 # its README; needs Chromium and chromedriver, as the page tests do

@@ -5,7 +5,8 @@ synthetic children (`bench/synthetic.py`: households, twins, parents, dates of b
 in a child process (memory this process freed would hide the import's growth), imports a
 one-row list first (so the code, the database connection and the matching model are loaded),
 resets the kernel's peak-RSS mark, then imports the list — read, checked, matched and placed —
-in one transaction, as ``diemtua registry import`` does (``--dry-run`` rolls it back).
+as ``diemtua registry import`` does, committed a batch at a time with ``--save`` (a dry run, the
+default, does it all in one savepoint and rolls it back).
 
 Prints rows/s and the growth of the peak resident size over the size before the import; the
 README's import limits promise less than 150 MB at the row limit (DIEMTUA_IMPORT_MAX_ROWS).
@@ -68,7 +69,8 @@ def status_mib(key: str) -> float:
 def run_import(svc: Services, project_id: int, path: Path, dry_run: bool) -> ImportReport:
     with path.open("rb") as stream, svc.database.unit_of_work() as session:
         return import_file(session, project_id, stream, source=path.stem, dry_run=dry_run,
-                           store=svc.store, max_rows=svc.settings.import_max_rows)
+                           store=svc.store, max_rows=svc.settings.import_max_rows,
+                           commit_batches=True)
 
 
 def main() -> None:

@@ -140,6 +140,24 @@ def process_tree_rss_mib(pid: int) -> float:
     return total_kib / 1024
 
 
+def process_tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by the gunicorn master and all its workers.
+
+    On a shared machine the wall-clock figures move with everything else running; the CPU
+    the server spends per submission is what a change to the ingest path changes."""
+    ticks, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(child) for child in (task / "children").read_text().split())
+        except (OSError, IndexError, ValueError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def multipart(xml: bytes, photo_name: str, photo: bytes, boundary: str) -> list[bytes]:
     return [
         (f"--{boundary}\r\nContent-Disposition: form-data; name=\"xml_submission_file\"; "
@@ -251,6 +269,7 @@ def main() -> None:
             for i in range(args.clients)
         ]
         peak_rss = idle_rss
+        cpu_before = process_tree_cpu_seconds(server.pid)
         started = time.perf_counter()
         for thread in threads:
             thread.start()
@@ -258,6 +277,7 @@ def main() -> None:
             peak_rss = max(peak_rss, process_tree_rss_mib(server.pid))
             time.sleep(0.25)
         elapsed = time.perf_counter() - started
+        server_cpu = process_tree_cpu_seconds(server.pid) - cpu_before
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -283,6 +303,9 @@ def main() -> None:
         print(f"latency p99       {percentile(latencies, 0.99) * 1000:.1f} ms")
         print(f"latency mean      {statistics.fmean(latencies) * 1000:.1f} ms")
     print(f"server memory     idle {idle_rss:.0f} MiB, peak {peak_rss:.0f} MiB (all workers)")
+    if accepted:
+        print(f"server CPU        {server_cpu / accepted * 1000:.2f} ms per accepted submission "
+              f"(all workers; load average {os.getloadavg()[0]:.1f})")
     print(f"accepted/s        {accepted / elapsed:.1f}")
     errors = [client.error for client in stats if client.error]
     if errors:

@@ -18,6 +18,12 @@ Each size runs in its own process, so peak memory belongs to that size alone.
     .venv/bin/python bench/matching.py                     # 5k, 50k, 500k, seed 2026
     .venv/bin/python bench/matching.py --sizes 5000 --incoming 2000
     .venv/bin/python bench/matching.py --tune              # refit sync/matching/model.json (seed 7)
+    .venv/bin/python bench/matching.py --sizes 5000 --unseen 14   # unseen set: 14 communes
+    .venv/bin/python bench/matching.py --unseen 0          # synthetic set only
+
+After the synthetic sizes, the **unseen registry** (``bench/unseen_registry.py``: another
+generator, other assumptions, imported through the registry importer; one commune by default)
+is reported beside them. It is never used by ``--tune``.
 """
 
 from __future__ import annotations
@@ -275,6 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--tune", action="store_true",
                         help=f"refit weights and thresholds on seed {TUNE_SEED}; write --model")
+    parser.add_argument("--unseen", type=int, default=1, metavar="COMMUNES",
+                        help="communes of the unseen registry to report after the synthetic "
+                             "sizes (bench/unseen_registry.py; 0: skip)")
+    parser.add_argument("--unseen-database-url", default=None,
+                        help="PostgreSQL database the unseen registry recreates (default SQLite)")
     args = parser.parse_args(argv)
     if args.tune:
         tune(Path(args.model))
@@ -304,7 +315,27 @@ def main(argv: list[str] | None = None) -> int:
         print(_line(r))
     print("goals (F1 >= 0.97, precision >= 0.99, twins merged <= 1 %, >= 5,000 rec/s): "
           + ("met at every size" if goals_met else "NOT met at every size (see above)"))
+    if args.unseen > 0:
+        report_unseen(args.unseen, args.unseen_database_url)
     return 0 if math.isfinite(results[-1]["f1"]) else 1
+
+
+def report_unseen(communes: int, database_url: str | None) -> None:
+    """The unseen registry's figures under the synthetic ones (its own process, so its peak
+    memory is its own), then its full summary."""
+    command = [sys.executable, str(ROOT / "bench" / "unseen_registry.py"), "--communes",
+               str(communes), "--json"]
+    if database_url:
+        command += ["--database-url", database_url]
+    child = subprocess.run(command, check=True, capture_output=True, text=True)
+    lines = child.stdout.strip().splitlines()
+    r = json.loads(lines[-1])
+    print(f"unseen   {r['rows']:>7,} | {r['precision']:.4f} {r['recall']:.4f} {r['f1']:.4f} "
+          f"| {r['twins_merged']:>3}/{r['twin_pairs']:<4} {100 * r['twins_merged_share']:5.2f} % "
+          f"| review {100 * r['review_per_record']:4.1f} % of rows | {r['records_per_s']:>6,.0f} "
+          f"{r['records_per_cpu_s']:>6,.0f} | {r['peak_rss_mb']:>6,.0f}  (imported: "
+          f"{r['rows']:,} rows, {r['refused']} refused, {r['silent_id_misses']} silent ID misses)")
+    print("\n".join(lines[:-1]))
 
 
 if __name__ == "__main__":

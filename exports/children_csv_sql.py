@@ -394,6 +394,7 @@ def copy_statement(session: Session, project_id: int, access: RegistryAccess,
                                           flags.c.child_id == Child.id))
     cells: list[Sql] = [
         _child_code(Child.number), _free_text(Child.full_name, text),
+        _free_text(Child.home_name, text),
         _label(labels.sex, Child.sex, text), func.nullif(Child.dob, ""),
         _label(labels.precision, Child.dob_precision, text), _lookup(ages, Child.dob),
         _lookup(villages, Child.village_code), _free_text(Child.village_code, text),

@@ -4,8 +4,8 @@ One row per *current* child the caller may see (`exports.registry_rows`: a merge
 row), in the children list's order and with its filters, so the file holds exactly what the
 list showed. The columns, Vietnamese headers by default, English with ``language="en"``:
 
-    code · full name · sex · date of birth · its precision · age on the export day · village ·
-    village code · household head · mother · father · guardian · personal ID ·
+    code · full name · home name · sex · date of birth · its precision · age on the export day ·
+    village · village code · household head · mother · father · guardian · personal ID ·
     one column per category · care arrangement · alternative care registered · support received ·
     school status · vital status · last visit · open flags · their kinds · first reported ·
     source reports
@@ -81,6 +81,7 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _BEFORE_CATEGORIES: tuple[tuple[str, str], ...] = (
     ("Mã trẻ", "Child code"),
     ("Họ và tên", "Full name"),
+    ("Tên thường gọi ở nhà", "Home name"),
     ("Giới tính", "Sex"),
     ("Ngày sinh", "Date of birth"),
     ("Độ chính xác ngày sinh", "Date of birth precision"),
@@ -239,8 +240,9 @@ def _same(text: str) -> str:
 
 _FORMULA_FIRST = frozenset(start[0] for start in FORMULA_STARTS)
 _NEVER: frozenset[str] = frozenset()
-# CSV columns before the categories that hold free text (name … personal ID).
-_FREE_TEXT_BEFORE = (1, 6, 7, 8, 9, 10, 11, 12)
+# CSV columns before the categories that hold free text (names … personal ID).
+_FREE_TEXT_BEFORE = (1, 2, 7, 8, 9, 10, 11, 12, 13)
+_AGE = 6  # the CSV column of the age on the export day
 
 
 class ChildrenLayout:
@@ -288,8 +290,8 @@ class ChildrenLayout:
         return [*self._fixed(_BEFORE_CATEGORIES), *categories, *self._fixed(_AFTER_CATEGORIES)]
 
     def xlsx_widths(self) -> list[float]:
-        return [9, 26, 9, 11, 12, 8, 16, 9, 24, 24, 24, 24, 15, *([14, 11, 11] * len(self.codes)),
-                22, 12, 30, 20, 16, 11, 9, 26, 11, 9]
+        return [9, 26, 14, 9, 11, 12, 8, 16, 9, 24, 24, 24, 24, 15,
+                *([14, 11, 11] * len(self.codes)), 22, 12, 30, 20, 16, 11, 9, 26, 11, 9]
 
     def xlsx_kinds(self) -> list[ColumnKind]:
         """Each XLSX column's type (`xlsx_cells`): a date of birth or a last visit is a date
@@ -297,7 +299,7 @@ class ChildrenLayout:
         text: list[ColumnKind] = [TEXT] * 7
         category: list[ColumnKind] = [TEXT, DATE, DATE]
         situation: list[ColumnKind] = [TEXT] * 5
-        return [TEXT, TEXT, TEXT, ANY, TEXT, NUMBER, *text, *(category * len(self.codes)),
+        return [TEXT, TEXT, TEXT, TEXT, ANY, TEXT, NUMBER, *text, *(category * len(self.codes)),
                 *situation, ANY, NUMBER, TEXT, DATE, NUMBER]
 
     # --- cells ----------------------------------------------------------------------------
@@ -331,7 +333,8 @@ class ChildrenLayout:
         first_chars = _NEVER if raw else _FORMULA_FIRST
         text = _same if raw else safe_cell
         cells = [
-            row.code, row.full_name, _label(labels.sex, row.sex, text), row.dob or "",
+            row.code, row.full_name, row.home_name, _label(labels.sex, row.sex, text),
+            row.dob or "",
             _label(labels.precision, row.dob_precision, text), "", row.village_name,
             row.village_code, row.household_head, row.mother_name, row.father_name,
             row.guardian_name, row.personal_id]
@@ -341,7 +344,7 @@ class ChildrenLayout:
                 cells[column] = safe_cell(value)
         age = self.age(row)
         if age is not None:
-            cells[5] = str(age)
+            cells[_AGE] = str(age)
         if row.episodes:
             shown = shown_episodes(row)
             cells += [self._category_sentence(shown.get(code)) for code in self.codes]
@@ -375,7 +378,7 @@ class ChildrenLayout:
         else:
             categories = [None] * (3 * len(self.codes))
         return [
-            row.code, row.full_name, labels.sex.get(row.sex, row.sex),
+            row.code, row.full_name, row.home_name, labels.sex.get(row.sex, row.sex),
             _full_date(row.dob) or row.dob, _label(labels.precision, row.dob_precision, _same),
             self.age(row), row.village_name, row.village_code, row.household_head,
             row.mother_name, row.father_name, row.guardian_name, row.personal_id,

@@ -73,6 +73,7 @@ class ChildRow:
     id: str
     number: int
     full_name: str
+    home_name: str  # tên thường gọi ở nhà, "" when none was reported
     sex: str  # M / F / U
     dob: str | None  # ISO, maybe partial: 2015-03-04, 2015-03, 2015
     dob_precision: str | None
@@ -194,21 +195,22 @@ def village_names(session: Session, project_id: int) -> dict[str, str]:
 # The columns of `children` a row is made of, read as plain tuples (an ORM object per child
 # costs more than the rest of the row).
 _CHILD_COLUMNS = (
-    Child.id, Child.number, Child.full_name, Child.sex, Child.dob, Child.dob_precision,
-    Child.village_code, Child.household_head, Child.mother_name, Child.father_name,
-    Child.guardian_name, Child.personal_id, Child.vital_status, Child.school_status,
-    Child.support, Child.care_arrangement, Child.care_registered, Child.last_visit,
-    Child.report_count, Child.first_reported_at,
+    Child.id, Child.number, Child.full_name, Child.home_name, Child.sex, Child.dob,
+    Child.dob_precision, Child.village_code, Child.household_head, Child.mother_name,
+    Child.father_name, Child.guardian_name, Child.personal_id, Child.vital_status,
+    Child.school_status, Child.support, Child.care_arrangement, Child.care_registered,
+    Child.last_visit, Child.report_count, Child.first_reported_at,
 )
+_VILLAGE_AT = 7  # where `Child.village_code` sits in `_CHILD_COLUMNS`
 
 
 def _row(child: Sequence[Any], names: dict[str, str], episodes: list[EpisodeRow],
          flags: list[FlagRow]) -> ChildRow:
-    (child_id, number, full_name, sex, dob, dob_precision, village, household_head, mother,
-     father, guardian, personal_id, vital_status, school_status, support, care, registered,
+    (child_id, number, full_name, home_name, sex, dob, dob_precision, village, household_head,
+     mother, father, guardian, personal_id, vital_status, school_status, support, care, registered,
      last_visit, report_count, first_reported_at) = child
     return ChildRow(
-        id=child_id, number=number, full_name=full_name, sex=sex, dob=dob,
+        id=child_id, number=number, full_name=full_name, home_name=home_name, sex=sex, dob=dob,
         dob_precision=dob_precision, village_code=village, village_name=names.get(village, ""),
         household_head=household_head, mother_name=mother, father_name=father,
         guardian_name=guardian, personal_id=personal_id, vital_status=vital_status,
@@ -259,6 +261,6 @@ def iter_child_rows(session: Session, project_id: int, access: RegistryAccess,
         chosen, chosen.c.id == Flag.child_id).where(Flag.status != FlagStatus.CLOSED.value)
         .order_by(*order, Flag.raised_at, Flag.id)))
     for child in _stream(session, query.with_only_columns(*_CHILD_COLUMNS)):
-        child_id, village = child[0], child[6]
+        child_id, village = child[0], child[_VILLAGE_AT]
         yield _row(child, names, visible.episodes(episodes.take(child_id), village),
                    visible.flags(flags.take(child_id), village))

@@ -150,7 +150,8 @@ def _register_extensions() -> None:
     from importlib import import_module
 
     for module in ("server.cli_users", "server.cli_app_users", "server.cli_demo", "server.cli_sync",
-                   "server.cli_registry", "server.cli_audit", "server.cli_report"):
+                   "server.cli_registry", "server.cli_audit", "server.cli_report",
+                   "server.cli_backup"):
         try:
             import_module(module).register(main)
         except ModuleNotFoundError as exc:

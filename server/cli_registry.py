@@ -1,6 +1,7 @@
 """`diemtua registry`: import a commune's Excel list, and write the files officers work from.
 
-* ``import FILE --project ID`` — `server.registry.importer.import_file` in one unit of work, then
+* ``import FILE --project ID`` — `server.registry.importer.import_file`, committed a batch of
+  households at a time (a province's list holds no lock for minutes; run again, it finishes), then
   a summary and one line per problem of each refused row (``row 12: <vi> — <en>``, as the
   spreadsheet numbers rows; every problem of the row, so one pass fixes it). Exit 0 when every
   row was taken, 2 when some were refused (the others are imported; ``--dry-run``: would be),
@@ -50,7 +51,9 @@ from server.registry.children_query import (
     parse_filters,
 )
 from server.registry.errors import NotFound
+from server.registry.import_rows import RowResult, doubt_problem
 from server.registry.importer import FileRefused, ImportReport, Outcome, import_file
+from server.registry.match_keys import rebuild_match_keys
 from server.services import Services
 
 REVIEW_COLUMNS = (
@@ -100,7 +103,7 @@ def import_command(file: Path, project_id: int, source: str | None, create_villa
                                  source=source or file.stem, create_villages=create_villages,
                                  dry_run=dry_run, store=svc.store,
                                  max_rows=svc.settings.import_max_rows,
-                                 on_progress=bar.update)
+                                 on_progress=bar.update, commit_batches=True)
             if not dry_run:
                 cli_audit(session, "registry.import", f"project:{project_id}", {
                     "source": source or file.stem,
@@ -122,11 +125,25 @@ def import_command(file: Path, project_id: int, source: str | None, create_villa
     for result in refused:
         for problem in result.problems:
             click.echo(f"row {result.row}: {problem.vi} — {problem.en}")
+        _echo_doubts(result)
+    for result in report.with_doubts:  # imported; the field is listed (docs/registry.md)
+        _echo_doubts(result)
+    if report.with_doubts:
+        click.echo(f"{len(report.with_doubts)} dòng đã nhập có trường nghi sai (xem báo cáo "
+                   f"data-quality). ({len(report.with_doubts)} rows imported with doubtful "
+                   "fields: see the data-quality report.)")
     if refused:
         click.echo(f"{len(refused)} dòng bị từ chối: sửa rồi nhập lại tệp, các dòng đã nhập sẽ "
                    f"được bỏ qua. ({len(refused)} rows refused: fix them and import the file "
                    "again; rows already imported are skipped.)", err=True)
         sys.exit(REFUSED_ROWS)
+
+
+def _echo_doubts(result: RowResult) -> None:
+    """A row's doubtful fields, each on a line of its own, after its refusals if any."""
+    for doubt in result.doubtful:
+        problem = doubt_problem(doubt)
+        click.echo(f"row {result.row} (nghi sai / doubtful): {problem.vi} — {problem.en}")
 
 
 def _project(session: Session, project_id: int) -> Project:
@@ -201,6 +218,30 @@ def _write_csv(out: Path, header: Sequence[str], rows: Iterable[Sequence[str]],
 
 
 RAW_HELP = "Write cells exactly as stored, formulas included (for programs, not spreadsheets)."
+
+
+@registry_group.command("rebuild-keys")
+@click.option("--project", "project_id", type=int, required=True,
+              help="Project (commune) id (see `diemtua project list`).")
+def rebuild_keys_command(project_id: int) -> None:
+    """Recompute every record's matching keys (once after an upgrade that adds keys)."""
+    svc = _services()
+    try:
+        with svc.database.unit_of_work() as session:
+            _project(session, project_id)
+            total = session.query(ChildRecord).filter_by(project_id=project_id).count()
+        bar = Counter("Khoá so khớp", unit="bản ghi")
+        summary = rebuild_match_keys(svc.database.unit_of_work, project_id,
+                                     progress=lambda done: bar.update(done, total))
+        bar.close()
+        with svc.database.unit_of_work() as session:
+            cli_audit(session, "registry.keys.rebuild", f"project:{project_id}",
+                      {"projectId": project_id, "records": summary.records,
+                       "keysBefore": summary.keys_before, "keysAfter": summary.keys_after})
+    finally:
+        svc.database.dispose()
+    click.echo(f"Rebuilt the keys of {summary.records} records: {summary.keys_before} keys "
+               f"before, {summary.keys_after} now")
 
 
 @registry_group.command("links")

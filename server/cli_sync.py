@@ -1,5 +1,6 @@
-"""`diemtua sync run` (catch up once), `diemtua sync worker` (keep caught up) and
-`diemtua sync retry` (failed submissions back on the pending list).
+"""`diemtua sync run` (catch up once), `diemtua sync worker` (keep caught up),
+`diemtua sync retry` (failed submissions back on the pending list) and `diemtua sync status`
+(what still waits, what failed).
 
 The work is `server.registry.sync.sync_pending`, under the database's sync lock
 (`server.registry.worker`); this module reads the options and prints the counts, so an operator
@@ -18,7 +19,12 @@ import click
 
 from server.cli_audit import system_user
 from server.config import load_settings
-from server.registry.sync_status import failed_versions, failure_kind, retry_failed
+from server.registry.sync_status import (
+    failed_versions,
+    failure_kind,
+    retry_failed,
+    waiting_count,
+)
 from server.registry.worker import SyncBusy, run_forever, run_once
 from server.services import Services
 
@@ -89,6 +95,25 @@ def retry(version_ids: tuple[int, ...], every: bool) -> None:
     click.echo(f"{len(retried)} submissions back on the pending list.")
     if skipped:
         click.echo(f"Not failed, left as they are: {', '.join(map(str, skipped))}", err=True)
+
+
+@sync_group.command("status")
+@click.option("--project", "project_id", type=click.IntRange(1), default=None,
+              help="Count one project's submissions only.")
+def status(project_id: int | None) -> None:
+    """How many submissions still wait for the registry sync, and how many failed.
+
+    Submissions of forms the registry does not read never wait (README "The master
+    registry"), so once the worker has caught up the first figure is 0."""
+    svc = Services.from_settings(load_settings())
+    try:
+        with svc.database.unit_of_work() as db:
+            waiting = waiting_count(db, project_id)
+            failed = len(failed_versions(db, project_id))
+    finally:
+        svc.database.dispose()
+    click.echo(f"{waiting} submissions wait for the registry sync; {failed} failed"
+               + (" (diemtua sync retry)." if failed else "."))
 
 
 @sync_group.command("worker")

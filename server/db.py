@@ -6,6 +6,9 @@ the very same models and units of work as the HTTP layer.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -14,6 +17,8 @@ from typing import Any
 from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+log = logging.getLogger(__name__)
 
 # Named constraints let Alembic's batch mode (SQLite) and PostgreSQL agree on every name.
 NAMING_CONVENTION = {
@@ -49,16 +54,25 @@ def plan_for_whole_results(session: Session) -> None:
         session.execute(text("SET LOCAL cursor_tuple_fraction = 1"))
 
 
+# SQLite has one writer at a time: a writer waits this long for the lock (SQLite's busy
+# handler), then `_begin_immediate` tries again until WRITE_WAIT_SECONDS have passed in all.
+# An import commits a batch at a time (`server.registry.importer.BATCH_ROWS`) and the sync a
+# group of submissions at a time, so the lock is normally free again within a second.
+BUSY_TIMEOUT_MS = 30_000
+WRITE_WAIT_SECONDS = 600.0
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # WAL lets readers go on while a submission is written; synchronous=FULL makes a
-        # committed submission survive power loss, not only a killed process.
+        # committed submission survive power loss, not only a killed process. The busy timeout
+        # comes first: switching a new database to WAL itself waits for the lock.
         cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -70,7 +84,24 @@ def _configure_sqlite(engine: Engine) -> None:
             return
         # Take the write lock up front: two writers that both start as readers would otherwise
         # deadlock on upgrade and one would fail with "database is locked".
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        _begin_immediate(connection.connection.driver_connection)
+
+
+def _begin_immediate(dbapi_connection: Any) -> None:
+    """BEGIN IMMEDIATE, waiting for another writer however long it holds the lock (up to
+    WRITE_WAIT_SECONDS): a phone's submission or a sync group waits for an import's batch
+    instead of failing with "database is locked". Nothing is done before the lock is taken,
+    so trying again is safe."""
+    deadline = time.monotonic() + WRITE_WAIT_SECONDS
+    while True:
+        try:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            log.warning("SQLite write lock still held by another writer after %s ms; waiting",
+                        BUSY_TIMEOUT_MS)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -137,8 +137,14 @@ class OutageLog:
 OUTAGES = OutageLog()
 
 
-def _flushed(session: Session, _context: Any) -> None:
+def wrote(session: Session) -> None:
+    """Note a write the ORM's flush did not see (the ingest path's Core inserts), so the
+    commit still ends a database episode."""
     session.info["outages.wrote"] = True
+
+
+def _flushed(session: Session, _context: Any) -> None:
+    wrote(session)
 
 
 def _committed(session: Session) -> None:

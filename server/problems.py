@@ -135,6 +135,13 @@ def not_found() -> Problem:
     return Problem("404.1", "Could not find the resource you were looking for.")
 
 
+def stored_file_missing(name: str) -> Problem:
+    """The row says the file arrived but the store has lost its bytes (`diemtua storage
+    check`); sending the submission again restores it."""
+    return Problem("404.1", f"The file {name} was received, but its stored copy is missing. "
+                   "Send the submission again to restore it.", {"name": name})
+
+
 def deprecated_id_not_found(deprecated_id: str) -> Problem:
     return Problem("404.5", "You tried to update an existing submission, but we can't find that "
                    f"submission to update ({deprecated_id})", {"deprecatedId": deprecated_id})

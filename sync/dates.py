@@ -29,10 +29,17 @@ class DateLevel(StrEnum):
     SWAPPED = "swapped"  # both known to the day, day and month exchanged
     SAME_MONTH = "same_month"  # agree as far as the less precise one goes (month)
     SAME_YEAR = "same_year"  # agree as far as the less precise one goes (year)
-    NEAR = "near"  # one component off by one digit or by one (a typo, twins across midnight)
+    NEAR = "near"  # one component off by one digit or by one, or a week apart at most (a typo,
+    # a misremembered day, twins across midnight)
     DIFFERENT = "different"
     MISSING = "missing"
 
+
+# Two full dates this many days apart or fewer (also after correcting the year by one) are
+# "near": a day misremembered or mistyped by a few days (docs/matching.md §2.2). Siblings are
+# never born within a week of each other, so only the same child or twins can be this close
+# (the twin rule treats "near" like "exact").
+NEAR_DAYS = 7
 
 _ISO = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?(?:[T ].*)?$")
 _DMY = re.compile(r"^(?:(\d{1,2})[/.-])?(\d{1,2})[/.-](\d{4})$")
@@ -113,6 +120,21 @@ def _one_digit_apart(a: int, b: int) -> bool:
     return sum(x != y for x, y in zip(sa, sb, strict=True)) == 1
 
 
+def _days_apart(ay: int, am: int, ad: int, by: int, bm: int, bd: int) -> bool:
+    """At most ``NEAR_DAYS`` apart, or so once the year is corrected by one (2010-06-28 and
+    2011-06-29: the year and the day both slipped)."""
+    if abs(ay - by) > 1:
+        return False
+    other = date(by, bm, bd)
+    for year in {ay, by}:
+        try:
+            if abs((date(year, am, ad) - other).days) <= NEAR_DAYS:
+                return True
+        except ValueError:  # 29 February in a common year
+            continue
+    return False
+
+
 def compare_dates(a: PartialDate | None, b: PartialDate | None) -> DateLevel:
     """Agreement level of two dates of birth, honest about what each side knows.
 
@@ -134,7 +156,11 @@ def compare_dates(a: PartialDate | None, b: PartialDate | None) -> DateLevel:
             near = ad == bd and _one_digit_apart(am, bm)
         else:
             near = _one_digit_apart(ad, bd)
-        return DateLevel.NEAR if near else DateLevel.DIFFERENT
+        if near or _days_apart(ay, am, ad, by, bm, bd):
+            return DateLevel.NEAR
+        if ay == by and ((am == 1 and ad == 1) or (bm == 1 and bd == 1)):
+            return DateLevel.SAME_YEAR  # 1 January typed for "born that year, day unknown"
+        return DateLevel.DIFFERENT
     if ay != by:
         return DateLevel.DIFFERENT
     if am is not None and bm is not None:

@@ -51,6 +51,8 @@ HOUSEHOLD_SCREENING = FormMapping(
     },
     child_fields={
         "full_name": "c_full_name",
+        # Optional (tên thường gọi ở nhà); a version of the form without it reads as "".
+        "home_name": "c_home_name",
         "sex": "c_sex",
         # The form's own calculation: 2015-03-04, 2015-03 or 2015 whichever way the date came.
         "dob": "c_dob_value",
@@ -145,6 +147,7 @@ def map_instance(root: Element, instance_id: str, *, commune: str = "",
             record_id=f"{instance_id}#{index}",
             submission_id=key,
             full_name=answers["full_name"],
+            home_name=answers["home_name"],
             sex=parse_sex(answers["sex"]),
             dob=_dob(answers["dob"], answers["dob_known"] in mapping.estimated_dob),
             village=answers["village"] or household["village"],

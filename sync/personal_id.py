@@ -64,10 +64,15 @@ class PersonalIdCheck:
 
 
 def clean_personal_id(text: str | None) -> str | None:
-    """Digits only, separators dropped; None when nothing was given."""
+    """Digits only, separators dropped, a leading zero lost to a spreadsheet restored; None
+    when nothing was given."""
     if not text:
         return None
     digits = _SEPARATORS.sub("", text.strip())
+    if len(digits) == 11 and digits.isdigit() and f"0{digits[:2]}" in PROVINCE_CODES:
+        # a spreadsheet read the number as an integer and dropped its leading zero (every
+        # province code starts with 0): 36215464086 is 036215464086
+        return f"0{digits}"
     return digits or None
 
 

@@ -48,8 +48,11 @@ POOR = ("poor", "near_poor")
 COMMENTS = ("Hộ mới chuyển đến", "Gia đình cần hỗ trợ làm hồ sơ trợ cấp",
             "Hẹn quay lại bổ sung số định danh", "Chủ hộ đi làm xa, vợ trả lời")
 # The child questions the family answers (calculations and notes are added by the recorder).
+# `c_home_name` is answered empty: the synthetic families give no home names, so the visits
+# (and the figures measured on them) stay what they were before the question existed.
 CHILD_QUESTIONS = (
-    "c_full_name", "c_family", "c_sex", "c_dob_known", "c_dob", "c_birth_year", "c_birth_month",
+    "c_full_name", "c_home_name", "c_family", "c_sex", "c_dob_known", "c_dob", "c_birth_year",
+    "c_birth_month",
     "c_age_est", "c_pid", "c_birth_cert", "c_ethnic", "c_joined", "c_migrant", "c_from_where",
     "c_sleep", "c_school", "c_grade", "c_drop_reason", "c_works", "c_work_hours", "c_hazard",
     "c_mother_name", "c_mother_status", "c_father_name", "c_father_status", "c_carer",
@@ -201,7 +204,8 @@ def record_child(said: Mapping[str, str], household: Mapping[str, str | None], d
         yob = said["c_birth_year"]
     dob_value = {"full": said.get("c_dob", ""),
                  "month_year": f"{yob}-{int(said.get('c_birth_month') or 0):02d}"}.get(known, yob)
-    label = f"{said['c_full_name']} ({'~' if known == 'estimated' else ''}{yob})"
+    home = f" ({said['c_home_name']})" if said.get("c_home_name") else ""
+    label = f"{said['c_full_name']}{home} ({'~' if known == 'estimated' else ''}{yob})"
     record.update({
         "flag_orphan_both": _yes(flags["orphan_both"]),
         "flag_no_support": _yes(flags["no_support"]),

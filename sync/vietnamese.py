@@ -18,10 +18,14 @@ Names are split family name / middle / given, the given name being the last toke
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+
+from rapidfuzz.distance import OSA
 
 # Tone marks as combining characters (dấu huyền, sắc, hỏi, ngã, nặng).
 GRAVE, ACUTE, HOOK, TILDE, DOT = "\u0300", "\u0301", "\u0309", "\u0303", "\u0323"
@@ -48,6 +52,27 @@ _DOUBLES = {"aa": "â", "ee": "ê", "oo": "ô"}
 _HORN = {"u": "ư", "o": "ơ", "a": "ă"}
 # Infants recorded before naming (docs/domain.md §3.1: "Trai"/"Gái" until the birth certificate).
 _PLACEHOLDERS = frozenset({"trai", "gai", "be trai", "be gai", "chua dat ten", "chua co ten"})
+# Family names that are not also common given names: a one-word name from this list is a
+# surname-only record, and a name that ends with one and does not start with one was written
+# given name first (``Hùng Nguyễn``, ``Hung Van Nguyen``). Mai, Hà, Kim, Lâm, Vũ, Hoàng... are
+# family *and* given names and are left out (docs/matching.md §2.1).
+FAMILY_ONLY_NAMES = frozenset("""nguyễn trần lê phạm huỳnh phan võ đặng bùi đỗ hồ ngô lý đoàn
+    trương đinh phùng trịnh lưu tạ quách lò thào giàng sùng nông triệu bế hứa lại""".split())
+_FAMILY_ONLY_FOLDS = frozenset(unicodedata.normalize("NFD", n).replace("đ", "d")
+                               .encode("ascii", "ignore").decode() for n in FAMILY_ONLY_NAMES)
+# Family names that are also given names: a name starting with one is not re-ordered.
+_FAMILY_ANY_FOLDS = _FAMILY_ONLY_FOLDS | frozenset("""hoang vu mai ha lam duong dao cao chau kim
+    luong to thai vuong khuc mac tang kieu quan au doan giap ton la luc diep ma ninh vi than
+    nghiem han phi khong sam ong vang mua hau chu dam ung vien che nghiem cu""".split())
+# Family names that are also given names, strong enough as the second word of a longer name
+# to mean it was written given name first ("Hien Dao Ngoc").
+_FAMILY_SECOND_FOLDS = _FAMILY_ONLY_FOLDS | frozenset("hoang vu duong dao vuong doan".split())
+# Middle names that mark sex (Văn, Thị): never a given name, so a name ending with one was
+# written given name first ("Lan Hoàng Thị").
+_MIDDLE_MARKERS = frozenset({"van", "thi"})
+# Words put before a child's home name in speech and on forms ("Bé Bắp", "Cu Tí").
+_HOME_PREFIXES = frozenset({"be", "cu", "thang", "con"})
+HOME_NAMES_PATH = Path(__file__).with_name("home_names.json")
 _NICKNAME = re.compile(r"[(\[]([^)\]]*)[)\]]")
 _NON_NAME = re.compile(r"[^\w\s]")
 
@@ -212,6 +237,54 @@ class NormalisedName:
     nicknames: tuple[str, ...]  # folded
     ascii_only: bool  # typed without any diacritics: a missing mark is no evidence
     placeholder: bool  # "Trai"/"Gái": not yet named
+    given_is_home_name: bool = False  # the given name is a home name (tên ở nhà), not formal
+
+
+@lru_cache(maxsize=1)
+def home_names() -> tuple[frozenset[str], frozenset[str]]:
+    """The home names of ``sync/home_names.json``: normalised forms, and the ASCII folds that
+    cannot be read as a formal name when a record is typed without marks."""
+    data = json.loads(HOME_NAMES_PATH.read_text(encoding="utf-8"))
+    norms = frozenset(normalise_text(name) for name in data["names"])
+    ambiguous = frozenset(data["ambiguous_without_marks"])  # Nấm typed "Nam" is the name Nam
+    return norms, frozenset(fold(name) for name in norms) - ambiguous
+
+
+def is_home_name(norm: str, folded: str, ascii_only: bool) -> bool:
+    """Is this (whole or given) name a home name? Typed without marks only the fold can tell."""
+    norms, folds = home_names()
+    return folded in folds if ascii_only else norm in norms
+
+
+def _is_family_only(norm: str, folded: str, ascii_only: bool) -> bool:
+    return folded in _FAMILY_ONLY_FOLDS if ascii_only else norm in FAMILY_ONLY_NAMES
+
+
+@lru_cache(maxsize=8192)
+def _near_family(folded: str) -> bool:
+    """One slip away from a family name (a typed family name, not a given name)."""
+    return any(OSA.distance(folded, family, score_cutoff=1) <= 1 for family in _FAMILY_ONLY_FOLDS
+               if abs(len(family) - len(folded)) <= 1 and len(family) >= 4)
+
+
+def _reorder(forms: list[tuple[str, str]], ascii_only: bool) -> list[tuple[str, str]]:
+    """Family name first, for names written given name first: ``Nam Lê Văn`` (the given name
+    moved to the front) → ``Lê Văn Nam``; ``Hung Van Nguyen`` (reversed) → ``Nguyen Van Hung``.
+    A name ending with Văn or Thị is always re-ordered; otherwise a name starting with any
+    family name (Mai, Hà, Hoàng too) is left as written."""
+    if len(forms) < 2 or _is_family_only(*forms[0], ascii_only):
+        return forms
+    if len(forms) >= 3 and forms[-1][1] in _MIDDLE_MARKERS:  # "Thai Tran Van"
+        return [*forms[1:], forms[0]]
+    if forms[0][1] in _FAMILY_ANY_FOLDS:
+        return forms
+    if _is_family_only(*forms[1], ascii_only) or (
+            len(forms) >= 3 and forms[1][1] in _FAMILY_SECOND_FOLDS
+            and not _near_family(forms[0][1])):  # "Nuyễn Hoàng Hải" is a typed family name
+        return [*forms[1:], forms[0]]
+    if _is_family_only(*forms[-1], ascii_only):
+        return [forms[-1], *forms[1:-1], forms[0]]
+    return forms
 
 
 @lru_cache(maxsize=65536)
@@ -233,15 +306,70 @@ def normalise_name(text: str | None) -> NormalisedName:
     words = formal.split() if formal.replace(" ", "").isalpha() else _NON_NAME.sub(
         " ", formal).split()
     forms = [_token_forms(word) for word in words]
+    ascii_only = formal.isascii()
+    folded = " ".join(f for _, f in forms)
+    placeholder = folded in _PLACEHOLDERS or " ".join(f for _, f in forms[1:]) in _PLACEHOLDERS
+    home = _home_only(forms, ascii_only) if forms and not placeholder else None
+    if home is None and not placeholder:
+        forms, beside = _home_beside(forms, ascii_only)
+        nicknames += beside
+    if home is not None:  # "Bắp", "Bé Bắp", "Bắp Cải": a home name only, no family name
+        return _home_name(raw, home, nicknames, ascii_only)
+    if len(forms) == 2 and forms[0][1] == "be" and _is_family_only(*forms[1], ascii_only):
+        forms = forms[1:]  # "Bé Đặng": the family's little one
+    if len(forms) == 1 and _is_family_only(*forms[0], ascii_only):  # "Nguyễn": surname only
+        family, family_fold = forms[0]
+        return NormalisedName(
+            raw=raw, norm=family, fold=family_fold, family=family, middle="", given="",
+            family_fold=family_fold, middle_fold="", given_fold="", given_is_syllable=False,
+            nicknames=nicknames, ascii_only=ascii_only, placeholder=False)
+    if not placeholder:
+        forms = _reorder(forms, ascii_only)
     tokens, folds = [n for n, _ in forms], [f for _, f in forms]
     given, given_fold = forms[-1] if forms else ("", "")
     family, family_fold = forms[0] if len(forms) > 1 else ("", "")
-    folded = " ".join(folds)
+    # "Nguyễn Bắp", "Huỳnh Ngọc Mít": the home name written where the given name goes
+    home_given = len(forms) >= 2 and is_home_name(given, given_fold, ascii_only)
     return NormalisedName(
-        raw=raw, norm=" ".join(tokens), fold=folded, family=family,
+        raw=raw, norm=" ".join(tokens), fold=" ".join(folds), family=family,
         middle=" ".join(tokens[1:-1]), given=given, family_fold=family_fold,
         middle_fold=" ".join(folds[1:-1]), given_fold=given_fold,
         given_is_syllable=bool(given) and is_syllable(given),
-        nicknames=nicknames, ascii_only=formal.isascii(),
-        placeholder=folded in _PLACEHOLDERS or " ".join(folds[1:]) in _PLACEHOLDERS,
+        nicknames=(*nicknames, given_fold) if home_given else nicknames, ascii_only=ascii_only,
+        placeholder=placeholder, given_is_home_name=home_given,
     )
+
+
+def _home_beside(forms: list[tuple[str, str]],
+                 ascii_only: bool) -> tuple[list[tuple[str, str]], tuple[str, ...]]:
+    """A home name written before the formal name (``Cún Hoàng Thái``) or after it
+    (``Nguyen Thi Thao - Gao``) is a nickname, not part of the name. Only with a family name
+    left at the other end, so ``Nguyễn Bắp`` keeps its home name as the given name."""
+    if len(forms) >= 3 and is_home_name(*forms[0], ascii_only) and (
+            forms[1][1] in _FAMILY_ANY_FOLDS):
+        return forms[1:], (forms[0][1],)
+    if (len(forms) >= 4 and is_home_name(*forms[-1], ascii_only)
+            and forms[0][1] in _FAMILY_ANY_FOLDS
+            and not is_home_name(*forms[-2], ascii_only)):
+        return forms[:-1], (forms[-1][1],)
+    return forms, ()
+
+
+def _home_only(forms: list[tuple[str, str]], ascii_only: bool) -> tuple[str, str] | None:
+    """The home name when the whole name is one (after a "Bé"/"Cu" prefix), else None."""
+    if len(forms) > 1 and forms[0][1] in _HOME_PREFIXES:
+        forms = forms[1:]
+    norm, folded = " ".join(n for n, _ in forms), " ".join(f for _, f in forms)
+    return (norm, folded) if is_home_name(norm, folded, ascii_only) else None
+
+
+def _home_name(raw: str, home: tuple[str, str], nicknames: tuple[str, ...],
+               ascii_only: bool) -> NormalisedName:
+    """A record that gives only the child's home name: it is the given name *and* a nickname,
+    and there is no family name to compare."""
+    norm, folded = home
+    return NormalisedName(
+        raw=raw, norm=norm, fold=folded, family="", middle="", given=norm, family_fold="",
+        middle_fold="", given_fold=folded, given_is_syllable=is_syllable(norm),
+        nicknames=(*nicknames, folded), ascii_only=ascii_only, placeholder=False,
+        given_is_home_name=True)

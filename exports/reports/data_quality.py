@@ -7,6 +7,11 @@ One sheet per problem, after a summary of their counts:
   `sync.personal_id` (province code, the sex and birth year the fourth to sixth digits
   encode; the birth year only when the date of birth was not estimated);
 * dates of birth estimated from an age (`dob_precision` "estimated");
+* doubtful fields: each report (a phone's visit, an imported row) of a child the caller sees
+  that was kept with a doubtful field (`child_records.doubtful`, `sync.doubtful`: a personal
+  ID failing its checks, a date of birth in the future or unreadable, a sex that is not one,
+  an unknown category code), one row per field and reason, with what was given; and their
+  counts by field and reason (docs/registry.md, "Doubtful fields");
 * open possible duplicates: review-queue rows not yet decided whose both children the caller
   sees (the queue's own rule, docs/matching.md §4);
 * children 16 or over with a category still open — the Law on Children's protection ends at
@@ -33,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import aliased
 
 from exports.periods import vietnam_time
@@ -64,7 +69,9 @@ from server.models import (
 )
 from server.models.registry import CandidateStatus
 from server.registry.child_code import format_code
+from server.registry.children_query import children_query
 from server.registry.sync import SyncState
+from sync.doubtful import Reason
 from sync.personal_id import IdProblem, check_personal_id
 
 NAME = "data-quality"
@@ -76,6 +83,19 @@ _ID_PROBLEMS = {
     IdProblem.UNKNOWN_PROVINCE: ("mã tỉnh không có", "unknown province code"),
     IdProblem.SEX_MISMATCH: ("chữ số giới tính không khớp", "sex digit does not match"),
     IdProblem.BIRTH_YEAR_MISMATCH: ("năm sinh không khớp", "birth year does not match"),
+}
+_DOUBTFUL_FIELDS = {
+    "personal_id": ("Số định danh", "Personal ID"), "dob": ("Ngày sinh", "Date of birth"),
+    "sex": ("Giới tính", "Sex"),
+    "special_circumstances": ("Hoàn cảnh đặc biệt", "Special circumstances"),
+}
+_DOUBT_REASONS = {
+    **{problem.value: label for problem, label in _ID_PROBLEMS.items()},
+    Reason.NOT_A_DATE.value: ("không phải ngày: để trống", "not a date: left blank"),
+    Reason.IN_FUTURE.value: ("ở tương lai", "in the future"),
+    Reason.NOT_A_SEX.value: ("không phải Nam/Nữ: để trống", "not M/F: left blank"),
+    Reason.UNKNOWN_CODE.value: ("mã không có trong danh mục: bỏ qua",
+                                "code not in the catalogue: left out"),
 }
 _STATES = {SyncState.FAILED: ("Lỗi", "Failed"),
            SyncState.NOT_APPLIED: ("Không áp dụng", "Not applied")}
@@ -100,6 +120,61 @@ def _id_problems(context: ReportContext, row: ChildRow) -> list[str]:
     return [say(context, *_ID_PROBLEMS[problem]) for problem in check.problems]
 
 
+Doubts = dict[str, list[tuple[str, str, dict[str, Any]]]]
+
+
+def _record_doubts(context: ReportContext) -> Doubts:
+    """Child id → (record source, source key, doubtful item) of its reports kept with a
+    doubtful field, for the children the caller sees (the same query as the lists). Few
+    records have one, so they are read once and looked up as the children stream by."""
+    chosen = children_query(context.project_id, context.access, context.filters,
+                            context.today).with_only_columns(Child.id).order_by(None).subquery()
+    rows = context.session.execute(
+        select(ChildMembership.child_id, ChildRecord.source, ChildRecord.source_key,
+               ChildRecord.doubtful)
+        .join(ChildRecord, ChildRecord.id == ChildMembership.record_id)
+        .join(chosen, chosen.c.id == ChildMembership.child_id)
+        # Stored as JSON text; an empty list is written "[]" (by the model and the migration).
+        .where(ChildRecord.project_id == context.project_id,
+               cast(ChildRecord.doubtful, Text).not_in(("[]", "null")))
+        .order_by(ChildRecord.id))
+    found: Doubts = {}
+    for child_id, source, source_key, doubtful in rows:
+        for doubt in doubtful or ():
+            if isinstance(doubt, dict):
+                found.setdefault(child_id, []).append((source, source_key, doubt))
+    return found
+
+
+def _label(context: ReportContext, labels: dict[str, tuple[str, str]], code: str) -> str:
+    pair = labels.get(code)
+    return say(context, *pair) if pair else code
+
+
+def _doubt_item(context: ReportContext, item: Item, source: str, source_key: str,
+                doubt: dict[str, Any]) -> Item:
+    field_code, reason = str(doubt.get("field", "")), str(doubt.get("reason", ""))
+    kind = (say(context, "Danh sách", "List") if source == "import"
+            else say(context, "Điện thoại", "Phone"))
+    return {**item, "field": _label(context, _DOUBTFUL_FIELDS, field_code),
+            "fieldCode": field_code, "value": str(doubt.get("value", "")),
+            "reason": _label(context, _DOUBT_REASONS, reason), "reasonCode": reason,
+            "report": f"{kind}: {source_key}"}
+
+
+def _doubt_counts(context: ReportContext, problem: Problem) -> list[Item]:
+    """How many doubtful fields of each kind, the most frequent first."""
+    counts: dict[tuple[str, str], int] = {}
+    for item in problem.items:
+        key = (item["fieldCode"], item["reasonCode"])
+        counts[key] = counts.get(key, 0) + 1
+    return [{"field": _label(context, _DOUBTFUL_FIELDS, field_code), "fieldCode": field_code,
+             "reason": _label(context, _DOUBT_REASONS, reason), "reasonCode": reason,
+             "count": count}
+            for (field_code, reason), count in sorted(counts.items(),
+                                                      key=lambda kv: (-kv[1], kv[0]))]
+
+
 def _still_open(context: ReportContext, row: ChildRow, age: int) -> list[str]:
     return [e.code for e in open_episodes(context, row)
             if not (e.code == AGEOUT and age < AGEOUT_UNTIL)]
@@ -117,6 +192,12 @@ def _child_problems(context: ReportContext) -> list[Problem]:
     adults = Problem("past16", "Đủ 16 tuổi vẫn còn nhóm mở", "16 or over, categories open",
                      (*CHILD_COLUMNS, DOB,
                       Column("categories", "Nhóm còn mở", "Open categories", 44)))
+    kept = Problem("doubtfulFields", "Trường nghi sai (đã giữ)", "Doubtful fields (kept)",
+                   (*CHILD_COLUMNS, Column("field", "Trường", "Field", 18),
+                    Column("value", "Giá trị đã ghi", "Value given", 18),
+                    Column("reason", "Vì sao nghi sai", "Why doubtful", 30),
+                    Column("report", "Báo cáo", "Report", 30)))
+    doubts = _record_doubts(context)
     for row in iter_child_rows(context.session, context.project_id, context.access,
                                context.filters, context.today):
         item = {**child_item(context, row), "dob": row.dob}
@@ -127,11 +208,13 @@ def _child_problems(context: ReportContext) -> list[Problem]:
                                    "problems": problems})
         if row.dob_precision == "estimated":
             estimated.items.append(item)
+        kept.items += [_doubt_item(context, child_item(context, row), *doubt)
+                       for doubt in doubts.get(row.id, ())]
         age = row.age_on(context.today)
         if age is not None and age >= ADULT_AGE and (codes := _still_open(context, row, age)):
             adults.items.append({**item, "categories": category_labels(context, codes),
                                  "categoryCodes": codes})
-    return [missing, doubtful, estimated, adults]
+    return [missing, doubtful, estimated, kept, adults]
 
 
 def _duplicates(context: ReportContext) -> Problem:
@@ -240,19 +323,27 @@ SECTIONS: tuple[Callable[[ReportContext], Problem], ...] = (
     _duplicates, _unused_submissions, _refused_imports)
 
 
-def _summary(context: ReportContext, problems: list[Problem]) -> Sheet:
+def _summary(context: ReportContext, problems: list[Problem],
+             doubt_counts: list[Item]) -> Sheet:
+    """Each problem's count, then the doubtful fields' counts by field and reason."""
+    kept = say(context, "Trường nghi sai (đã giữ)", "Doubtful fields (kept)")
     return Sheet(say(context, "Tổng hợp", "Summary"),
                  [say(context, "Vấn đề", "Problem"), say(context, "Số lượng", "Count")],
-                 [[say(context, p.vi, p.en), len(p.items)] for p in problems], widths=(44, 10))
+                 [[say(context, p.vi, p.en), len(p.items)] for p in problems]
+                 + [[f"{kept}: {c['field']}, {c['reason']}", c["count"]] for c in doubt_counts],
+                 widths=(60, 10))
 
 
 @report(NAME)
 def build(context: ReportContext) -> ReportResult:
     problems = _child_problems(context) + [section(context) for section in SECTIONS]
-    sheets = [_summary(context, problems)]
+    doubt_counts = _doubt_counts(context, next(p for p in problems
+                                               if p.key == "doubtfulFields"))
+    sheets = [_summary(context, problems, doubt_counts)]
     sheets += [table_sheet(context, say(context, p.vi, p.en), p.columns, p.items)
                for p in problems]
     document = {"counts": {p.key: len(p.items) for p in problems},
+                "doubtfulFieldCounts": doubt_counts,
                 "problems": [{"key": p.key, "label": say(context, p.vi, p.en),
                               "items": p.items} for p in problems]}
     refused = say(context, "Không được lưu lại: chỉ có số dòng bị từ chối của mỗi lần nhập "

@@ -176,7 +176,9 @@ class Child(Base):
     version: Mapped[int] = mapped_column(default=1)
 
     full_name: Mapped[str] = mapped_column(String(255), default="")
-    name_folded: Mapped[str] = mapped_column(String(255), default="")  # no marks, lower case
+    # The full name then the home name, without marks, lower case: the name search and the
+    # list's order read it (server/registry/view.py writes it).
+    name_folded: Mapped[str] = mapped_column(String(255), default="")
     sex: Mapped[str] = mapped_column(String(1), default="U")
     dob: Mapped[str | None] = mapped_column(String(10))
     dob_precision: Mapped[str | None] = mapped_column(String(16))

@@ -23,7 +23,6 @@ from server.models import Blob, Form, FormAttachment, FormDef
 from server.openrosa import access, blueprint, entity_lists
 from server.openrosa.responses import XML_DECLARATION, xml_response
 from server.openrosa.urls import media_url
-from server.storage import StorageError
 
 FORM = "/v1/projects/<int:project_id>/forms/<xml_form_id>"
 MANIFEST_NS = "http://openrosa.org/xforms/xformsManifest"
@@ -111,8 +110,8 @@ def blob_response(blob: Blob, name: str) -> ResponseReturnValue:
         if url is not None:
             return redirect(url, code=307)
         if not store.exists(blob.sha256):
-            # Better a clear error than a 200 that stops halfway through.
-            raise StorageError(f"blob {blob.sha256} of media file {name!r} is missing")
+            # Better a clear 404 than a 200 that stops halfway through (`diemtua storage check`).
+            raise problems.stored_file_missing(name)
         response = Response(store.open(blob.sha256), content_type=blob.content_type)
         response.headers["Content-Length"] = str(blob.size)
         response.headers["Content-Disposition"] = attachment_disposition(name)

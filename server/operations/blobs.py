@@ -90,3 +90,18 @@ def store_blob(
 
 def read_blob(store: BlobStore, blob: Blob) -> bytes:
     return store.read(blob.sha256)
+
+
+def present_blob_ids(session: Session, store: BlobStore, blob_ids: list[int | None]) -> set[int]:
+    """Those of `blob_ids` whose bytes the store actually holds.
+
+    A row can outlive its bytes (a file lost from the disk, a partial restore): saying
+    `exists: true` for it would send clients to a download that fails. One query for the
+    rows, then one existence check each (a stat on disk, a HEAD on S3): a submission expects
+    a handful of files, so that is a handful of requests, never one per submission of a list.
+    """
+    wanted = [blob_id for blob_id in blob_ids if blob_id is not None]
+    if not wanted:
+        return set()
+    rows = session.execute(select(Blob.id, Blob.sha256).where(Blob.id.in_(wanted)))
+    return {blob_id for blob_id, sha256 in rows if store.exists(sha256)}

@@ -10,7 +10,9 @@ Record ids handed to the matcher are the ``child_records.id`` primary keys as st
 
 The sync asks for a whole submission's keys in one query (`look_ahead`) before matching it, and
 writes the keys and memberships of the placed records in one statement each (`add_all`): a
-household of several children then costs a few round trips, not a few per child.
+household of several children then costs a few round trips, not a few per child. An import
+goes further (`hold`): one query for a whole batch of households, whose keys and memberships
+are then written once for the batch.
 """
 
 from __future__ import annotations
@@ -19,14 +21,16 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select
+from sqlalchemy import Row, bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
 from server.models import ChildMembership, ChildRecord, LinkEdge, MatchKey
 from server.models.registry import EdgeKind
 from sync.dates import PartialDate
+from sync.doubtful import without_doubtful
 from sync.matching import BlockingKey, MatchRecord, blocking_keys, prepare
 from sync.matching import ChildRecord as MatchInput
+from sync.matching.blocking import widened_keys
 from sync.matching.index import MAX_BLOCK
 from sync.matching.records import Sex
 
@@ -36,21 +40,38 @@ _MATCH_COLUMNS = (
     ChildRecord.dob, ChildRecord.dob_estimated, ChildRecord.village_code,
     ChildRecord.commune_code, ChildRecord.household_id, ChildRecord.household_head,
     ChildRecord.mother_name, ChildRecord.father_name, ChildRecord.guardian_name,
-    ChildRecord.personal_id)
+    ChildRecord.personal_id, ChildRecord.home_name, ChildRecord.doubtful)
 
 # Built once: composing a statement costs more than running it on an indexed table.
 _RECORDS = select(*_MATCH_COLUMNS).where(ChildRecord.id.in_(bindparam("ids", expanding=True)))
-# Two plain IN lists, not a (type, value) tuple IN, and the project compared as
-# ``project_id + 0``: without statistics SQLite otherwise walks every record of the project
-# for each lookup instead of probing the (key_type, key_value) index. The few cross pairs the
-# two lists also find are dropped by `DatabaseRegistry._hits`.
-_HITS = (
-    select(MatchKey.key_type, MatchKey.key_value, MatchKey.record_id, ChildMembership.child_id)
-    .join(ChildRecord, ChildRecord.id == MatchKey.record_id)
-    .outerjoin(ChildMembership, ChildMembership.record_id == MatchKey.record_id)
-    .where(MatchKey.key_type.in_(bindparam("types", expanding=True)),
-           MatchKey.key_value.in_(bindparam("values", expanding=True)),
+# The keys' records first, from match_keys alone, then the project and membership of those few
+# records by primary key: a join of the three lets the planner start from child_records and
+# walk the whole registry for each lookup, which PostgreSQL chose for a registry that grew in
+# the same transaction (no statistics yet, README "Benchmarks"). On PostgreSQL the keys
+# are a list of (type, value) pairs joined to match_keys, one probe of the (key_type,
+# key_value) index each whatever the statistics, and one statement to plan however many keys a
+# batch has; SQLite, without statistics, probes that index only for two plain IN lists (the few
+# cross pairs they also find are dropped by `DatabaseRegistry._hits`).
+_KEY_PAIRS = text(
+    "SELECT k.key_type, k.key_value, k.record_id"
+    " FROM unnest(CAST(:types AS text[]), CAST(:values AS text[])) AS wanted(t, v)"
+    " JOIN match_keys k ON k.key_type = wanted.t AND k.key_value = wanted.v")
+_KEY_LISTS = select(MatchKey.key_type, MatchKey.key_value, MatchKey.record_id).where(
+    MatchKey.key_type.in_(bindparam("types", expanding=True)),
+    MatchKey.key_value.in_(bindparam("values", expanding=True)))
+# The project compared as ``project_id + 0``: without statistics (a new registry, or
+# autovacuum off) PostgreSQL would otherwise read every record of the project through its
+# index and filter the ids, instead of probing the primary key for each id.
+_PLACED = (
+    select(ChildRecord.id, ChildMembership.child_id)
+    .outerjoin(ChildMembership, ChildMembership.record_id == ChildRecord.id)
+    .where(ChildRecord.id.in_(bindparam("ids", expanding=True)),
            ChildRecord.project_id + 0 == bindparam("project")))
+# Bound parameters of one statement: SQLite allows 32,766, PostgreSQL 65,535.
+_CHUNK = 2000
+# Prepared records kept for later lookups; past this the cache starts again (flat memory
+# through a province's import, README "Benchmarks").
+MAX_PREPARED = 100_000
 
 Key = tuple[str, str]  # (key_type, key_value) as stored in match_keys
 Hit = tuple[int, str | None]  # a record sharing the key, and its child (None: not placed yet)
@@ -58,19 +79,29 @@ AnyRow = Row[*tuple[Any, ...]]
 
 
 def match_input(row: ChildRecord | AnyRow) -> MatchInput:
-    """The matcher's view of a stored record (the inverse of what the sync stores)."""
+    """The matcher's view of a stored record (the inverse of what the sync stores), without
+    its doubtful fields (`sync.doubtful`: kept on the record, no identity evidence)."""
     dob = PartialDate.parse(row.dob, estimated=row.dob_estimated) if row.dob else None
-    return MatchInput(
+    return without_doubtful(MatchInput(
         record_id=str(row.id), submission_id=row.household_key, full_name=row.full_name,
         sex=Sex(row.sex) if row.sex in Sex._value2member_map_ else Sex.UNKNOWN, dob=dob,
         village=row.village_code, commune=row.commune_code, household_id=row.household_id,
         household_head=row.household_head, mother_name=row.mother_name,
         father_name=row.father_name, guardian_name=row.guardian_name,
-        personal_id=row.personal_id)
+        personal_id=row.personal_id, home_name=row.home_name), row.doubtful)
 
 
 def with_record_id(record: MatchInput, row: ChildRecord) -> MatchInput:
-    return replace(record, record_id=str(row.id))
+    """An incoming record as the matcher sees it: its stored id, its doubtful fields blanked
+    as `match_input` blanks them, so both sides of a comparison see the same record."""
+    return replace(without_doubtful(record, row.doubtful), record_id=str(row.id))
+
+
+def lookup_keys(record: MatchRecord) -> list[BlockingKey]:
+    """Every key the matcher may look a record up by: the keys it is stored under, and the
+    widened ones it asks for when those found nobody (`sync.matching.blocking.widened_keys`)."""
+    stored = blocking_keys(record)
+    return stored + widened_keys(record, stored)
 
 
 def _key(key: BlockingKey) -> Key:
@@ -89,32 +120,92 @@ class DatabaseRegistry:
         self.fresh: set[int] = set()
         self.oversized_lookups = 0
         self._ahead: dict[Key, list[Hit]] | None = None
+        # Hits of many households looked up at once (`hold`), kept current as records are added,
+        # and the keys and memberships of those records, written together by `write_held`.
+        self._held: dict[Key, list[Hit]] | None = None
+        self._held_keys: list[dict[str, Any]] = []
+        self._held_memberships: list[dict[str, Any]] = []
+
+    @property
+    def holding(self) -> bool:
+        """Whether a batch's hits are held (`hold`): its writes wait for `write_held`."""
+        return self._held is not None
 
     def look_ahead(self, keys: Iterable[BlockingKey]) -> None:
         """Look up many records' keys at once (one submission's rows, before matching them).
 
         `candidates` answers from these hits until `forget_look_ahead`, so call it only while
-        nothing is written to the keys or memberships.
+        nothing is written to the keys or memberships (except through `add_all`).
         """
-        self._ahead = self._hits({_key(key): None for key in keys})
+        wanted = {_key(key): None for key in keys}
+        held = self._held
+        if held is not None and all(key in held for key in wanted):
+            self._ahead = held
+        else:
+            self._ahead = self._hits(wanted)
 
     def forget_look_ahead(self) -> None:
         self._ahead = None
+
+    def hold(self, keys: Iterable[BlockingKey]) -> None:
+        """Look up the keys of many households in one go (an import's chunk of rows).
+
+        Until `release`, `look_ahead` answers from these hits when it can, and `add_all` adds
+        the records it places under the held keys, so the households of the chunk still see
+        one another. Only the caller may write keys or memberships meanwhile. The prepared
+        records of earlier chunks are let go.
+        """
+        self._prepared.clear()
+        self._held = self._hits({_key(key): None for key in keys})
+        self._prepare(sorted({rid for hits in self._held.values() if len(hits) <= self.max_block
+                              for rid, child_id in hits if child_id is not None}))
+
+    def write_held(self) -> None:
+        """Write the children, keys and memberships of the records placed since `hold`, one
+        statement per table for the whole batch (the children through the session's flush)."""
+        self.session.flush()
+        if self._held_memberships:
+            self.session.execute(insert(ChildMembership), self._held_memberships)
+        if self._held_keys:
+            self.session.execute(insert(MatchKey), self._held_keys)
+        self._held_keys, self._held_memberships = [], []
+
+    def release(self) -> None:
+        """Stop answering from the held hits; writes still waiting are dropped (after
+        `write_held`, or when the batch's transaction is being rolled back)."""
+        self._held = None
+        self._held_keys, self._held_memberships = [], []
 
     def _hits(self, wanted: Collection[Key]) -> dict[Key, list[Hit]]:
         """Every record of the project under each wanted key, with the child it belongs to."""
         found: dict[Key, list[Hit]] = {key: [] for key in wanted}
         if not wanted:
             return found
-        rows = self.session.execute(_HITS, {
-            "types": list({key_type for key_type, _ in wanted}),
-            "values": list({key_value for _, key_value in wanted}),
-            "project": self.project_id})
-        for key_type, key_value, record_id, child_id in rows:
+        keyed: list[tuple[str, str, int]] = []
+        pairs = list(wanted)
+        for start in range(0, len(pairs), _CHUNK):
+            keyed += self._keyed(pairs[start:start + _CHUNK])
+        child_of: dict[int, str | None] = {}
+        ids = sorted({record_id for _, _, record_id in keyed})
+        for start in range(0, len(ids), _CHUNK):
+            child_of.update((record_id, child_id) for record_id, child_id in self.session.execute(
+                _PLACED, {"ids": ids[start:start + _CHUNK], "project": self.project_id}))
+        for key_type, key_value, record_id in keyed:
             hits = found.get((key_type, key_value))
-            if hits is not None:
-                hits.append((record_id, child_id))
+            if hits is not None and record_id in child_of:
+                hits.append((record_id, child_of[record_id]))
         return found
+
+    def _keyed(self, pairs: Sequence[Key]) -> list[tuple[str, str, int]]:
+        """(key_type, key_value, record_id) of every record, of any project, under the keys."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            rows = self.session.execute(_KEY_PAIRS, {"types": [t for t, _ in pairs],
+                                                     "values": [v for _, v in pairs]})
+        else:
+            rows = self.session.execute(_KEY_LISTS, {
+                "types": list({key_type for key_type, _ in pairs}),
+                "values": list({key_value for _, key_value in pairs})})
+        return [(key_type, key_value, record_id) for key_type, key_value, record_id in rows]
 
     def candidates(self, keys: Sequence[BlockingKey]) -> Iterable[tuple[str, MatchRecord]]:
         wanted = list(dict.fromkeys(_key(key) for key in keys))
@@ -131,15 +222,19 @@ class DatabaseRegistry:
                 child_of.update(hits[key])
         if not child_of:
             return []
+        if len(self._prepared) > MAX_PREPARED:
+            self._prepared.clear()
         self._prepare([rid for rid in child_of if rid not in self._prepared])
         # A record without a membership is not in the registry yet (its sync is in progress).
         return [(child_id, self._prepared[rid]) for rid, child_id in child_of.items()
                 if child_id is not None]
 
     def _prepare(self, record_ids: Sequence[int]) -> None:
-        if record_ids:
-            for row in self.session.execute(_RECORDS, {"ids": list(record_ids)}):
+        for start in range(0, len(record_ids), _CHUNK):
+            for row in self.session.execute(_RECORDS,
+                                            {"ids": list(record_ids[start:start + _CHUNK])}):
                 self._prepared[row.id] = prepare(match_input(row))
+
     def cannot_link_children(self, record_id: str) -> Collection[str]:
         rid = int(record_id)
         if rid in self.fresh:
@@ -176,7 +271,26 @@ class DatabaseRegistry:
                      for key in (blocking_keys(record) if record_keys is None else record_keys)]
             memberships.append({"record_id": rid, "child_id": child_id})
             self._prepared[rid] = record
+        if self._held is not None:
+            # The batch's lookups are answered from the held hits, and the sync writes what is
+            # waiting before it reads a view through the memberships.
+            self._hold_placed(keys, memberships)
+            self._held_keys += keys
+            self._held_memberships += memberships
+            return
         if keys:
             self.session.execute(insert(MatchKey), keys)
         if memberships:
             self.session.execute(insert(ChildMembership), memberships)
+
+    def _hold_placed(self, keys: Sequence[dict[str, Any]],
+                     memberships: Sequence[dict[str, Any]]) -> None:
+        """Add placed records to the held hits, under the keys that were looked up (a key never
+        looked up stays absent: its other records are in the database, not here)."""
+        held = self._held
+        assert held is not None
+        child_of = {row["record_id"]: row["child_id"] for row in memberships}
+        for key in keys:
+            hits = held.get((key["key_type"], key["key_value"]))
+            if hits is not None:
+                hits.append((key["record_id"], child_of[key["record_id"]]))

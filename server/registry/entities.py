@@ -42,9 +42,9 @@ ENTITY_LIST = "children"
 ENTITY_LIST_FILE = f"{ENTITY_LIST}.csv"
 
 PROPERTIES: tuple[str, ...] = (
-    "full_name", "sex", "dob", "dob_precision", "village", "household_head", "mother_name",
-    "father_name", "guardian_name", "categories", "support", "school_status", "status",
-    "last_visit", "death_date", "moved_date", "moved_to",
+    "full_name", "home_name", "sex", "dob", "dob_precision", "village", "household_head",
+    "mother_name", "father_name", "guardian_name", "categories", "support", "school_status",
+    "status", "last_visit", "death_date", "moved_date", "moved_to",
 )
 HEADER: tuple[str, ...] = ("name", "label", "__version", *PROPERTIES)
 
@@ -107,8 +107,11 @@ def phone_categories(session: Session, child_ids: Sequence[str]) -> dict[str, st
 
 
 def entity_label(child: Child) -> str:
-    """`Họ tên (năm sinh)` as the screening form writes it; `~` marks an estimated year."""
+    """`Họ tên (tên ở nhà) (năm sinh)` as the screening form writes it: the home name only when
+    there is one (so a phone finds "Bắp" by typing it), `~` marks an estimated year."""
     name = child.full_name or "?"
+    if child.home_name:
+        name = f"{name} ({child.home_name})"
     if not child.dob:
         return name
     estimated = "~" if child.dob_precision == "estimated" else ""
@@ -120,6 +123,7 @@ def entity_properties(child: Child, categories: str) -> dict[str, str]:
     precision = child.dob_precision or ""
     return {
         "full_name": child.full_name,
+        "home_name": child.home_name,
         "sex": _SEX.get(child.sex, "unknown"),
         "dob": child.dob or "",
         "dob_precision": _PRECISION.get(precision, precision),

@@ -1,15 +1,20 @@
-"""Reading an import file's rows: columns, cell values and the checks that refuse a row.
+"""Reading an import file's rows: columns, cell values, the checks that refuse a row and
+the doubtful fields a kept row carries.
 
 The rules of the template (README "Importing the lists a commune already has") and the
 decisions about what a row may contain are in `server.registry.importer`'s docstring; this
 module is their code, and the report types that both modules share (`Outcome`, `RowResult`,
-`ImportReport`).
+`ImportReport`). A row is refused only when it is a wrong row (no name, no village, a village
+of another commune or outside the caller's villages, a source key twice, another commune's
+code); one doubtful field (a personal ID, date of birth, sex or category code that does not
+check out) keeps the row with the field listed (`sync.doubtful`, docs/registry.md "Doubtful
+fields").
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -22,20 +27,22 @@ from server.registry import villages
 from server.registry.import_files import FileRefused, Table
 from sync.categories import default_catalogue
 from sync.dates import PartialDate
+from sync.doubtful import UNKNOWN_SEX_WORDS, Doubt, Reason, doubtful_fields
 from sync.matching.records import Sex, parse_sex
-from sync.personal_id import check_personal_id
+from sync.personal_id import IdProblem, clean_personal_id
 from sync.vietnamese import clean, fold
 
 TEMPLATE_COLUMNS = (
     "record_id", "source", "submission_id", "collaborator_id", "submitted_at", "commune_code",
     "commune", "village", "household_head", "full_name", "sex", "dob", "mother_name",
-    "father_name", "guardian_name", "personal_id", "special_circumstances",
+    "father_name", "guardian_name", "personal_id", "special_circumstances", "home_name",
 )
 REQUIRED_COLUMNS = ("record_id", "full_name", "village")
-NAME_COLUMNS = ("full_name", "household_head", "mother_name", "father_name", "guardian_name")
+NAME_COLUMNS = ("full_name", "household_head", "mother_name", "father_name", "guardian_name",
+                "home_name")
 MAX_TEXT = 255  # the name columns of child_records
 MAX_KEY = 120  # record_id, source, submission_id: the household key fits in 255
-_UNKNOWN_SEX = frozenset({"u", "khong ro", "?", "-"})
+MAX_PERSONAL_ID = 32  # child_records.personal_id; a longer doubtful one is kept in `doubtful`
 QUERY_CHUNK = 500
 T = TypeVar("T")
 
@@ -61,6 +68,43 @@ class RowProblem:
         return {"vi": self.vi, "en": self.en, "column": self.column or None}
 
 
+# What the officer reads about a doubtful field: (Vietnamese, English), with the value.
+_ID_REASONS = {
+    IdProblem.NOT_12_DIGITS.value: ("không đủ 12 chữ số", "not 12 digits"),
+    IdProblem.UNKNOWN_PROVINCE.value: ("mã tỉnh không có", "unknown province code"),
+    IdProblem.SEX_MISMATCH.value: ("chữ số giới tính không khớp giới tính",
+                                   "its sex digit disagrees with the sex"),
+    IdProblem.BIRTH_YEAR_MISMATCH.value: ("năm sinh trong số không khớp ngày sinh",
+                                          "its birth year disagrees with the date of birth"),
+}
+_NOT_MATCHED = ("đã giữ nhưng không dùng để ghép trẻ", "kept, not used for matching")
+
+
+def doubt_problem(doubt: Doubt) -> RowProblem:
+    """A kept row's doubtful field as the import's report says it: what is doubtful and what
+    was done with it, Vietnamese first."""
+    value = doubt.value
+    if doubt.field == "personal_id":
+        vi, en = _ID_REASONS.get(doubt.reason, (doubt.reason, doubt.reason))
+        return RowProblem(f"mã định danh {value!r} nghi sai ({vi}): {_NOT_MATCHED[0]}",
+                          f"personal_id {value!r} is doubtful ({en}): {_NOT_MATCHED[1]}",
+                          "personal_id")
+    if doubt.reason == Reason.IN_FUTURE:
+        return RowProblem(f"ngày sinh {value} ở tương lai: {_NOT_MATCHED[0]}",
+                          f"dob {value} is in the future: {_NOT_MATCHED[1]}", "dob")
+    if doubt.reason == Reason.NOT_A_DATE:
+        return RowProblem(f"ngày sinh {value!r} không phải ngày (YYYY-MM-DD, YYYY-MM hoặc "
+                          "YYYY): để trống",
+                          f"dob {value!r} is not a date (YYYY-MM-DD, YYYY-MM or YYYY): left "
+                          "blank", "dob")
+    if doubt.reason == Reason.NOT_A_SEX:
+        return RowProblem(f"giới tính {value!r} không phải Nam/Nữ: để trống",
+                          f"sex {value!r} is not M/F or Nam/Nữ: left blank", "sex")
+    return RowProblem(f"mã hoàn cảnh đặc biệt {value} không có trong danh mục: bỏ qua",
+                      f"special_circumstances code {value} is not in the catalogue: left out",
+                      "special_circumstances")
+
+
 @dataclass(slots=True)
 class RowResult:
     row: int  # as the spreadsheet shows it: the header is row 1
@@ -74,12 +118,14 @@ class RowResult:
     # The row's full_name as written: the import page names the rows it lists (the API's
     # JSON keeps its shape without it).
     full_name: str = ""
+    # A kept row's doubtful fields (`sync.doubtful`): imported, and listed for the officer.
+    doubtful: list[Doubt] = field(default_factory=list)
 
     @classmethod
     def refused(cls, row: int, record_id: str, problems: list[RowProblem],
-                full_name: str = "") -> RowResult:
+                full_name: str = "", doubtful: Sequence[Doubt] = ()) -> RowResult:
         return cls(row, record_id, Outcome.REFUSED, problems[0].en, reason_vi=problems[0].vi,
-                   problems=list(problems), full_name=full_name)
+                   problems=list(problems), full_name=full_name, doubtful=list(doubtful))
 
 
 @dataclass
@@ -92,6 +138,12 @@ class ImportReport:
         return sum(1 for result in self.results if result.outcome is outcome)
 
     @property
+    def with_doubts(self) -> list[RowResult]:
+        """Rows imported (or that a dry run would import) with doubtful fields."""
+        return [result for result in self.results
+                if result.doubtful and result.outcome is not Outcome.REFUSED]
+
+    @property
     def refused(self) -> list[RowResult]:
         return [result for result in self.results if result.outcome is Outcome.REFUSED]
 
@@ -100,9 +152,12 @@ class ImportReport:
             "dryRun": self.dry_run,
             "counts": {outcome.value: self.count(outcome) for outcome in Outcome},
             "villagesCreated": self.villages_created,
+            "keptWithDoubts": len(self.with_doubts),
             "rows": [{"row": r.row, "recordId": r.record_id, "outcome": r.outcome.value,
                       "reason": r.reason or None, "reasonVi": r.reason_vi or None,
                       "problems": [problem.as_json() for problem in r.problems],
+                      "doubtful": [{**d.as_json(), **doubt_problem(d).as_json()}
+                                   for d in r.doubtful],
                       "childId": r.child_id}
                      for r in self.results],
         }
@@ -132,6 +187,8 @@ class ImportRow:
     personal_id: str
     codes: tuple[str, ...]
     raw_json: str
+    home_name: str = ""
+    doubtful: tuple[Doubt, ...] = ()
 
     @property
     def raw(self) -> dict[str, Any]:
@@ -226,57 +283,46 @@ class RowContext:
 
 
 def _sex(text: str) -> Sex:
-    if not text or fold(text) in _UNKNOWN_SEX:
+    """M/F, Nam/Nữ…; unknown for a blank, "không rõ" or a word that is not a sex (the last
+    is a doubtful field, `sync.doubtful`)."""
+    if not text or fold(text) in UNKNOWN_SEX_WORDS:
         return Sex.UNKNOWN
-    sex = parse_sex(text)
-    if sex is Sex.UNKNOWN:
-        raise RowRefused(f"giới tính {text!r} không phải Nam/Nữ (để trống nếu không rõ)",
-                         f"sex {text!r} is not M/F or Nam/Nữ (leave it blank when unknown)",
-                         "sex")
-    return sex
+    return parse_sex(text)
 
 
-def _dob(value: Any, today: date) -> PartialDate | None:
+def _dob_text(value: Any) -> str:
+    if isinstance(value, int) and 1900 <= value <= 9999:
+        return str(value)  # a year typed into a number cell
+    return _text(value)
+
+
+def _dob(value: Any) -> PartialDate | None:
+    """The date of birth, or None when blank or unreadable (then a doubtful field)."""
     if value in ("", None):
         return None
-    if isinstance(value, int) and 1900 <= value <= 9999:
-        value = str(value)  # a year typed into a number cell
-    parsed = PartialDate.parse(value if isinstance(value, date) else _text(value))
-    if parsed is None:
-        raise RowRefused(f"ngày sinh {_text(value)!r} không phải ngày (YYYY-MM-DD, YYYY-MM "
-                         "hoặc YYYY)",
-                         f"dob {_text(value)!r} is not a date (YYYY-MM-DD, YYYY-MM or YYYY)",
-                         "dob")
-    if parsed.iso() > today.isoformat()[:len(parsed.iso())]:
-        raise RowRefused(f"ngày sinh {parsed.iso()} ở tương lai",
-                         f"dob {parsed.iso()} is in the future", "dob")
-    return parsed
+    return PartialDate.parse(value if isinstance(value, date) else _dob_text(value))
 
 
-def _personal_id(value: Any, sex: Sex, dob: PartialDate | None) -> str:
+def _personal_id_text(value: Any) -> str:
     # Excel drops the leading zeros of a number cell (001… is Hà Nội): put them back.
-    text = str(value).zfill(12) if isinstance(value, int) else _text(value)
-    check = check_personal_id(text, sex=sex.value if sex is not Sex.UNKNOWN else None,
-                              birth_year=dob.year if dob else None)
-    if check.digits is None:
-        return ""
-    if not check.valid:
-        problems = ", ".join(problem.value.replace("_", " ") for problem in check.problems)
-        raise RowRefused(f"mã định danh {text!r} không hợp lệ ({problems})",
-                         f"personal_id {text!r} is not valid ({problems})", "personal_id")
-    return check.digits
+    return str(value).zfill(12) if isinstance(value, int) else _text(value)
 
 
-def _codes(text: str) -> tuple[str, ...]:
+def _stored_personal_id(text: str) -> str:
+    """The number as stored: digits without separators, kept even when doubtful (what was
+    given), unless longer than the column (the `doubtful` item keeps it then)."""
+    digits = clean_personal_id(text) or ""
+    return digits if len(digits) <= MAX_PERSONAL_ID else ""
+
+
+def _codes(text: str) -> tuple[tuple[str, ...], list[Doubt]]:
+    """The catalogue's codes of the row; unknown ones are left out, each a doubtful field."""
     catalogue = default_catalogue()
     codes = [part.strip().upper() for part in text.replace(",", ";").split(";")]
     codes = [code for code in dict.fromkeys(codes) if code]
-    unknown = [code for code in codes if code not in catalogue]
-    if unknown:
-        raise RowRefused("mã hoàn cảnh đặc biệt không có trong danh mục: " + ", ".join(unknown),
-                         "unknown special_circumstances code(s): " + ", ".join(unknown),
-                         "special_circumstances")
-    return tuple(codes)
+    return (tuple(code for code in codes if code in catalogue),
+            [Doubt("special_circumstances", code, Reason.UNKNOWN_CODE)
+             for code in codes if code not in catalogue])
 
 
 def _commune(cells: _Cells, project: Project) -> None:
@@ -339,11 +385,13 @@ def _required(cells: _Cells) -> list[RowProblem]:
 
 
 class RowInvalid(Exception):
-    """A row with at least one problem; `problems` holds every one found."""
+    """A row with at least one problem; `problems` holds every one found, `doubtful` the
+    doubtful fields to check too while the row is fixed."""
 
-    def __init__(self, problems: list[RowProblem]) -> None:
+    def __init__(self, problems: list[RowProblem], doubtful: Sequence[Doubt] = ()) -> None:
         super().__init__(problems[0].en)
         self.problems = problems
+        self.doubtful = doubtful
 
 
 def _checked(found: list[RowProblem], check: Callable[[], T], fallback: T) -> T:
@@ -361,23 +409,24 @@ def _source(cells: _Cells, ctx: RowContext) -> str:
 
 
 def _parse_row(number: int, cells: _Cells, extra: dict[str, Any], ctx: RowContext) -> ImportRow:
-    """A valid row, or `RowInvalid` with every problem found. The village comes last, and is
-    created only for a row without another problem."""
+    """A row to import, with its doubtful fields, or `RowInvalid` with every problem found.
+    The village comes last, and is created only for a row without another problem."""
     found = _required(cells)
     source = _source(cells, ctx)
     if len(source) > MAX_KEY:
         found.append(_too_long("source", MAX_KEY))
     _checked(found, lambda: _commune(cells, ctx.project), None)
-    sex = _checked(found, lambda: _sex(cells.text("sex")), Sex.UNKNOWN)
-    dob = _checked(found, lambda: _dob(cells.raw("dob"), ctx.today), None)
-    personal_id = _checked(found, lambda: _personal_id(cells.raw("personal_id"), sex, dob), "")
-    codes: tuple[str, ...] = _checked(
-        found, lambda: _codes(cells.text("special_circumstances")), ())
+    sex, dob = _sex(cells.text("sex")), _dob(cells.raw("dob"))
+    personal_id = _personal_id_text(cells.raw("personal_id"))
+    codes, unknown_codes = _codes(cells.text("special_circumstances"))
+    doubts = doubtful_fields(today=ctx.today, sex_given=cells.text("sex"), sex=sex,
+                             dob_given=_dob_text(cells.raw("dob")), dob=dob,
+                             personal_id=personal_id) + unknown_codes
     village = None
     if cells.text("village"):
         village = _checked(found, lambda: _village(cells, ctx, may_create=not found), None)
     if found or village is None:
-        raise RowInvalid(found)
+        raise RowInvalid(found, doubts)
     mother, father, guardian = (cells.text(n) for n in ("mother_name", "father_name",
                                                         "guardian_name"))
     raw = {"row": number, "record_id": cells.text("record_id"), "source": source,
@@ -393,7 +442,9 @@ def _parse_row(number: int, cells: _Cells, extra: dict[str, Any], ctx: RowContex
         household_head=cells.text("household_head"), mother_name=mother, father_name=father,
         # The carer is a parent already named: not a third person (as for the phones' form).
         guardian_name="" if guardian in (mother, father) else guardian,
-        personal_id=personal_id, codes=codes, raw_json=json.dumps(raw, ensure_ascii=False))
+        personal_id=_stored_personal_id(personal_id), codes=codes,
+        raw_json=json.dumps(raw, ensure_ascii=False), home_name=cells.text("home_name"),
+        doubtful=tuple(doubts))
 
 
 def _repeated(record_id: str, first: int) -> RowProblem:
@@ -420,12 +471,12 @@ def parse_rows(table: Table, ctx: RowContext) -> list[ImportRow | RowResult]:
             first = first_seen.get(f"{_source(values, ctx)}#{record_id}")
             repeated = [_repeated(record_id, first)] if record_id and first else []
             out.append(RowResult.refused(number, record_id, exc.problems + repeated,
-                                         values.text("full_name")))
+                                         values.text("full_name"), exc.doubtful))
             continue
         if row.source_key in first_seen:
             out.append(RowResult.refused(number, row.record_id,
                                          [_repeated(row.record_id, first_seen[row.source_key])],
-                                         row.full_name))
+                                         row.full_name, row.doubtful))
             continue
         first_seen[row.source_key] = number
         out.append(row)

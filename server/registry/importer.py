@@ -11,17 +11,31 @@ already reported by a phone is linked to, not duplicated.
 
 Decisions the README leaves open:
 
-* **One transaction per file.** The caller's unit of work commits the whole file or, on an
-  unexpected error, nothing; refused rows do not stop the others. ``dry_run`` does all the work
-  in a savepoint and rolls it back, so the report says exactly what an import would do.
+* **One transaction per file, or one per batch.** The caller's unit of work commits the whole
+  file or, on an unexpected error, nothing; refused rows do not stop the others. With
+  ``commit_batches`` (``diemtua registry import``) each batch of `BATCH_ROWS` rows is committed
+  as it is placed: a province's list then holds SQLite's write lock and PostgreSQL's
+  child-number row for a fraction of a second at a time, not for minutes, and an import that
+  stopped half-way is finished by importing the same file again (idempotence below).
+  ``dry_run`` does all the work in a savepoint and rolls it back, so the report says exactly
+  what an import would do.
+* **Speed.** A batch's records are stored in one statement, their blocking keys looked up in
+  one query (`DatabaseRegistry.hold`), its child numbers reserved in one update, and its
+  children, keys and memberships written together; households are still matched one by one in
+  file order, each seeing those placed before it (README "Benchmarks").
 * **Memory.** The file is read as a stream within the limits of `server.registry.import_files`;
   its valid rows are held until it is read (a household's rows may lie anywhere in it) — at
   most ``DIEMTUA_IMPORT_MAX_ROWS`` of them, small ones — and let go household by household as
   they are placed. Measured with 50,000 plausible rows: see README, "Importing the lists a
   commune already has".
-* **An invalid personal ID refuses the row** (rather than importing it without the ID): a wrong
-  number would either block a true match (two different valid IDs are never one child) or look
-  like one, and the commune can fix the cell and import again.
+* **A doubtful field never refuses a row** (docs/registry.md, "Doubtful fields"): a personal
+  ID that fails its checks, a date of birth in the future or unreadable, a sex that is not one,
+  an unknown category code. The row is imported with what was given (an unreadable value
+  blank, an unknown code left out), the field listed in ``child_records.doubtful`` and in the
+  row's report; the matcher does not see a doubtful ID or date (`sync.doubtful`), so a wrong
+  number neither blocks a true match nor makes a false one. Only wrong rows are refused: no
+  name, no village or one the caller may not import into, a source key twice, another
+  commune's code.
 * **Idempotence by source key**: a row whose ``<source>#<record_id>`` is already in the project
   is reported as ``already imported`` and left alone (source rows are never overwritten). A
   second row of one file with the same source key is refused.
@@ -30,7 +44,7 @@ Decisions the README leaves open:
   instanceID as submission_id, and those rows must *match* the phone's records, not be ruled out
   as the same visit. A row without submission_id is a household of its own.
 * Dates: ``YYYY-MM-DD``, ``YYYY-MM``, ``YYYY``, an Excel date, and also ``dd/mm/yyyy`` (the
-  Vietnamese paper habit `sync.dates` already reads); a date in the future is refused.
+  Vietnamese paper habit `sync.dates` already reads); a date in the future is kept, doubtful.
 * Special circumstances: codes of the catalogue separated by ``;`` (``,`` also accepted), any
   case; each row keeps them as derived categories (so they are recomputable after an unmerge)
   and the registry opens them on the child and raises the flags like a phone's answers.
@@ -42,7 +56,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from server.config import DEFAULT_IMPORT_MAX_ROWS
@@ -50,7 +64,9 @@ from server.db import utcnow
 from server.models import ChildMembership, ChildRecord, Project
 from server.models.registry import RecordSource
 from server.registry import villages
+from server.registry.candidates import lookup_keys
 from server.registry.categories import codes_as_derived, derived_to_json
+from server.registry.child_code import take_numbers
 from server.registry.errors import NotFound
 from server.registry.import_files import FileRefused, open_table
 from server.registry.import_rows import (
@@ -63,13 +79,25 @@ from server.registry.import_rows import (
     RowResult,
     parse_rows,
 )
-from server.registry.sync import ProjectMatcher, SyncSummary, place_records, project_matcher
+from server.registry.sync import (
+    ProjectMatcher,
+    SyncSummary,
+    place_records,
+    project_matcher,
+    wait_for_project,
+)
 from server.storage import BlobStore
-from sync.matching import Band, MatchModel
+from sync.doubtful import day_in_vietnam
+from sync.matching import Band, MatchModel, prepare
 from sync.matching import ChildRecord as MatchInput
 from sync.vietnamese import clean
 
 __all__ = ["FileRefused", "ImportReport", "Outcome", "RowProblem", "RowResult", "import_file"]
+
+# Rows placed between two look-ups of the registry (and, with ``commit_batches``, two commits):
+# one query for a batch's candidates instead of one per household, and a write lock (SQLite)
+# held for a fraction of a second.
+BATCH_ROWS = 500
 
 _BAND_OUTCOME = {Band.AUTO_LINK: Outcome.LINKED, Band.REVIEW: Outcome.QUEUED,
                  Band.NEW: Outcome.CREATED}
@@ -107,7 +135,9 @@ def _record(row: ImportRow, project: Project) -> ChildRecord:
         village_code=row.village.code, commune_code=project.commune_code or "",
         household_id="", household_head=row.household_head, mother_name=row.mother_name,
         father_name=row.father_name, guardian_name=row.guardian_name,
-        personal_id=row.personal_id, raw=raw, derived_categories=_derived(row),
+        personal_id=row.personal_id, home_name=row.home_name,
+        doubtful=[doubt.as_json() for doubt in row.doubtful],
+        raw=raw, derived_categories=_derived(row),
         reported_at=reported_at(raw.get("submitted_at", "")))
 
 
@@ -129,21 +159,19 @@ def _match_input(row: ImportRow, record: ChildRecord) -> MatchInput:
         sex=row.sex, dob=row.dob, village=record.village_code, commune=record.commune_code,
         household_head=row.household_head, mother_name=row.mother_name,
         father_name=row.father_name, guardian_name=record.guardian_name,
-        personal_id=row.personal_id)
+        personal_id=row.personal_id, home_name=row.home_name)
 
 
-def _place_household(session: Session, pm: ProjectMatcher, project: Project,
-                     group: list[ImportRow], report: ImportReport) -> None:
-    records = [_record(row, project) for row in group]
-    session.add_all(records)
-    session.flush()
+def _place_household(session: Session, pm: ProjectMatcher, group: list[ImportRow],
+                     records: list[ChildRecord], report: ImportReport) -> None:
     placements = place_records(session, pm, records,
                                [_match_input(r, rec) for r, rec in zip(group, records,
                                                                         strict=True)],
                                SyncSummary())
     for row, placement in zip(group, placements, strict=True):
         report.results.append(RowResult(row.number, row.record_id, _BAND_OUTCOME[placement.band],
-                                        child_id=placement.child_id, full_name=row.full_name))
+                                        child_id=placement.child_id, full_name=row.full_name,
+                                        doubtful=list(row.doubtful)))
 
 
 def _households(rows: Sequence[ImportRow]) -> list[list[ImportRow]]:
@@ -160,14 +188,19 @@ def import_file(session: Session, project_id: int, file: IO[bytes] | bytes, *, s
                 store: BlobStore | None = None, model: MatchModel | None = None,
                 now: datetime | None = None,
                 max_rows: int = DEFAULT_IMPORT_MAX_ROWS,
-                on_progress: Callable[[int, int], None] | None = None) -> ImportReport:
+                on_progress: Callable[[int, int], None] | None = None,
+                commit_batches: bool = False) -> ImportReport:
     """Import one file into a project's registry in the caller's transaction.
 
     ``file`` is read as a stream (it must be seekable: an open file, a spooled upload);
     ``source`` names the list for rows with an empty ``source`` column; ``allowed_villages``
     (None for all) refuses rows of other villages; a file with more than ``max_rows``
     non-blank rows is refused while it is read. Raises `FileRefused` when nothing of the file
-    can be imported and `NotFound` for an unknown project; never commits. ``on_progress``
+    can be imported and `NotFound` for an unknown project. It never commits, unless
+    ``commit_batches`` (and not ``dry_run``): then the session is committed after each batch of
+    households (`BATCH_ROWS`), so a province's list neither holds the database's write lock nor
+    keeps its statistics stale for minutes, and an import stopped half-way is finished by
+    importing the file again (its stored rows are ``already imported``). ``on_progress``
     hears (rows placed so far, rows to place) after each household (the CLI's progress bar).
     """
     project = session.get(Project, project_id)
@@ -181,11 +214,12 @@ def import_file(session: Session, project_id: int, file: IO[bytes] | bytes, *, s
             villages.ensure_villages(session, store, project_id)
         ctx = RowContext(session, project, villages.load_directory(session, project_id),
                          clean(source) or "import", create_villages, allowed_villages,
-                         now.date(), report)
+                         day_in_vietnam(now), report)
         with open_table(file, max_rows=max_rows) as table:
             households = _households_to_place(session, project, parse_rows(table, ctx),
                                               report)
-        _place_households(session, project, households, report, model, on_progress)
+        _place_households(session, project, households, report, model, on_progress,
+                          commit_batches and not dry_run)
     finally:
         if savepoint is not None:
             savepoint.rollback()
@@ -211,16 +245,81 @@ def _households_to_place(session: Session, project: Project,
 
 def _place_households(session: Session, project: Project, households: list[list[ImportRow]],
                       report: ImportReport, model: MatchModel | None,
-                      on_progress: Callable[[int, int], None] | None = None) -> None:
-    """Place each household in file order, letting go of its rows once placed: the file's rows
-    and the matcher's cache of the records it has compared are never both whole."""
+                      on_progress: Callable[[int, int], None] | None = None,
+                      commit_batches: bool = False) -> None:
+    """Place each household in file order, a batch of households at a time, letting go of
+    their rows once placed: the file's rows and the matcher's cache of the records it has
+    compared are never both whole."""
     pm = project_matcher(session, project.id, {}, model or MatchModel.load())
     total = sum(len(household) for household in households)
     placed = 0
     households.reverse()
+    analysed_at = 0
     while households:
-        household = households.pop()
-        _place_household(session, pm, project, household, report)
-        placed += len(household)
-        if on_progress is not None:
-            on_progress(placed, total)
+        batch = _next_batch(households)
+        _place_batch(session, pm, project, batch, report)
+        for household in batch:
+            placed += len(household)
+            if on_progress is not None:
+                on_progress(placed, total)
+        if commit_batches:
+            session.commit()
+            if placed >= 2 * analysed_at:
+                analysed_at = placed
+                _refresh_statistics(session)
+
+
+# The tables an import grows; their planner statistics are refreshed as the import doubles
+# them (PostgreSQL's autovacuum would do it a minute later at best, and may be off).
+_GROWN_TABLES = ("child_records", "match_keys", "child_memberships", "children")
+
+
+def _refresh_statistics(session: Session) -> None:
+    """ANALYZE the tables a committed batch grew (PostgreSQL; SQLite plans without them)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"ANALYZE {', '.join(_GROWN_TABLES)}"))
+        session.commit()
+
+
+def _next_batch(households: list[list[ImportRow]]) -> list[list[ImportRow]]:
+    """Households taken from the end of ``households`` (reversed file order), `BATCH_ROWS`
+    rows or a little more: a household is never split."""
+    batch: list[list[ImportRow]] = []
+    rows = 0
+    while households and rows < BATCH_ROWS:
+        batch.append(households.pop())
+        rows += len(batch[-1])
+    return batch
+
+
+def _place_batch(session: Session, pm: ProjectMatcher, project: Project,
+                 batch: list[list[ImportRow]], report: ImportReport) -> None:
+    """Store a batch's records in one statement, look up all their blocking keys in one query,
+    then place the households one by one, each seeing those placed before it."""
+    wait_for_project(session, project.id)
+    stored = [[_record(row, project) for row in household] for household in batch]
+    rows = sum(len(records) for records in stored)
+    session.add_all([record for records in stored for record in records])
+    session.flush()
+    pm.registry.hold(key for household, records in zip(batch, stored, strict=True)
+                     for row, record in zip(household, records, strict=True)
+                     for key in lookup_keys(prepare(_match_input(row, record))))
+    pm.numbers = list(take_numbers(session, project.id, rows))
+    try:
+        for household, records in zip(batch, stored, strict=True):
+            _place_household(session, pm, household, records, report)
+        pm.registry.write_held()
+        _give_back_numbers(session, project.id, pm.numbers)
+    finally:
+        pm.registry.release()
+        pm.numbers = []
+
+
+def _give_back_numbers(session: Session, project_id: int, unused: list[int]) -> None:
+    """Return the batch's unused child numbers (the end of its reserved range), so numbers stay
+    consecutive: the reservation locked the project's row, nobody took any after them."""
+    if unused:
+        session.execute(update(Project)
+                        .where(Project.id == project_id,
+                               Project.next_child_number == unused[-1] + 1)
+                        .values(next_child_number=unused[0]))

@@ -47,7 +47,7 @@ def child_item_json(child: Child, episodes: Iterable[ChildCategoryEpisode],
                     open_flags: int) -> dict[str, Any]:
     """A row of the children list: the current view and the visible active categories."""
     return {"id": child.id, "code": format_code(child.number), "fullName": child.full_name,
-            "sex": child.sex, "dob": child.dob,
+            "homeName": child.home_name or None, "sex": child.sex, "dob": child.dob,
             "dobPrecision": child.dob_precision, "village": child.village_code,
             "householdHead": child.household_head, "vitalStatus": child.vital_status,
             "categories": [episode_item_json(e) for e in episodes], "openFlags": open_flags,
@@ -73,7 +73,8 @@ def episode_json(shown: ShownEpisode) -> dict[str, Any]:
 def record_json(record: ChildRecord, instance_id: str | None) -> dict[str, Any]:
     return {"id": record.id, "source": record.source, "sourceKey": record.source_key,
             "instanceId": instance_id, "householdKey": record.household_key,
-            "fullName": record.full_name, "sex": record.sex, "dob": record.dob,
+            "fullName": record.full_name, "homeName": record.home_name or None,
+            "sex": record.sex, "dob": record.dob,
             "dobPrecision": record.dob_precision, "dobEstimated": record.dob_estimated,
             "village": record.village_code, "householdHead": record.household_head,
             "motherName": record.mother_name, "fatherName": record.father_name,
@@ -180,7 +181,8 @@ def child_detail_json(session: Session, child: Child, episodes: Sequence[ShownEp
                                        .order_by(Child.id)))
     return {
         "id": child.id, "code": format_code(child.number), "projectId": child.project_id,
-        "status": child.status, "fullName": child.full_name, "sex": child.sex, "dob": child.dob,
+        "status": child.status, "fullName": child.full_name,
+        "homeName": child.home_name or None, "sex": child.sex, "dob": child.dob,
         "dobPrecision": child.dob_precision, "village": child.village_code,
         "householdHead": child.household_head, "motherName": child.mother_name,
         "fatherName": child.father_name, "guardianName": child.guardian_name,
@@ -204,7 +206,8 @@ def child_detail_json(session: Session, child: Child, episodes: Sequence[ShownEp
 
 
 def _side_json(row: ChildRecord | Child) -> dict[str, Any]:
-    return {"fullName": row.full_name, "sex": row.sex, "dob": row.dob,
+    return {"fullName": row.full_name, "homeName": row.home_name or None, "sex": row.sex,
+            "dob": row.dob,
             "dobPrecision": row.dob_precision, "village": row.village_code,
             "householdHead": row.household_head, "motherName": row.mother_name,
             "fatherName": row.father_name, "guardianName": row.guardian_name}

@@ -26,8 +26,9 @@ match the earlier version's records like any re-report (normally an automatic li
 version's records stay — source rows are never deleted — and their links stand. A version that is
 no longer current when its turn comes is marked ``superseded`` and not synced at all.
 
-Run one sync at a time per database: two concurrent runs could each match a submission without
-seeing the other's (PostgreSQL rows are claimed with SKIP LOCKED, so nothing is synced twice).
+Runs may go side by side: PostgreSQL rows are claimed with SKIP LOCKED, so nothing is synced
+twice, and a project is synced by one run at a time (`ProjectLocks`), so no two runs each match
+a child of one commune without seeing the other's; two runs share a province's communes.
 
 A submission costs a fixed handful of statements, whatever its number of children: its forms'
 project is remembered for the pass, a household's keys are looked up in one query and its keys
@@ -44,7 +45,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from xml.etree.ElementTree import Element
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session, joinedload
 
 from server.db import utcnow
@@ -58,7 +59,7 @@ from server.models import (
     SubmissionDef,
 )
 from server.models.registry import EdgeKind, EdgeSource, RecordSource
-from server.registry.candidates import DatabaseRegistry, with_record_id
+from server.registry.candidates import DatabaseRegistry, lookup_keys, with_record_id
 from server.registry.categories import apply_record_categories, derive_from_instance
 from server.registry.child_code import take_numbers
 from server.registry.followup import FOLLOWUP_FORMS, apply_followup
@@ -69,6 +70,7 @@ from server.registry.view import (
     refresh_child,
     refresh_children,
 )
+from sync.doubtful import submission_doubts
 from sync.instance import parse_instance
 from sync.mapping import FORM_MAPPINGS, MappedHousehold, map_instance
 from sync.matching import (
@@ -77,7 +79,6 @@ from sync.matching import (
     Matcher,
     MatchModel,
     MatchRecord,
-    blocking_keys,
     prepare,
 )
 from sync.matching import ChildRecord as MatchInput
@@ -147,14 +148,26 @@ class ProjectMatcher:
 
     registry: DatabaseRegistry
     matcher: Matcher
+    # Child numbers reserved ahead for a batch of households (the import), used in order
+    # before `take_numbers` is asked again: one UPDATE of the project's row per batch.
+    numbers: list[int] = field(default_factory=list)
 
 
-def _pending_ids(session: Session, after: int, batch: int) -> list[int]:
-    return list(session.scalars(
-        select(SubmissionDef.id).join(Form, Form.id == SubmissionDef.form_id)
+def _pending_ids(session: Session, after: int, batch: int) -> list[tuple[int, int]]:
+    """The next pending versions after ``after``, oldest first, with their project."""
+    return [(def_id, project_id) for def_id, project_id in session.execute(
+        select(SubmissionDef.id, Form.project_id).join(Form, Form.id == SubmissionDef.form_id)
         .where(SubmissionDef.sync_state == SyncState.PENDING, SubmissionDef.id > after,
                Form.xml_form_id.in_([*FORM_MAPPINGS, *FOLLOWUP_FORMS]))
-        .order_by(SubmissionDef.id).limit(batch)))
+        .order_by(SubmissionDef.id).limit(batch))]
+
+
+def _one_project(pending: list[tuple[int, int]], room: int) -> list[int]:
+    """The next group: up to ``room`` of the oldest pending project's versions, oldest first.
+    A group's transaction then holds one commune's lock (`ProjectLocks`), and another run
+    syncs the other communes meanwhile."""
+    project = pending[0][1]
+    return [def_id for def_id, of in pending if of == project][:room]
 
 
 def _form_info(session: Session, form_id: int, forms: dict[int, FormInfo]) -> FormInfo:
@@ -185,7 +198,10 @@ def _store_records(session: Session, version: SubmissionDef, project_id: int,
             commune_code=r.commune, household_id=r.household_id,
             household_head=r.household_head, mother_name=r.mother_name,
             father_name=r.father_name, guardian_name=r.guardian_name,
-            personal_id=r.personal_id, raw={**child.answers, "household": mapped.household},
+            personal_id=r.personal_id, home_name=r.home_name,
+            # Kept but no identity evidence (`candidates.with_record_id` blanks them).
+            doubtful=submission_doubts(child.answers, r, version.created_at),
+            raw={**child.answers, "household": mapped.household},
             derived_categories=derived[index] if index < len(derived) else []))
     session.add_all(rows)
     session.flush()
@@ -299,7 +315,7 @@ def place_records(session: Session, pm: ProjectMatcher, rows: Sequence[ChildReco
     taken = set(existing)
     # The household's new children are numbered in one statement, not one each.
     needed = sum(1 for decision in decisions if not _links(decision))
-    numbers = iter(take_numbers(session, pm.registry.project_id, needed) if needed else ())
+    numbers = iter(_numbers(session, pm, needed))
     placements, made = [], {}
     for row, decision, wanted_id in zip(rows, decisions, wanted, strict=True):
         child = _apply(session, pm.registry.project_id, row, decision, summary, wanted_id, taken,
@@ -315,7 +331,8 @@ def place_records(session: Session, pm: ProjectMatcher, rows: Sequence[ChildReco
     for child_id, placed in by_child.items():
         if child_id in made and not _derives(placed):
             fill_new_child(made[child_id], placed)
-    session.flush()  # children before the memberships and keys that refer to them
+    if not pm.registry.holding:  # a held batch writes its children, keys, memberships at once
+        session.flush()  # children before the memberships and keys that refer to them
     pm.registry.add_all([(record, p.child_id, decision.keys)
                          for record, p, decision in zip(records, placements, decisions,
                                                         strict=True)])
@@ -328,12 +345,24 @@ def place_records(session: Session, pm: ProjectMatcher, rows: Sequence[ChildReco
             fill_new_child(made[child_id], placed)
     # Categories do not enter the view, so the linked children's views come after them all.
     linked = [child_id for child_id in by_child if child_id not in made]
-    refresh_children(session, [existing[c] for c in linked if c in existing])
+    if linked:
+        pm.registry.write_held()  # a view is read through the memberships
+        refresh_children(session, [existing[c] for c in linked if c in existing])
     for child_id in linked:
         if child_id not in existing:
             refresh_child(session, child_id)
     summary.records += len(rows)
     return placements
+
+
+def _numbers(session: Session, pm: ProjectMatcher, needed: int) -> Sequence[int]:
+    """``needed`` new child numbers: from the numbers reserved ahead when there are enough."""
+    if not needed:
+        return ()
+    if len(pm.numbers) >= needed:
+        taken, pm.numbers = pm.numbers[:needed], pm.numbers[needed:]
+        return taken
+    return take_numbers(session, pm.registry.project_id, needed)
 
 
 def _match(session: Session, pm: ProjectMatcher, rows: Sequence[ChildRecord],
@@ -342,7 +371,7 @@ def _match(session: Session, pm: ProjectMatcher, rows: Sequence[ChildRecord],
     registry = pm.registry
     registry.session = session
     registry.fresh = {row.id for row in rows}
-    registry.look_ahead(key for record in records for key in blocking_keys(record))
+    registry.look_ahead(key for record in records for key in lookup_keys(record))
     try:
         return pm.matcher.match_submission(records)
     finally:
@@ -401,6 +430,50 @@ class _Run:
     summary: SyncSummary = field(default_factory=SyncSummary)
     matchers: dict[int, ProjectMatcher] = field(default_factory=dict)
     forms: dict[int, FormInfo] = field(default_factory=dict)
+    projects: ProjectLocks = field(default_factory=lambda: ProjectLocks())
+
+
+# pg_try_advisory_xact_lock(PROJECT_LOCK_CLASS, project id): one run syncs a project at a time.
+PROJECT_LOCK_CLASS = 0x5D1E7A
+
+
+@dataclass
+class ProjectLocks:
+    """The projects (communes) a run may sync now, so several runs share the work on PostgreSQL.
+
+    A submission is matched against every child of its project and nothing else, so two runs
+    are safe side by side as long as they never sync one project at the same time: a run takes
+    the project's transaction-level advisory lock before syncing its first submission in a
+    transaction, and skips a project another run holds for the rest of its pass (the holder
+    syncs that project's submissions, in arrival order). SQLite serialises writers anyway.
+    """
+
+    held: set[int] = field(default_factory=set)
+    busy: set[int] = field(default_factory=set)
+
+    def may_sync(self, session: Session, project_id: int) -> bool:
+        if project_id in self.held:
+            return True
+        if project_id in self.busy:
+            return False
+        if session.get_bind().dialect.name == "postgresql" and not session.scalar(
+                text("SELECT pg_try_advisory_xact_lock(:kind, :project)"),
+                {"kind": PROJECT_LOCK_CLASS, "project": project_id}):
+            self.busy.add(project_id)
+            return False
+        self.held.add(project_id)
+        return True
+
+    def transaction_ended(self) -> None:
+        self.held.clear()
+
+
+def wait_for_project(session: Session, project_id: int) -> None:
+    """Take the project's sync lock (`ProjectLocks`) for this transaction, waiting for the run
+    that holds it: an import's batch and a sync never place children of one commune at once."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:kind, :project)"),
+                        {"kind": PROJECT_LOCK_CLASS, "project": project_id})
 
 
 def sync_pending(session_factory: Callable[[], Session], *, limit: int | None = None,
@@ -410,14 +483,16 @@ def sync_pending(session_factory: Callable[[], Session], *, limit: int | None = 
     last = 0
     while limit is None or run.summary.attempted < limit:
         with session_factory() as session:
-            ids = _pending_ids(session, last, batch)
-        if not ids:
+            pending = _pending_ids(session, last, batch)
+        if not pending:
             break
-        while ids and (limit is None or run.summary.attempted < limit):
+        last = pending[-1][0]
+        while pending and (limit is None or run.summary.attempted < limit):
             room = GROUP_SIZE if limit is None else min(GROUP_SIZE,
                                                         limit - run.summary.attempted)
-            taken = _sync_group(run, ids[:room])
-            last, ids = ids[taken - 1], ids[taken:]
+            group = _one_project(pending, room)
+            done = set(group[:_sync_group(run, group)])
+            pending = [item for item in pending if item[0] not in done]
     return run.summary
 
 
@@ -439,7 +514,9 @@ def _sync_group(run: _Run, ids: Sequence[int]) -> int:
             for def_id in ids:
                 taken += 1
                 version = versions.get(def_id)
-                if version is not None and version.sync_state == SyncState.PENDING:
+                if (version is not None and version.sync_state == SyncState.PENDING
+                        and run.projects.may_sync(session, _form_info(
+                            session, version.form_id, run.forms).project_id)):
                     _sync_in_savepoint(session, version, run, group)
                 if time.monotonic() - started >= GROUP_SECONDS:
                     break
@@ -448,10 +525,14 @@ def _sync_group(run: _Run, ids: Sequence[int]) -> int:
                     taken, exc_info=True)
         run.matchers.clear()  # they hold records of the rolled-back transaction
         taken = max(taken, 1)  # always move on (or raise: the database is gone)
+        run.projects.transaction_ended()
         for def_id in ids[:taken]:
             _claim_and_sync(run.session_factory, def_id, run.forms, run.matchers, run.model,
-                            run.summary)
+                            run.summary, run.projects)
+            run.projects.transaction_ended()
         return taken
+    finally:
+        run.projects.transaction_ended()
     run.summary.add(group)
     return taken
 
@@ -485,13 +566,18 @@ def _mark_failed(version: SubmissionDef, exc: Exception, summary: SyncSummary) -
 
 def _claim_and_sync(session_factory: Callable[[], Session], def_id: int,
                     forms: dict[int, FormInfo], matchers: dict[int, ProjectMatcher],
-                    model: MatchModel, summary: SyncSummary) -> None:
+                    model: MatchModel, summary: SyncSummary,
+                    projects: ProjectLocks | None = None) -> None:
     """Sync one version in a transaction of its own (a group's retry after it failed)."""
     part = SyncSummary()  # counted only once the submission's transaction commits
+    projects = projects or ProjectLocks()
     try:
         with session_factory() as session, session.begin():
             version = _claim(session, [def_id]).get(def_id)
             if version is None or version.sync_state != SyncState.PENDING:
+                return
+            if not projects.may_sync(session, _form_info(session, version.form_id,
+                                                         forms).project_id):
                 return
             if not version.current:
                 version.sync_state = SyncState.SUPERSEDED

@@ -6,6 +6,14 @@ The sync (`server.registry.sync`) keeps its progress on each version (`sync_stat
 never reads, whose versions therefore stay ``pending`` for ever. A failure says why in one of
 a few kinds a commune officer can act on (`FailureKind`), the technical line kept beside it.
 
+Every count of "still waiting" goes through `waiting_clause` (`waiting_count`, `diemtua sync
+status`): a version waits when it is ``pending`` *and* its form is one the sync reads — the very
+rows the worker claims. A photo form's versions are never waiting, so the count reaches 0. The
+column keeps ``pending`` for them rather than a stored "not a registry form": whether a form is
+read by the registry is a fact of the code (`registry_forms`), not of the row, so when a later
+release makes a form a registry form its stored submissions are synced at once, with no
+migration to re-open them, and the pages show them as waiting meanwhile.
+
 `retry_failed` puts failed versions back on the pending list; the worker (or
 `diemtua sync run`) then syncs them like any new submission, in arrival order. The pages, the
 CLI (`diemtua sync retry`) and tests call it alike; it audits who asked
@@ -17,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, and_, false, select, true
+from sqlalchemy import ColumnElement, and_, false, func, select, true
 from sqlalchemy.orm import Session
 
 from server.models import Audit, Form, Submission, SubmissionDef
@@ -68,6 +76,22 @@ def status_clause(form: Form, status: SyncStatus) -> ColumnElement[bool]:
         return false()
     states = [state for state, shown in _FROM_STATE.items() if shown is status]
     return SubmissionDef.sync_state.in_(states)
+
+
+def waiting_clause() -> ColumnElement[bool]:
+    """Versions waiting for the sync, in SQL over `SubmissionDef` joined with `Form`: pending,
+    of a form the sync reads (what `server.registry.sync` claims)."""
+    return and_(SubmissionDef.sync_state == SyncState.PENDING,
+                Form.xml_form_id.in_(sorted(registry_forms())))
+
+
+def waiting_count(session: Session, project_id: int | None = None) -> int:
+    """How many submission versions the sync has still to read (of one project, or all)."""
+    query = (select(func.count()).select_from(SubmissionDef)
+             .join(Form, Form.id == SubmissionDef.form_id).where(waiting_clause()))
+    if project_id is not None:
+        query = query.where(Form.project_id == project_id)
+    return session.scalar(query) or 0
 
 
 class FailureKind(StrEnum):

@@ -15,16 +15,22 @@ Which value wins, field by field (docs/registry.md §1):
   more marked syllables (``Hoà`` over ``Hoa``), then the most recently reported;
 * the household head and the guardian, who can change with the child's situation — the
   person the most recently reported record names, written as best any record writes that
-  same name (same letters once marks are dropped);
+  same name (same letters once marks are dropped); the child's home name (tên thường gọi ở
+  nhà: Bắp, Sóc…) the same way: the newest report that gives one says which;
 * the village, and the screening's school, support and care answers — the most recently
   *reported* record that has a value (`ChildRecord.reported_at`; an undated list row counts as
   oldest);
 * sex and personal ID — the most official source, then the most recent; date of birth — the
-  most precise, then the most official, then the most recent;
+  most precise, then the most official, then the most recent; for all three a value its
+  record marks doubtful (`child_records.doubtful`, docs/registry.md §3) counts only when no
+  record gives a trusted one;
 * a reviewer's choice (`server.registry.field_choices`) replaces the default of its field
   while some record of the child still holds the chosen value;
-* what follow-up visits set (status, school, support, guardian, dates) — the latest update that
-  set it, applied over the records: a follow-up visit is about the child now.
+* what follow-up visits set (status, school, support, guardian, home name, dates) — the latest
+  update that set it, applied over the records: a follow-up visit is about the child now.
+
+`name_folded`, what the children list sorts by and its name search matches, is the full name
+then the home name, without marks and in lower case: "bap" finds "Nguyễn Văn An (Bắp)".
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ class CurrentView:
 
     full_name: str = ""
     name_folded: str = ""
+    home_name: str = ""
     sex: str = "U"
     dob: str | None = None
     dob_precision: str | None = None
@@ -80,6 +87,7 @@ UPDATE_PROPERTIES: dict[str, str] = {
     "school_status": "school_status",
     "support": "support",
     "guardian_name": "guardian_name",
+    "home_name": "home_name",
     "last_visit": "last_visit",
     "death_date": "death_date",
     "moved_date": "moved_date",
@@ -103,6 +111,9 @@ SOURCE_RANK: dict[str, int] = {RecordSource.IMPORT.value: 2, RecordSource.SUBMIS
 PERSON_NAMES = ("full_name", "mother_name", "father_name")
 # People who can change with the child's situation: the newest report says who.
 SITUATION_NAMES = ("household_head", "guardian_name")
+# What the family calls the child at home: a nickname can change as the child grows, so the
+# newest report that gives one says which, as for the situation names.
+HOME_NAME = "home_name"
 # Fields a reviewer may choose a value of (`server.registry.field_choices`). Not the village
 # (the newest report says where the child lives, and it decides who sees the child) nor the
 # guardian (follow-up visits keep it current).
@@ -147,8 +158,14 @@ def _spelling(record: ChildRecord, field: str) -> tuple[bool, int, int,
     return (marks > 0, source_rank(record), marks, record_order(record))
 
 
-def _dob_key(record: ChildRecord) -> tuple[int, int, tuple[datetime, datetime, int]]:
-    return (_dob_rank(record), source_rank(record), record_order(record))
+def trusted(record: ChildRecord, field: str) -> bool:
+    """Whether the record's value of ``field`` is not one it marks doubtful."""
+    return not any(isinstance(doubt, dict) and doubt.get("field") == field
+                   for doubt in record.doubtful or ())
+
+
+def _dob_key(record: ChildRecord) -> tuple[bool, int, int, tuple[datetime, datetime, int]]:
+    return (trusted(record, "dob"), _dob_rank(record), source_rank(record), record_order(record))
 
 
 def default_record(records: Sequence[ChildRecord], field: str) -> ChildRecord | None:
@@ -159,14 +176,14 @@ def default_record(records: Sequence[ChildRecord], field: str) -> ChildRecord | 
         return None
     if field in PERSON_NAMES:
         return max(holding, key=lambda r: _spelling(r, field))
-    if field in SITUATION_NAMES:
+    if field in SITUATION_NAMES or field == HOME_NAME:
         newest = fold(value_of(max(holding, key=record_order), field))
         return max((r for r in holding if fold(value_of(r, field)) == newest),
                    key=lambda r: _spelling(r, field))
     if field == "dob":
         return max(holding, key=_dob_key)
     if field in ("sex", "personal_id"):
-        return max(holding, key=lambda r: (source_rank(r), record_order(r)))
+        return max(holding, key=lambda r: (trusted(r, field), source_rank(r), record_order(r)))
     return max(holding, key=record_order)
 
 
@@ -180,7 +197,10 @@ def chosen_record(records: Sequence[ChildRecord], field: str, value: str
     return max(holding, key=_dob_key if field == "dob" else record_order)
 
 
-_VIEW_FIELDS = (*PERSON_NAMES, *SITUATION_NAMES, "village_code", "sex", "personal_id")
+_VIEW_FIELDS = (*PERSON_NAMES, *SITUATION_NAMES, HOME_NAME, "village_code", "sex",
+                "personal_id")
+# `Child.name_folded` is a String(255).
+_NAME_FOLDED_LENGTH = 255
 
 
 def compute_view(records: Sequence[ChildRecord], updates: Sequence[ChildUpdate],
@@ -211,12 +231,18 @@ def compute_view(records: Sequence[ChildRecord], updates: Sequence[ChildUpdate],
             value = (update.properties or {}).get(prop)
             if value not in (None, ""):
                 setattr(view, column, str(value))
-    view.name_folded = fold(view.full_name)
+    view.name_folded = name_folded(view.full_name, view.home_name)
     view.report_count = len(records)
     # A record made in this transaction has no `created_at` until it is flushed: now, then.
     view.first_reported_at = min((r.reported_at or r.created_at or utcnow() for r in records),
                                  default=None)
     return view
+
+
+def name_folded(full_name: str, home_name: str) -> str:
+    """The search and sort key of a child: its full name, then its home name, folded (the
+    full name first, so the list still sorts by it)."""
+    return fold(" ".join(name for name in (full_name, home_name) if name))[:_NAME_FOLDED_LENGTH]
 
 
 # Built once: composing a statement costs more than running it (the sync runs these per child).

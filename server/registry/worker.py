@@ -1,10 +1,13 @@
 """The sync worker: keeps the registry caught up with submissions, off the request path.
 
 A phone's submission is stored and answered at once (`receive_submission`); this loop picks it
-up from its durable ``sync_state`` a few seconds later. Only one sync may run per database at a
-time (two concurrent runs could each match a child without seeing the other's), so the loop
-holds `sync_lock` while it works: a PostgreSQL advisory lock, or on SQLite nothing at all,
-because SQLite's ``BEGIN IMMEDIATE`` already serialises the per-submission transactions.
+up from its durable ``sync_state`` a few seconds later. A project (commune) is synced by one
+run at a time (two concurrent runs could each match a child without seeing the other's): on
+PostgreSQL each run takes the project's advisory lock per transaction
+(`server.registry.sync.ProjectLocks`), so several `run_forever` loops — ``diemtua sync worker``
+processes — share a province's communes; on SQLite ``BEGIN IMMEDIATE`` already serialises the
+transactions. `run_once` (``diemtua sync run``) also holds `sync_lock`, the database-wide lock,
+so that two catch-ups by hand do not run at once and ``--no-wait`` can say one is running.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import Connection, Engine, text
@@ -65,12 +68,15 @@ def _acquire(connection: Connection, wait: bool) -> None:
 
 def run_once(engine: Engine, session_factory: Callable[[], Session], *,
              limit: int | None = None, model: MatchModel | None = None,
-             wait: bool = True) -> SyncSummary:
+             wait: bool = True, exclusive: bool = True) -> SyncSummary:
     """One catch-up pass under the lock (what `diemtua sync run` does), then the children who
-    turned 16 since the last pass (`server.registry.ageing`)."""
-    with sync_lock(engine, wait=wait):
+    turned 16 since the last pass (`server.registry.ageing`). ``exclusive=False`` (the worker
+    loop) takes no database-wide lock: the project locks keep concurrent runs apart."""
+    with sync_lock(engine, wait=wait) if exclusive else nullcontext():
         summary = sync_pending(session_factory, limit=limit, model=model)
-        with session_factory() as session, session.begin():
+        # Age-outs are opened by one run at a time, whichever the loop.
+        with nullcontext() if exclusive else sync_lock(engine), session_factory() as session, \
+                session.begin():
             now = utcnow()
             summary.aged_out = len(open_age_outs(session, today_in_vietnam(), now))
         return summary
@@ -92,7 +98,8 @@ def run_forever(engine: Engine, session_factory: Callable[[], Session], *,
     model = MatchModel.load()
     while not stop.is_set():
         try:
-            summary = run_once(engine, session_factory, model=model, limit=500)
+            summary = run_once(engine, session_factory, model=model, limit=500,
+                               exclusive=False)
         except Exception:  # keep the loop alive; the next pass retries
             log.exception("registry sync pass failed; retrying in %s s", interval)
             stop.wait(interval)

@@ -27,6 +27,10 @@ class BlobStore(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def delete(self, key: str) -> None:
+        """Remove `key` if present; only `diemtua storage check --repair` removes a blob, and
+        only one whose bytes no longer match its name."""
+
     def download_url(self, key: str, filename: str, content_type: str) -> str | None:
         """A URL the client may be redirected to (S3 presigned), or None to stream ourselves."""
 

@@ -62,6 +62,9 @@ class LocalBlobStore:
     def exists(self, key: str) -> bool:
         return self._path(key).exists()
 
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
     def download_url(self, key: str, filename: str, content_type: str) -> str | None:
         return None
 

@@ -144,6 +144,12 @@ class S3BlobStore:
             raise StorageError(f"S3 unreachable: {exc}") from exc
         return True
 
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"could not delete blob {key} from S3: {exc}") from exc
+
     def download_url(self, key: str, filename: str, content_type: str) -> str | None:
         if not self.settings.presign_downloads:
             return None

@@ -26,6 +26,10 @@ from sync.matching import MatchModel
 from sync.personal_id import check_personal_id
 
 TWIN_RULE = "POSSIBLE_TWIN"
+# The twin rules: twin evidence alone, and twin evidence against an identical personal ID
+# (docs/matching.md §3.3). When both sides carry the same *valid* number the page says so
+# before anything about twins: one child written two ways, or a sibling's number copied.
+TWIN_RULES = frozenset({TWIN_RULE, "TWIN_SHARED_ID"})
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,7 @@ def _field_phrase(item: Mapping[str, Any]) -> str:
 def _rule(rule: str | None, explanation: Mapping[str, Any], same_id: bool) -> str | None:
     if not rule:
         return None
-    if rule == TWIN_RULE and same_id:
+    if rule in TWIN_RULES and same_id:
         return t("rule.POSSIBLE_TWIN_SAME_ID")
     key = f"rule.{rule}"
     return t(key) if has(key) else str(explanation.get("rule_message") or rule)
@@ -119,7 +123,7 @@ def plain(explanation: Mapping[str, Any] | None, reasons: Iterable[str] = (),
     limits = data.get("thresholds") or _model_thresholds()
     rule = data.get("rule")
     shown_reasons = [r for r in reasons if r != rule
-                     and not (r == TWIN_RULE and same_valid_id)]
+                     and not (r in TWIN_RULES and same_valid_id)]
     return Plain(
         score=t("explain.score", score=number(total)) if total is not None else None,
         thresholds=(_score_in_words(float(total), limits, rule) if total is not None

@@ -216,6 +216,8 @@ class ShownRow:
     problems: list[dict[str, str]]
     child_code: str | None = None
     child_id: str | None = None
+    # Doubtful fields: the row is imported with them (docs/registry.md, "Doubtful fields").
+    doubts: tuple[dict[str, str], ...] = ()
 
 
 def _children(who: Principal, project_id: int, ids: list[str]) -> dict[str, Child]:
@@ -238,7 +240,9 @@ def _shown_rows(who: Principal, project_id: int, rows: list[dict[str, Any]]) -> 
         shown.append(ShownRow(
             row["row"], row["recordId"], row.get("name", ""), row["outcome"],
             [{"column": p.get("column") or "", "text": p[lang]} for p in row["problems"]],
-            format_code(child.number) if child else None, child.id if child else None))
+            format_code(child.number) if child else None, child.id if child else None,
+            tuple({"column": d.get("column") or "", "text": d[lang]}
+                  for d in row.get("doubtful", ()))))
     return shown
 
 

@@ -233,6 +233,8 @@ def submission_file(project_id: int, xml_form_id: str, instance_id: str,
     blob = session.get(Blob, attachment.blob_id) if attachment and attachment.blob_id else None
     if blob is None:
         raise problems.not_found()
+    if not services().store.exists(blob.sha256):
+        raise problems.stored_file_missing(name)  # a 404, not a response that breaks off
     chunks = services().store.open(blob.sha256)
     first = next(chunks, b"")
     image = next((kind for magic, kind in _IMAGE_MAGIC if first.startswith(magic)), None)

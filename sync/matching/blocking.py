@@ -12,6 +12,12 @@ found by the name and date keys. Only the personal ID and (given name, date of b
 national, to find children who moved from another commune or province. Dates use a
 day/month-swap-insensitive form, so a swapped date still shares its keys.
 
+The mother's given name with the child's birth year (in the village) finds the child whatever
+its own name says (a home name, Bắp, for Nguyễn Văn Hùng) or its date is a few days off,
+or when the mother's name was written differently (``Lan`` for ``Trần Thị Lan``); with the
+date-of-birth key it makes sure that a pair with the same mother and date of birth is always
+scored, so the rules can send it to review (docs/matching.md §3.3).
+
 Not used: birth year + sex + village (docs/matching.md §3.1). On the synthetic benchmark it
 brought half of all candidates and found one true pair in 5,000 that no other key found.
 """
@@ -39,8 +45,12 @@ class KeyType(StrEnum):
     DOB = "dob"  # commune + full date of birth (catches given-name typos)
     GIVEN_YEAR = "given_year"  # commune + family and given name + birth year
     MOTHER = "mother"  # village + mother's name
+    MOTHER_YEAR = "mother_year"  # village + mother's given name + birth year
     HEAD = "head"  # village + household head: household-level matching
     HOUSEHOLD = "household"  # commune + household number
+
+
+_YEAR_KEYS = frozenset({KeyType.GIVEN_YEAR})
 
 
 class BlockingKey(NamedTuple):
@@ -56,8 +66,22 @@ def _years(record: MatchRecord) -> tuple[int, ...]:
     return (record.dob.year,)
 
 
+def widened_keys(record: MatchRecord, keys: list[BlockingKey] | None = None) -> list[BlockingKey]:
+    """More keys to look a record up by when its stored keys found nothing worth a person's
+    look: the name-and-year key for the years either side (a birth year off by one,
+    docs/matching.md §3.1). Only lookups widen, so nothing more is stored and keys stored
+    earlier still match; the matcher asks for them only then, because namesakes born a year
+    apart would double the pairs scored for every record."""
+    keys = blocking_keys(record) if keys is None else keys
+    if record.dob is None or record.dob.estimated:  # an estimated year is stored ±1 already
+        return []
+    year = str(record.dob.year)
+    return [BlockingKey(key.key_type, f"{key.key_value[:-len(year)]}{record.dob.year + step}")
+            for key in keys if key.key_type in _YEAR_KEYS for step in (-1, 1)]
+
+
 def blocking_keys(record: MatchRecord) -> list[BlockingKey]:
-    """The keys a record is stored under and looked up by (the same set both ways)."""
+    """The keys a record is stored under and looked up by (see also :func:`widened_keys`)."""
     keys: list[BlockingKey] = []
     commune = record.commune
     given = "" if record.name.placeholder else record.name.given_fold
@@ -75,6 +99,9 @@ def blocking_keys(record: MatchRecord) -> list[BlockingKey]:
     place = f"{commune}|{record.village}"
     if record.mother.fold:
         keys.append(BlockingKey(KeyType.MOTHER, f"{place}|{_person_key(record.mother)}"))
+        if record.mother.given_fold:
+            keys += [BlockingKey(KeyType.MOTHER_YEAR, f"{place}|{record.mother.given_fold}|{y}")
+                     for y in _years(record)]
     if record.head.fold:
         keys.append(BlockingKey(KeyType.HEAD, f"{place}|{_person_key(record.head)}"))
     if record.household_id:

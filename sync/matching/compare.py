@@ -55,7 +55,8 @@ class IdLevel(StrEnum):
 class GivenLevel(StrEnum):
     EXACT = "exact"
     ASCII_EQUAL = "ascii_equal"  # equal once folded; one record was typed without any marks
-    NICKNAME = "nickname"  # one record's nickname (in brackets) is the other's given name
+    NICKNAME = "nickname"  # one record's nickname or home name is the other's given/home name
+    HOME_NAME = "home_name"  # one record gives only a home name (Bắp, Sóc): no evidence either way
     DIACRITIC_DIFF = "diacritic_diff"  # both typed with marks, the marks differ (Hưng/Hùng)
     MISTYPED = "mistyped"  # one letter off a real syllable into no syllable (Anh/Anhh, Bích/Bihc)
     TYPO = "typo"  # one letter off otherwise (An/Anh): maybe a typo, maybe another name
@@ -74,6 +75,7 @@ class FamilyLevel(StrEnum):
 class MiddleLevel(StrEnum):
     EXACT = "exact"
     TYPO = "typo"
+    PARTIAL = "partial"  # one middle name is part of the other (Thị Ngọc / Ngọc): one dropped
     DIFFERENT = "different"
     MISSING = "missing"  # often left out: no evidence either way
 
@@ -136,8 +138,16 @@ def personal_id_level(a: MatchRecord, b: MatchRecord) -> IdLevel:
     return IdLevel.NEAR if hamming(a.personal_id, b.personal_id) == 1 else IdLevel.DIFFERENT
 
 
+def _surname_only(a: NormalisedName, b: NormalisedName) -> bool:
+    """``Hoang`` alone against ``Hoàng Gia Nhi``: the one word is the other's family name."""
+    return (not a.family_fold and not a.given_is_home_name and bool(b.family_fold)
+            and same_family(a.given_fold, b.family_fold))
+
+
 def given_level(a: NormalisedName, b: NormalisedName) -> GivenLevel:
     if not a.given or not b.given or a.placeholder or b.placeholder:
+        return GivenLevel.MISSING
+    if a.given_fold != b.given_fold and (_surname_only(a, b) or _surname_only(b, a)):
         return GivenLevel.MISSING
     if a.given == b.given:
         return GivenLevel.EXACT
@@ -148,6 +158,11 @@ def given_level(a: NormalisedName, b: NormalisedName) -> GivenLevel:
         or set(a.nicknames) & set(b.nicknames)
     ):
         return GivenLevel.NICKNAME
+    if a.given_is_home_name != b.given_is_home_name:
+        # a home name against a formal name says nothing, unless the formal record gives its
+        # own, different home name (Hùng (Tít) vs Bắp: two children's home names)
+        formal = b if a.given_is_home_name else a
+        return GivenLevel.DIFFERENT if formal.nicknames else GivenLevel.HOME_NAME
     if not _typo(a.given_fold, b.given_fold):
         return GivenLevel.DIFFERENT
     # a slip only when exactly one side is a Vietnamese syllable: two names outside the syllable
@@ -176,7 +191,12 @@ def middle_level(a: NormalisedName, b: NormalisedName) -> MiddleLevel:
         return MiddleLevel.MISSING
     if a.middle_fold == b.middle_fold:
         return MiddleLevel.EXACT
-    return MiddleLevel.TYPO if _typo(a.middle_fold, b.middle_fold) else MiddleLevel.DIFFERENT
+    if _typo(a.middle_fold, b.middle_fold):
+        return MiddleLevel.TYPO
+    words_a, words_b = set(a.middle_fold.split()), set(b.middle_fold.split())
+    if words_a <= words_b or words_b <= words_a:
+        return MiddleLevel.PARTIAL
+    return MiddleLevel.DIFFERENT
 
 
 def person_agrees(a: NormalisedName, b: NormalisedName) -> bool | None:
@@ -187,6 +207,8 @@ def person_agrees(a: NormalisedName, b: NormalisedName) -> bool | None:
         return None
     if a.fold == b.fold:
         return True
+    if not a.family_fold or not b.family_fold:  # "Lan" for "Trần Thị Lan": the given name only
+        return bool(a.given_fold) and a.given_fold == b.given_fold
     if (a.given_fold == b.given_fold and same_family(a.family_fold, b.family_fold)
             and (not a.middle_fold or not b.middle_fold or _typo(a.middle_fold, b.middle_fold))):
         return True

@@ -17,7 +17,15 @@ siblings, and a record without a date of birth would otherwise score its way ont
 
 Precedence, strongest first: same submission, ID conflict, possible twin, same personal ID,
 different names. The twin rule outranks the personal ID on purpose: copying one twin's ID onto
-the other's row of the household's list is an easy mistake, and a wrong merge hides a child.
+the other's row of the household's list is an easy mistake, and a wrong merge hides a child;
+when it does, the rule says so (``TWIN_SHARED_ID``), so the reviewer sees the shared number.
+
+Nothing silent (docs/matching.md §3.3): a pair that shares a well-formed personal ID, or the
+same mother and date of birth in one household or village, is the same child or a twin, so it
+never ends as a "new child" on its score alone: such pairs are at least reviewed. A record that
+gives only a home name (Bắp, Sóc) is linked on its score only when the household and the date
+of birth agree too (a sibling has another date; a twin still in the registry makes the matcher
+send the record to review); otherwise a person decides.
 """
 
 from __future__ import annotations
@@ -26,7 +34,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sync.dates import DateLevel, compatible
-from sync.matching.compare import Comparison, IdLevel, household_evidence, names_differ
+from sync.matching.compare import (
+    Comparison,
+    GivenLevel,
+    HouseholdLevel,
+    IdLevel,
+    LocationLevel,
+    SexLevel,
+    household_evidence,
+    names_differ,
+    person_agrees,
+)
 from sync.matching.records import MatchRecord
 from sync.personal_id import hamming
 
@@ -38,13 +56,18 @@ class Rule(StrEnum):
     POSSIBLE_TWIN = "POSSIBLE_TWIN"
     SAME_PERSONAL_ID = "SAME_PERSONAL_ID"
     PERSONAL_ID_SHARED = "PERSONAL_ID_SHARED"
+    TWIN_SHARED_ID = "TWIN_SHARED_ID"  # the twin rule held back a shared personal ID
+    SAME_ID_UNCONFIRMED = "SAME_ID_UNCONFIRMED"  # same number, inconsistent with one record
     GIVEN_NAME_DIFFERS = "GIVEN_NAME_DIFFERS"
+    HOME_NAME_ONLY = "HOME_NAME_ONLY"
+    SAME_MOTHER_AND_DOB = "SAME_MOTHER_AND_DOB"
 
 
 class Effect(StrEnum):
     CANNOT_LINK = "cannot_link"
     REVIEW = "review"  # a person decides, whatever the score
     NO_AUTO_LINK = "no_auto_link"  # review if the score reaches the review band, else new
+    AT_LEAST_REVIEW = "at_least_review"  # linked above the auto-link threshold, else reviewed
     LINK = "link"
 
 
@@ -71,6 +94,29 @@ PERSONAL_ID_SHARED = RuleHit(
     "same personal ID on children with different names and households: one ID is mistyped")
 GIVEN_NAME_DIFFERS = RuleHit(Rule.GIVEN_NAME_DIFFERS, Effect.NO_AUTO_LINK,
                              "different given (or middle) names: a person decides")
+TWIN_SHARED_ID = RuleHit(
+    Rule.TWIN_SHARED_ID, Effect.REVIEW,
+    "same personal ID, but same household and birth date with different given names: possibly "
+    "twins with one twin's ID copied onto the other")
+SAME_ID_UNCONFIRMED = RuleHit(
+    Rule.SAME_ID_UNCONFIRMED, Effect.AT_LEAST_REVIEW,
+    "same personal ID, inconsistent with one record's sex or birth year: linked only on a "
+    "strong score, else a person decides")
+SAME_ID_UNCONFIRMED_NAMES = RuleHit(
+    Rule.SAME_ID_UNCONFIRMED, Effect.REVIEW,
+    "same personal ID, inconsistent with one record's sex or birth year, different names")
+HOME_NAME_ONLY = RuleHit(Rule.HOME_NAME_ONLY, Effect.NO_AUTO_LINK,
+                         "one record gives only the child's home name: a person decides")
+HOME_NAME_SAME_BIRTH = RuleHit(
+    Rule.HOME_NAME_ONLY, Effect.AT_LEAST_REVIEW,
+    "one record gives only the child's home name; same household and date of birth: linked "
+    "only on a strong score, else a person decides")
+SAME_MOTHER_AND_DOB = RuleHit(
+    Rule.SAME_MOTHER_AND_DOB, Effect.AT_LEAST_REVIEW,
+    "same mother and date of birth in one household or village: the same child or a twin")
+_BIRTH_DATES = frozenset({DateLevel.EXACT, DateLevel.SWAPPED, DateLevel.NEAR})
+# dates that confirm a shared valid ID on their own (a year agrees with any valid ID anyway)
+_ID_DATES = _BIRTH_DATES | {DateLevel.SAME_MONTH}
 
 
 def cannot_link(a: MatchRecord, b: MatchRecord) -> RuleHit | None:
@@ -98,6 +144,28 @@ def possible_twin(comparison: Comparison) -> RuleHit | None:
     return POSSIBLE_TWIN_PARTIAL_DATE if compatible(comparison.dob) else None
 
 
+def same_mother_and_birth(a: MatchRecord, b: MatchRecord, comparison: Comparison) -> bool:
+    """Same mother, same date of birth (or days apart), one household or village."""
+    return (comparison.dob in _BIRTH_DATES
+            and (comparison.location is LocationLevel.SAME_VILLAGE
+                 or comparison.household in (HouseholdLevel.SAME_ID, HouseholdLevel.HEAD_AGREES))
+            and person_agrees(a.mother, b.mother) is True)
+
+
+def _shared_id(a: MatchRecord, b: MatchRecord, comparison: Comparison) -> RuleHit | None:
+    """The rule for a shared personal ID (None when the number is not shared or not formed)."""
+    if comparison.personal_id is not IdLevel.SAME:
+        return None
+    if a.personal_id_valid and b.personal_id_valid:
+        confirmed = (comparison.sex is not SexLevel.DIFFERENT and comparison.dob in _ID_DATES)
+        if confirmed or not names_differ(comparison) or household_evidence(comparison):
+            return SAME_PERSONAL_ID
+        return PERSONAL_ID_SHARED
+    if a.personal_id_formed and b.personal_id_formed:
+        return SAME_ID_UNCONFIRMED_NAMES if names_differ(comparison) else SAME_ID_UNCONFIRMED
+    return None
+
+
 def apply_rules(a: MatchRecord, b: MatchRecord, comparison: Comparison) -> RuleHit | None:
     """The rule that decides this pair regardless of its score, if any."""
     hit = cannot_link(a, b)
@@ -105,12 +173,23 @@ def apply_rules(a: MatchRecord, b: MatchRecord, comparison: Comparison) -> RuleH
         return hit
     twin = possible_twin(comparison)
     if twin is not None:
-        return twin
-    if (comparison.personal_id is IdLevel.SAME and a.personal_id_valid
-            and b.personal_id_valid):
-        if names_differ(comparison) and not household_evidence(comparison):
-            return PERSONAL_ID_SHARED
-        return SAME_PERSONAL_ID
+        shared = (comparison.personal_id is IdLevel.SAME and a.personal_id_formed
+                  and b.personal_id_formed)
+        return TWIN_SHARED_ID if shared else twin
+    hit = _shared_id(a, b, comparison)
+    if hit is not None:
+        return hit
     if names_differ(comparison):
-        return GIVEN_NAME_DIFFERS
-    return None
+        hit = GIVEN_NAME_DIFFERS
+    elif comparison.given_name is GivenLevel.HOME_NAME:
+        if comparison.dob in _BIRTH_DATES and household_evidence(comparison):
+            # a strong score may link it: a sibling has another date, and a twin still in the
+            # registry sends the record to review (the matcher's twin guard)
+            return HOME_NAME_SAME_BIRTH
+        hit = HOME_NAME_ONLY
+    if same_mother_and_birth(a, b, comparison):  # never silently a new child
+        if hit is None:
+            return SAME_MOTHER_AND_DOB
+        return RuleHit(hit.rule, Effect.REVIEW,
+                       f"{hit.message}; same mother and date of birth: never a new child unseen")
+    return hit

@@ -34,6 +34,10 @@ class Reason(StrEnum):
     POSSIBLE_TWIN = Rule.POSSIBLE_TWIN.value
     GIVEN_NAME_DIFFERS = Rule.GIVEN_NAME_DIFFERS.value
     PERSONAL_ID_SHARED = Rule.PERSONAL_ID_SHARED.value
+    TWIN_SHARED_ID = Rule.TWIN_SHARED_ID.value
+    SAME_ID_UNCONFIRMED = Rule.SAME_ID_UNCONFIRMED.value
+    HOME_NAME_ONLY = Rule.HOME_NAME_ONLY.value
+    SAME_MOTHER_AND_DOB = Rule.SAME_MOTHER_AND_DOB.value
     ID_CONFLICT = Rule.ID_CONFLICT.value
     SCORE_ABOVE_AUTO_LINK = "SCORE_ABOVE_AUTO_LINK"
     SCORE_IN_REVIEW_BAND = "SCORE_IN_REVIEW_BAND"
@@ -128,6 +132,10 @@ def band_by_rule_and_score(pair: ScoredPair, model: MatchModel) -> tuple[Band, R
     if pair.rule is not None:
         if pair.rule.effect is Effect.LINK:
             return Band.AUTO_LINK, Reason.SAME_PERSONAL_ID
+        if pair.rule.effect is Effect.AT_LEAST_REVIEW:
+            if pair.total >= model.auto_link:
+                return Band.AUTO_LINK, Reason.SCORE_ABOVE_AUTO_LINK
+            return Band.REVIEW, Reason(pair.rule.rule.value)
         if pair.rule.effect is Effect.REVIEW or (
                 pair.rule.effect is Effect.NO_AUTO_LINK and pair.total >= model.review):
             return Band.REVIEW, Reason(pair.rule.rule.value)

@@ -16,12 +16,19 @@ Two guards beyond the pairwise score, both because a wrong merge hides a child:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from sync.dates import DateLevel, compare_dates
 from sync.matching.assign import assign_one_to_one
-from sync.matching.blocking import BlockingKey, blocking_keys
-from sync.matching.compare import LocationLevel
-from sync.matching.constraints import Effect
+from sync.matching.blocking import BlockingKey, blocking_keys, widened_keys
+from sync.matching.compare import (
+    Comparison,
+    GivenLevel,
+    LocationLevel,
+    compare,
+    household_evidence,
+)
+from sync.matching.constraints import Effect, Rule
 from sync.matching.decide import (
     Band,
     Candidate,
@@ -37,8 +44,25 @@ from sync.matching.scoring import MatchModel, ScoredPair, Scorer
 MAX_REVIEW_CANDIDATES = 3
 
 
-def _rank(pair: ScoredPair) -> tuple[bool, float]:
-    return (pair.rule is not None and pair.rule.effect is Effect.LINK, pair.total)
+# Rules that put a pair in front of a person (or link it) whatever its score.
+_MUST_SEE = frozenset({Effect.REVIEW, Effect.LINK, Effect.AT_LEAST_REVIEW})
+
+
+def _must_see(pair: ScoredPair) -> bool:
+    return pair.rule is not None and pair.rule.effect in _MUST_SEE
+
+
+def _rank(pair: ScoredPair) -> tuple[bool, bool, float]:
+    """Which of a child's records speaks for it: a linking rule, then a rule that asks for a
+    person, then the score (so a child is never dropped because a higher-scoring record of
+    its cluster fell below the review band while another asked for review)."""
+    return (pair.rule is not None and pair.rule.effect is Effect.LINK, _must_see(pair),
+            pair.total)
+
+
+def _shares_id(pair: ScoredPair) -> bool:
+    return (pair.record.personal_id_formed and pair.other.personal_id_formed
+            and pair.record.personal_id == pair.other.personal_id)
 
 
 def _clean_auto(pair: ScoredPair, model: MatchModel) -> bool:
@@ -46,16 +70,34 @@ def _clean_auto(pair: ScoredPair, model: MatchModel) -> bool:
     return band_by_rule_and_score(pair, model)[0] is Band.AUTO_LINK
 
 
+# Given-name levels that say the two records name the same child (not just "no evidence").
+_NAME_CONFIRMS = frozenset({GivenLevel.EXACT, GivenLevel.ASCII_EQUAL, GivenLevel.NICKNAME,
+                            GivenLevel.MISTYPED})
+_BIRTH_DATES = frozenset({DateLevel.EXACT, DateLevel.SWAPPED, DateLevel.NEAR})
+
+
+def _twin_like(comparison: Comparison) -> bool:
+    """Same household and birth date: this registry child may be the record's twin."""
+    return comparison.dob in _BIRTH_DATES and household_evidence(comparison)
+
+
 @dataclass
 class _Row:
     record: MatchRecord
     keys: tuple[BlockingKey, ...]
     best: dict[str, ScoredPair]  # child id → best pair with that child's records
+    twin_like: set[str]  # children born with this record in its household (twins, or itself)
+    # records of children ruled out by a different ID but born on the record's date: twins?
+    conflicting: list[tuple[str, MatchRecord]] = field(default_factory=list)
+
+    def twins_other_than(self, child_id: str) -> bool:
+        """Is a child other than ``child_id`` possibly this record's twin (or itself)?"""
+        return bool(self.twin_like - {child_id}) or any(
+            c != child_id and _twin_like(compare(self.record, other))
+            for c, other in self.conflicting)
 
     def eligible(self, model: MatchModel) -> dict[str, ScoredPair]:
-        return {c: p for c, p in self.best.items()
-                if p.total >= model.review or (p.rule is not None and p.rule.effect in
-                                               (Effect.REVIEW, Effect.LINK))}
+        return {c: p for c, p in self.best.items() if p.total >= model.review or _must_see(p)}
 
 
 class Matcher:
@@ -69,10 +111,19 @@ class Matcher:
 
     def _row(self, record: MatchRecord) -> _Row:
         ruled_out = set(self.source.cannot_link_children(record.record_id))
-        best: dict[str, ScoredPair] = {}
-        keys = tuple(blocking_keys(record))
+        stored = blocking_keys(record)
+        row = _Row(record, tuple(stored), {}, set())
+        seen = self._add_candidates(row, stored, ruled_out, set())
+        if not any(p.total >= self.model.review or _must_see(p) for p in row.best.values()):
+            self._add_candidates(row, widened_keys(record, stored), ruled_out, seen)
+        return row
+
+    def _add_candidates(self, row: _Row, keys: Sequence[BlockingKey], ruled_out: set[str],
+                        seen: set[str]) -> set[str]:
+        """Score the records under ``keys`` not scored yet into ``row``; the ids scored."""
+        record, best, twin_like = row.record, row.best, row.twin_like
         candidates = [(child_id, other) for child_id, other in self.source.candidates(keys)
-                      if child_id not in ruled_out]
+                      if child_id not in ruled_out and other.record_id not in seen]
         child_of = {other.record_id: child_id for child_id, other in candidates}
         self.pairs_scored += len(candidates)
         others = [other for _, other in candidates]
@@ -81,9 +132,18 @@ class Matcher:
             if pair.rule is not None and pair.rule.effect is Effect.CANNOT_LINK:
                 ruled_out.add(child_id)  # one conflicting record rules out the whole child
                 best.pop(child_id, None)
-            elif child_id not in best or _rank(pair) > _rank(best[child_id]):
+                # a twin with its own ID is still a twin: it must stop a copied ID or a home
+                # name from landing this record on the other twin
+                if pair.rule.rule is Rule.ID_CONFLICT and compare_dates(
+                        record.dob, pair.other.dob) in _BIRTH_DATES:
+                    row.conflicting.append((child_id, pair.other))
+                continue
+            if pair.comparison is not None and _twin_like(pair.comparison):
+                twin_like.add(child_id)
+            if child_id not in ruled_out and (
+                    child_id not in best or _rank(pair) > _rank(best[child_id])):
                 best[child_id] = pair
-        return _Row(record, keys, best)
+        return seen | set(child_of)
 
     def match_submission(self, records: Sequence[MatchRecord]) -> list[Decision]:
         """Decide every row of one submission (rows must share one ``submission_id``)."""
@@ -108,6 +168,10 @@ class Matcher:
         model, record, mine = self.model, rows[i].record, eligible[i]
         child_id = assignment.get(i)
         if child_id is None:
+            if any(_shares_id(p) for p in mine.values()):  # never silent on a shared ID
+                return Decision(record.record_id, Band.REVIEW, None, (Reason.CANDIDATE_TAKEN,),
+                                model.version, candidates=self._candidates(mine),
+                                keys=rows[i].keys)
             if mine:  # its candidates are better explained by other rows of the submission
                 return Decision(record.record_id, Band.NEW, None, (Reason.CANDIDATE_TAKEN,),
                                 model.version, candidates=self._candidates(mine),
@@ -124,6 +188,16 @@ class Matcher:
                             for j, other in enumerate(eligible))
             if rival_child or rival_row:
                 band, reasons = Band.REVIEW, [Reason.AMBIGUOUS]
+        elif band is Band.AUTO_LINK and any(  # one valid ID on two registry children: copied
+                c != child_id and p.rule is not None and p.rule.effect is Effect.LINK
+                for c, p in mine.items()):
+            band, reasons = Band.REVIEW, [Reason.AMBIGUOUS]
+        if (band is Band.AUTO_LINK and pair.comparison is not None
+                and pair.comparison.given_name not in _NAME_CONFIRMS
+                and rows[i].twins_other_than(child_id)):
+            # the name does not say which twin this is (a home name, no name): a person decides
+            band = Band.REVIEW
+            reasons = [Reason.TWIN_SHARED_ID if _shares_id(pair) else Reason.POSSIBLE_TWIN]
         if pair.comparison is not None and pair.comparison.location in (
                 LocationLevel.SAME_COMMUNE, LocationLevel.OTHER_COMMUNE):
             reasons.append(Reason.MOVER)

@@ -12,12 +12,12 @@ indexed columns (``name_norm``, ``name_fold``) are on :class:`MatchRecord`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import lru_cache
 
 from sync.dates import PartialDate
-from sync.personal_id import DEFAULT_RULES, PersonalIdRules, check_personal_id
+from sync.personal_id import DEFAULT_RULES, IdProblem, PersonalIdRules, check_personal_id
 from sync.vietnamese import NormalisedName, fold, normalise_name, normalise_text
 
 
@@ -57,6 +57,7 @@ class ChildRecord:
     father_name: str = ""
     guardian_name: str = ""
     personal_id: str = ""
+    home_name: str = ""  # tên ở nhà when the form or list gives one (docs/matching.md §2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,15 +78,43 @@ class MatchRecord:
     guardian: NormalisedName
     personal_id: str | None  # digits as given (maybe malformed), None when absent
     personal_id_valid: bool  # well-formed *and* consistent with this record's sex and year
+    # well-formed (12 digits, known province), whatever the sex and year say: the same such
+    # number on two records is never ignored, even when one record's birth year is off by one
+    personal_id_formed: bool = False
 
     @property
     def birth_year(self) -> int | None:
         return self.dob.year if self.dob else None
 
 
+_NOT_FORMED = frozenset({IdProblem.NOT_12_DIGITS, IdProblem.UNKNOWN_PROVINCE})
+
+
+def _with_home_name(name: NormalisedName, home_name: str) -> NormalisedName:
+    """The name with the record's explicit home name (``home_name`` field) as a nickname, so
+    the other record's given name or home name is compared against it (docs/matching.md §2.1)."""
+    home = normalise_name(home_name)
+    folded = home.fold
+    if not folded or folded in name.nicknames or home.placeholder:
+        return name
+    if not name.fold:  # only the home name was given
+        return replace(home, nicknames=(*home.nicknames, folded) if folded not in home.nicknames
+                       else home.nicknames, given_is_home_name=True)
+    return replace(name, nicknames=(*name.nicknames, folded))
+
+
+# Kinds of village written before its name or left out ("Thôn Đoài" / "Đoài"); the village
+# directory ignores them the same way (server/registry/villages.py).
+_PLACE_KINDS = ("thon ", "ban ", "xom ", "ap ", "to dan pho ", "khu pho ", "lang ", "buon ")
+
+
 @lru_cache(maxsize=4096)
 def _place(text: str) -> str:
-    return fold(normalise_text(text))
+    folded = fold(normalise_text(text))
+    for kind in _PLACE_KINDS:
+        if folded.startswith(kind) and len(folded) > len(kind):
+            return folded[len(kind):]
+    return folded
 
 
 def prepare(record: ChildRecord, rules: PersonalIdRules = DEFAULT_RULES) -> MatchRecord:
@@ -96,7 +125,7 @@ def prepare(record: ChildRecord, rules: PersonalIdRules = DEFAULT_RULES) -> Matc
     return MatchRecord(
         record_id=record.record_id,
         submission_id=record.submission_id,
-        name=normalise_name(record.full_name),
+        name=_with_home_name(normalise_name(record.full_name), record.home_name),
         sex=record.sex,
         dob=record.dob,
         village=_place(record.village),
@@ -108,4 +137,5 @@ def prepare(record: ChildRecord, rules: PersonalIdRules = DEFAULT_RULES) -> Matc
         guardian=normalise_name(record.guardian_name),
         personal_id=pid.digits,
         personal_id_valid=pid.valid,
+        personal_id_formed=pid.digits is not None and not _NOT_FORMED & set(pid.problems),
     )

@@ -60,6 +60,9 @@ _GIVEN_EXACT, _FAMILY_EXACT, _MIDDLE_EXACT = GivenLevel.EXACT, FamilyLevel.EXACT
 _SEX_SAME, _UNKNOWN_SEX = SexLevel.SAME, Sex.UNKNOWN
 _SAME_VILLAGE = LocationLevel.SAME_VILLAGE
 _MISSING = "missing"
+# Levels that carry no evidence unless a model fits them (the synthetic data has none to count).
+_NEUTRAL = {Field.GIVEN_NAME: (GivenLevel.HOME_NAME.value,),
+            Field.MIDDLE_NAME: (MiddleLevel.PARTIAL.value,)}
 
 
 class TermFrequencies(Protocol):
@@ -82,7 +85,10 @@ class MatchModel:
     tf_cap: float = 3.0
 
     def weight(self, field: str, level: str) -> float:
-        if level == _MISSING:
+        """``log2(m/u)``; 0 for "missing" and for the neutral levels a model does not fit
+        (``home_name``, a ``partial`` middle name: no evidence either way, docs/matching.md
+        §3.2)."""
+        if level == _MISSING or level not in self.m_u[field]:
             return 0.0
         m, u = self.m_u[field][level]
         return math.log2(m / u)
@@ -135,7 +141,8 @@ class Scorer:
     def __init__(self, model: MatchModel, frequencies: TermFrequencies | None = None) -> None:
         self.model = model
         self.frequencies = frequencies
-        self._table = {f: {lvl: model.weight(f, lvl) for lvl in model.m_u[f]} | {_MISSING: 0.0}
+        self._table = {f: {lvl: model.weight(f, lvl) for lvl in model.m_u[f]}
+                       | dict.fromkeys(_NEUTRAL.get(f, ()), 0.0) | {_MISSING: 0.0}
                        for f in FIELDS}
         best = {f: max(self._table[f].values()) for f in FIELDS}
         self._after_stage2 = best[Field.PARENTS] + best[Field.HOUSEHOLD]

@@ -437,9 +437,10 @@ def test_the_registry_commands_audit_their_files_and_imports(
                                     "full_name": "Lò Văn Pọm"}]))
     cli = {"via": "cli", "systemUser": "canbo"}
     with commune.services.database.unit_of_work() as db:
-        from server.models import ChildMembership
+        from server.models import ChildMembership, MatchKey
 
         records = db.scalar(select(func.count()).select_from(ChildMembership)) or 0
+        keys = db.scalar(select(func.count()).select_from(MatchKey)) or 0
 
     def run(*args: str) -> None:
         result = CliRunner().invoke(main, ["registry", *args, "--project", str(project)])
@@ -450,6 +451,11 @@ def test_the_registry_commands_audit_their_files_and_imports(
              "registry.links.export", lambda: None, lambda: f"project:{project}",
              lambda: {**cli, "projectId": project, "rows": records, "raw": False,
                       "out": str(tmp_path / "links.csv")}),
+        # The keys a record is stored under are recomputed unchanged.
+        Step("registry rebuild-keys", lambda: run("rebuild-keys"), "registry.keys.rebuild",
+             lambda: None, lambda: f"project:{project}",
+             lambda: {**cli, "projectId": project, "records": records, "keysBefore": keys,
+                      "keysAfter": keys}),
         Step("registry review-queue", lambda: run(
             "review-queue", "--raw", "--out", str(tmp_path / "queue.csv")),
              "registry.review_queue.export", lambda: None, lambda: f"project:{project}",

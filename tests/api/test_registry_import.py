@@ -111,3 +111,28 @@ def test_viewers_app_users_and_strangers_may_not_import(
                        headers=viewer.headers).status_code == 404
     with services.database.unit_of_work() as db:
         assert db.scalars(select(ChildRecord).where(ChildRecord.source == "import")).all() == []
+
+
+def test_a_row_with_a_doubtful_field_is_imported_and_the_answer_says_which(
+        client: FlaskClient, services: Services, person: Callable[..., Person]) -> None:
+    """docs/registry.md, "Doubtful fields": kept, listed per row, Vietnamese first."""
+    project_id = phone_registry(services, 2)
+    manager = person("quanly@diemtua.test", "manager", project_id)
+    rows = [{"record_id": "D1", "village": "T01", "full_name": "Vừ Thị Dua", "sex": "Nữ",
+             "dob": "2013-04-05", "personal_id": "017312000123"},  # a 2012 number
+            {"record_id": "D2", "village": "", "full_name": "Vừ Văn Chư"}]
+    response = client.post(_url(project_id, "?source=so-cong-an"), data=csv_bytes(rows),
+                           content_type="text/csv", headers=manager.headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.json
+    assert body is not None
+    assert body["counts"]["created"] == 1 and body["counts"]["refused"] == 1
+    assert body["keptWithDoubts"] == 1
+    kept, refused = body["rows"]
+    assert (kept["outcome"], kept["problems"]) == ("created", [])
+    (doubt,) = kept["doubtful"]
+    assert (doubt["field"], doubt["value"], doubt["reason"], doubt["column"]) == (
+        "personal_id", "017312000123", "birth_year_mismatch", "personal_id")
+    assert doubt["vi"].startswith("mã định danh '017312000123' nghi sai")
+    assert doubt["en"].endswith("kept, not used for matching")
+    assert refused["outcome"] == "refused" and refused["reason"] == "empty village"

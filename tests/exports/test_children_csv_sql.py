@@ -87,7 +87,8 @@ def _child(project_id: int, number: int, index: int, name: str) -> Child:
 
     return Child(
         id=str(uuid.UUID(int=index + 1)), project_id=project_id, number=number,
-        full_name=name, name_folded=("trung ten" if index % 7 == 0 else f"ten {index:03d}"),
+        full_name=name, home_name=pick(["", "Bắp", *NAMES[7:]]),
+        name_folded=("trung ten" if index % 7 == 0 else f"ten {index:03d}"),
         sex=pick(SEXES), dob=pick(DOBS), dob_precision=pick(PRECISIONS),
         village_code=pick(CHILD_VILLAGES), household_head=pick(NAMES[::-1]),
         mother_name=pick(NAMES[3:]), father_name=pick(["", *NAMES]),

@@ -157,12 +157,12 @@ def test_one_row_per_current_child_after_a_merge_with_every_column(registry: Reg
 
     table = registry.csv("cp_officer")
     header = table[0]
-    assert header[:13] == ["Mã trẻ", "Họ và tên", "Giới tính", "Ngày sinh",
-                           "Độ chính xác ngày sinh", "Tuổi (vào ngày xuất)", "Thôn", "Mã thôn",
-                           "Chủ hộ", "Họ tên mẹ", "Họ tên cha", "Người giám hộ",
+    assert header[:14] == ["Mã trẻ", "Họ và tên", "Tên thường gọi ở nhà", "Giới tính",
+                           "Ngày sinh", "Độ chính xác ngày sinh", "Tuổi (vào ngày xuất)", "Thôn",
+                           "Mã thôn", "Chủ hộ", "Họ tên mẹ", "Họ tên cha", "Người giám hộ",
                            "Số định danh cá nhân"]
     # The officer reads every category: one column each, in the catalogue's (the law's) order.
-    assert header[13:13 + len(default_catalogue())] == [
+    assert header[14:14 + len(default_catalogue())] == [
         _category_header(c.code) for c in default_catalogue()]
     assert header[-10:] == ["Hình thức chăm sóc", "Đã đăng ký chăm sóc thay thế",
                             "Hỗ trợ đã nhận", "Tình trạng đi học", "Tình trạng",
@@ -242,7 +242,7 @@ def test_an_officer_of_one_village_gets_its_children_only(registry: Registry) ->
     sheet = registry.xlsx("cp_officer_t01")["Trẻ em"]
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     assert sorted(row[0] for row in rows) == expected
-    assert {row[7] for row in rows} == {INSIDE}
+    assert {row[8] for row in rows} == {INSIDE}
     # Its own village in full: the sensitive categories of T01, not those of T05.
     text = "\n".join(_cells(registry.csv("cp_officer_t01")))
     assert "Tạm thời từ 12/03/2026" in text  # HCDB-E of the T01 child
@@ -325,7 +325,7 @@ def test_every_vietnamese_mark_round_trips_and_a_bom_only_when_asked(registry: R
     names = [row[1] for row in registry.xlsx("cp_officer")["Trẻ em"].iter_rows(values_only=True)]
     assert UNICODE_NAME in names
     english = registry.csv("cp_officer", lang="en")
-    assert english[0][:2] == ["Child code", "Full name"]
+    assert english[0][:3] == ["Child code", "Full name", "Home name"]
 
 
 def test_a_formula_for_a_name_stays_text(registry: Registry) -> None:
@@ -481,3 +481,9 @@ def test_categories_and_flags_stay_with_their_child_among_namesakes(
     # Article 10 categories raise a "new child in special circumstances" flag, on that child.
     assert {row.id for row in rows if row.flags} == {
         child for child, code in expected.items() if code.startswith("HCDB")}
+
+
+def test_each_row_is_shown_for_the_village_the_columns_hold() -> None:
+    # Which categories a village-limited caller sees depends on the child's village, read by
+    # position from the row: a column added before it must move the position too.
+    assert registry_rows._CHILD_COLUMNS[registry_rows._VILLAGE_AT] is Child.village_code

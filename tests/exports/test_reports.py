@@ -1,9 +1,10 @@
 """The officers' reports (docs/reports.md), over HTTP and from the CLI, on a small commune: the
 access test commune (tests/access/commune.py: every role, some limited to T01, confidential
 Section F referrals), plus an imported children list that opens Article 10 groups — one
-sensitive (HCDB-E), one health and sensitive (HCDB-DD), one urgent (HCDB-B) — and refuses a
-row, a re-report with a doubtful personal ID, a newborn whose date of birth was estimated,
-and a submission whose sync failed.
+sensitive (HCDB-E), one health and sensitive (HCDB-DD), one urgent (HCDB-B) — keeps rows with
+doubtful fields (docs/registry.md, "Doubtful fields") and refuses a row without a village, a
+re-report with a doubtful personal ID, a newborn whose date of birth was estimated, and a
+submission whose sync failed.
 
 Each report is read as JSON and as XLSX (openpyxl) and the two must agree; a redacted caller's
 files are read cell by cell for any sensitive code or label; a caller limited to T01 must find
@@ -17,6 +18,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -64,7 +66,18 @@ LIST_ROWS = [
      "dob": "2016-09-10", "mother_name": "Lường Thị Năm",
      "special_circumstances": "HCDB-DD;HCDB-D"},
     {"record_id": "r6", "village": INSIDE, "full_name": "Hà Văn Sai Số", "sex": "M",
-     "dob": "2013", "personal_id": "12345", "special_circumstances": "HCDB-A"},
+     "dob": "2013", "personal_id": "12345"},
+    {"record_id": "r7", "village": "", "full_name": "Hà Văn Không Thôn", "sex": "M"},
+    # Rows kept with a doubtful field: an ID whose year, sex digit or province is wrong, and
+    # a date of birth three days ahead of the commune's calendar.
+    {"record_id": "r8", "village": INSIDE, "full_name": "Hà Văn Năm Lệch", "sex": "M",
+     "dob": "2012-02-03", "personal_id": make_personal_id("017", "M", 2011, 8)},
+    {"record_id": "r9", "village": INSIDE, "full_name": "Hà Văn Giới Lệch", "sex": "M",
+     "dob": "2010-06-07", "personal_id": make_personal_id("017", "F", 2010, 9)},
+    {"record_id": "r10", "village": INSIDE, "full_name": "Hà Văn Tỉnh Lạ", "sex": "M",
+     "dob": "2009-08-09", "personal_id": make_personal_id("003", "M", 2009, 10)},
+    {"record_id": "r11", "village": OUTSIDE, "full_name": "Hà Thị Sinh Sau", "sex": "F",
+     "dob": (datetime.now(UTC) + timedelta(days=3, hours=7)).date().isoformat()},
 ]
 
 
@@ -144,6 +157,7 @@ def _build_place(services: Services) -> Place:
                            data=csv_bytes(LIST_ROWS), content_type="text/csv",
                            headers=commune.bearer("admin"))
     assert imported.json is not None and imported.json["counts"]["refused"] == 1
+    assert imported.json["keptWithDoubts"] == 5
     submit_variant(services, commune.xml_of(commune.visit_inside), _estimated_newborn)
     sync_pending(services.database.sessions)
     _fail_a_sync(services, commune.visit_outside)
@@ -276,6 +290,40 @@ def test_data_quality_counts_and_lists_each_problem(place: Place) -> None:
     assert all(item["age"] >= 16 for item in problems["past16"])
 
 
+def test_data_quality_lists_each_doubtful_field_kept_and_counts_them(place: Place) -> None:
+    document = place.json_of("cp_officer", "data-quality", lang="en")
+    kept = [(item["name"], item["fieldCode"], item["reasonCode"]) for item in next(
+        p["items"] for p in document["problems"] if p["key"] == "doubtfulFields")]
+
+    assert sorted(kept) == sorted([
+        ("Hà Văn Sai Số", "personal_id", "not_12_digits"),
+        ("Hà Văn Năm Lệch", "personal_id", "birth_year_mismatch"),
+        ("Hà Văn Giới Lệch", "personal_id", "sex_mismatch"),
+        ("Hà Văn Tỉnh Lạ", "personal_id", "unknown_province"),
+        ("Hà Thị Sinh Sau", "dob", "in_future"),
+        ("Lò Thị Lan T01", "personal_id", "not_12_digits"),  # the phone's re-report
+    ])
+    counts = {(c["fieldCode"], c["reasonCode"]): c["count"]
+              for c in document["doubtfulFieldCounts"]}
+    assert counts == {("personal_id", "not_12_digits"): 2,
+                      ("personal_id", "birth_year_mismatch"): 1,
+                      ("personal_id", "sex_mismatch"): 1,
+                      ("personal_id", "unknown_province"): 1, ("dob", "in_future"): 1}
+    book = place.book_of("cp_officer", "data-quality", lang="en")
+    summary = dict(book["Summary"][1:])
+    assert summary["Doubtful fields (kept)"] == 6
+    assert summary["Doubtful fields (kept): Personal ID, not 12 digits"] == 2
+    assert summary["Doubtful fields (kept): Date of birth, in the future"] == 1
+    future = next(row for row in book["Doubtful fields (kept)"] if row[1] == "Hà Thị Sinh Sau")
+    assert future[5:8] == ("Date of birth", (datetime.now(UTC) + timedelta(
+        days=3, hours=7)).date().isoformat(), "in the future")
+    # A child with a doubtful field is still in the registry, with what the list said.
+    with place.services.database.unit_of_work() as db:
+        assert db.scalars(select(Child.personal_id).where(
+            Child.full_name == "Hà Văn Tỉnh Lạ")).one() == make_personal_id("003", "M", 2009,
+                                                                          10)
+
+
 # --- redacted callers and callers limited to T01 ----------------------------------------------
 
 
@@ -346,6 +394,9 @@ def test_t01s_data_quality_has_no_other_villages_submission_or_import(place: Pla
                 for p in place.json_of("cp_officer", "data-quality")["problems"]}
 
     assert problems["syncFailed"] == [] and problems["importRefused"] == []
+    assert everyone["doubtfulFields"] and {
+        item["villageCode"] for item in everyone["doubtfulFields"]} == {INSIDE, OUTSIDE}
+    assert {item["villageCode"] for item in problems["doubtfulFields"]} == {INSIDE}
     # The commune's pairs each have one side outside T01 (a re-report from T05 or T02).
     assert [item for item in everyone["openDuplicates"] if INSIDE in (
         item["village"], item["otherVillage"])]

@@ -23,6 +23,7 @@ def child(
     commune: str = "X1",
     personal_id: str = "",
     record_id: str | None = None,
+    home_name: str = "",
 ) -> MatchRecord:
     return prepare(ChildRecord(
         record_id=record_id or f"r{next(_ids)}",
@@ -36,6 +37,7 @@ def child(
         mother_name=mother,
         father_name=father,
         personal_id=personal_id,
+        home_name=home_name,
     ))
 
 

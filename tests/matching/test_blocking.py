@@ -15,7 +15,9 @@ def test_keys_are_type_and_value_strings_for_an_indexed_table() -> None:
     keys = blocking_keys(child("Nguyễn Văn An", personal_id=make_personal_id("001", "M", 2015, 1)))
     assert all(isinstance(t, str) and isinstance(v, str) for t, v in keys)
     assert {k.key_type for k in keys} == {KeyType.PERSONAL_ID, KeyType.DOB, KeyType.NAME_DOB,
-                                         KeyType.GIVEN_YEAR, KeyType.MOTHER, KeyType.HEAD}
+                                         KeyType.GIVEN_YEAR, KeyType.MOTHER,
+                                         KeyType.MOTHER_YEAR, KeyType.HEAD}
+    assert all(len(key_type) <= 16 for key_type in KeyType)  # match_keys.key_type is String(16)
 
 
 def test_a_swapped_date_shares_the_date_keys() -> None:

@@ -80,7 +80,7 @@ def test_twins_stay_twins_even_when_the_personal_id_was_copied() -> None:
     pid = make_personal_id("001", "M", 2015, 111111)
     a, b = child(HUNG, personal_id=pid), child("Nguyễn Văn Long", submission="s2", personal_id=pid)
     pair = Scorer(model()).score(b, a)
-    assert pair is not None and apply_rules(b, a, pair.comparison).rule is Rule.POSSIBLE_TWIN
+    assert pair is not None and apply_rules(b, a, pair.comparison).rule is Rule.TWIN_SHARED_ID
 
 
 def test_twins_reported_together_are_each_linked_to_their_own_record() -> None:

@@ -52,7 +52,7 @@ def followup_xml(row: dict[str, str], status: str, *, entity_id: str | None = No
                  school: str | None = None, circ: str | None = None,
                  moved: tuple[str, str] | None = None, died: str | None = None,
                  instance_id: str | None = None, deprecated_id: str | None = None,
-                 update: str | None = None,
+                 update: str | None = None, home_name: str | None = None,
                  concern: tuple[str, str] | None = None) -> str:
     """A follow-up of the child in `row` (a children.csv row the phone held), with the
     form's own fallbacks: every saved property is the phone's copy unless the visit set it.
@@ -65,6 +65,7 @@ def followup_xml(row: dict[str, str], status: str, *, entity_id: str | None = No
         out["support"] = support if support is not None else row["support"]
         out["school_status"] = school if school is not None else row["school_status"]
         out["categories"] = circ if circ is not None else row["categories"]
+        out["home_name"] = home_name if home_name is not None else row.get("home_name", "")
     if moved:
         out["moved_date"], out["moved_to"] = moved
     if died:
@@ -77,10 +78,11 @@ def followup_xml(row: dict[str, str], status: str, *, entity_id: str | None = No
     if still:
         groups += (f"<update><circ>{out['categories']}</circ><support_now>{out['support']}"
                    f"</support_now><school_now>{out['school_status']}</school_now>"
-                   f"<guardian_now>{escape(row['guardian_name'])}</guardian_now></update>")
+                   f"<guardian_now>{escape(row['guardian_name'])}</guardian_now>"
+                   f"<home_name_now>{escape(out['home_name'])}</home_name_now></update>")
     saved = "".join(f"<out_{p}>{escape(out[p])}</out_{p}>" for p in
                     ("status", "categories", "support", "school_status", "guardian_name",
-                     "death_date", "moved_date", "moved_to", "last_visit"))
+                     "home_name", "death_date", "moved_date", "moved_to", "last_visit"))
     if concern:  # Section F: (f_type, f_urgency), as the collaborator ticked them
         groups += (f"<f_protection><f_concern>yes</f_concern><f_type>{concern[0]}</f_type>"
                    f"<f_urgency>{concern[1]}</f_urgency><f_note/></f_protection>")

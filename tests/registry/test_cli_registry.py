@@ -55,21 +55,24 @@ def test_import_prints_the_counts_and_each_refused_row(
     result = _run(cli, "import", file, "--project", project_id)
     assert result.exit_code == 2, result.output  # rows refused: the others are imported
     lines = result.output.splitlines()
-    assert lines[0] == (f"Imported danh-sach-tre-em.xlsx (project {project_id}): created 1, "
-                        "linked 1, queued for review 0, refused 2, already imported 0.")
+    assert lines[0] == (f"Imported danh-sach-tre-em.xlsx (project {project_id}): created 2, "
+                        "linked 1, queued for review 0, refused 1, already imported 0.")
     # Vietnamese first for the commune officer, then English.
     assert lines[1].startswith("row 4: không có thôn 'Làng Xa' trong xã")
     assert "— unknown village 'Làng Xa'" in lines[1]
-    assert lines[2].startswith("row 5: ngày sinh '2015-13' không phải ngày")
+    # An unreadable date does not refuse the row: imported without it, and said.
+    assert lines[2].startswith("row 5 (nghi sai / doubtful): ngày sinh '2015-13' không phải "
+                               "ngày")
     assert "— dob '2015-13' is not a date" in lines[2]
+    assert lines[3].startswith("1 dòng đã nhập có trường nghi sai")
     with services.database.unit_of_work() as db:
         keys = set(db.scalars(select(ChildRecord.source_key)
                               .where(ChildRecord.source == "import")))
-    assert keys == {"danh-sach-tre-em#1", "danh-sach-tre-em#2"}  # the file name is the source
+    assert keys == {"danh-sach-tre-em#1", "danh-sach-tre-em#2", "danh-sach-tre-em#4"}
 
     again = _run(cli, "import", file, "--project", project_id, "--create-villages")
-    assert again.exit_code == 2, again.output
-    assert "created 1, linked 0, queued for review 0, refused 1, already imported 2." in (
+    assert again.exit_code == 0, again.output
+    assert "created 1, linked 0, queued for review 0, refused 0, already imported 3." in (
         again.output)
     assert "Villages added: Làng Xa" in again.output
 

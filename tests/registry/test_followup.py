@@ -131,6 +131,20 @@ def test_a_visit_without_news_and_an_edit_change_nothing_more(
     assert next(r for r in children_csv(phone) if r["name"] == child["name"]) == before
 
 
+def test_a_home_name_given_at_a_follow_up_reaches_the_child_and_the_next_children_csv(
+        services: Services, client: FlaskClient) -> None:
+    demo = load_synced_demo(services)
+    phone = phone_of(client, demo, "T01")
+    child = children_csv(phone)[0]
+    assert child["home_name"] == ""  # the synthetic screenings give no home name
+    send_followup(phone, followup_xml(child, "still_here", home_name="Sóc"))
+    assert sync(services).failed == 0
+    after = next(r for r in children_csv(phone) if r["name"] == child["name"])
+    assert after["home_name"] == "Sóc" and int(after["__version"]) == int(child["__version"]) + 1
+    [update] = updates(services, child["name"])
+    assert update.properties["home_name"] == "Sóc"
+
+
 def test_a_merged_id_is_followed_to_the_surviving_child(
         services: Services, client: FlaskClient) -> None:
     demo = load_synced_demo(services)

@@ -1,5 +1,6 @@
 """Excel lists the communes keep land in the same registry as the phones' visits: the same child
-is linked, not duplicated; twins stay two; bad rows are refused with their row number and why;
+is linked, not duplicated; twins stay two; wrong rows are refused with their row number and
+why, rows with a doubtful field are kept with it (tests/registry/test_import_doubtful.py);
 importing twice changes nothing — on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ def test_a_possible_twin_of_a_phone_child_waits_for_review(services: Services) -
         assert queued.status == "open" and queued.reasons
 
 
-def test_bad_rows_are_refused_with_their_row_number_and_why(services: Services) -> None:
+def test_wrong_rows_are_refused_with_their_row_number_and_why_doubtful_ones_kept(
+        services: Services) -> None:
     project_id = phone_registry(services, 2)
     rows = [
         _child(record_id="1", full_name="Nguyễn Thị Hoa", sex="nữ"),  # row 2: fine
@@ -114,18 +116,28 @@ def test_bad_rows_are_refused_with_their_row_number_and_why(services: Services) 
     ]
     report = run_import(services, project_id, csv_bytes(rows))
     refused = {r.row: r.reason for r in report.refused}
-    assert sorted(refused) == [3, 4, 5, 6, 7, 8, 9, 10, 11]
+    assert sorted(refused) == [3, 8, 9, 10]
     assert "unknown village 'Thôn Không Có'" in refused[3]
-    assert "dob '31/02/2015' is not a date" in refused[4]
-    assert "sex 'X'" in refused[5]
-    assert "personal_id '0012150000' is not valid" in refused[6]
-    assert "HCDB-Z" in refused[7] and "HCDB-A," not in refused[7]
     assert "commune_code 00002 is not this project's commune (99999)" in refused[8]
     assert refused[9] == "record_id 1 appears again (first on row 2)"
     assert refused[10] == "empty full_name"
-    assert "in the future" in refused[11]
-    assert report.count(Outcome.CREATED) == 1
+    kept = {r.row: [(d.field, d.value, d.reason) for d in r.doubtful]
+            for r in report.with_doubts}
+    assert kept == {4: [("dob", "31/02/2015", "not_a_date")], 5: [("sex", "X", "not_a_sex")],
+                    6: [("personal_id", "0012150000", "not_12_digits")],
+                    7: [("special_circumstances", "HCDB-Z", "unknown_code")],
+                    11: [("dob", "2031-01-01", "in_future")]}
+    assert report.count(Outcome.CREATED) == 6
     assert count(services, Village) == 6  # nothing added without --create-villages
+    with services.database.unit_of_work() as db:
+        stored = {r.source_key.split("#")[1]: r for r in db.scalars(
+            select(ChildRecord).where(ChildRecord.source == "import"))}
+        assert (stored["3"].dob, stored["4"].sex) == (None, "U")  # unreadable: blank
+        assert stored["5"].personal_id == "0012150000"  # what was given
+        assert stored["6"].raw["special_circumstances"] == ["HCDB-A"]
+        assert stored["10"].dob == "2031-01-01"
+        assert stored["10"].doubtful == [
+            {"field": "dob", "value": "2031-01-01", "reason": "in_future"}]
 
 
 def test_a_file_without_the_required_columns_is_refused_whole(services: Services) -> None:

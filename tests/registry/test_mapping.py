@@ -10,7 +10,7 @@ from sync.safe_xml import parse_xml
 VISIT = """<data id="household_screening" version="1"><village>T03</village>
 <consent_ok>yes</consent_ok><household><hh_head_name>Lò Văn Páo</hh_head_name>
 <hh_book_no>HK-12</hh_book_no><hh_address/><hh_poverty>poor</hh_poverty>
-<child><c_full_name>Lò Thị Mai</c_full_name><c_sex>female</c_sex>
+<child><c_full_name>Lò Thị Mai</c_full_name><c_home_name> Bắp </c_home_name><c_sex>female</c_sex>
 <c_dob_known>estimated</c_dob_known><c_dob_value>2016</c_dob_value><c_pid/>
 <c_mother_name>Tòng Thị Ón</c_mother_name><c_father_name>Lò Văn Páo</c_father_name>
 <c_carer_name>Lò Văn Páo</c_carer_name><c_village>T03</c_village>
@@ -33,6 +33,13 @@ def test_children_are_mapped_from_the_declared_paths() -> None:
     assert mapped.children[0].answers["entity_id"] == "e-1"
     assert tu.dob == PartialDate(2019, 4) and tu.guardian_name == "Lường Thị Xuân"
     assert tu.village == "T03"  # falls back to the household's village
+
+
+def test_the_home_name_is_read_beside_the_full_name_and_is_optional() -> None:
+    mapped = map_instance(parse_xml(VISIT.encode()), "uuid:v1")
+    mai, tu = (child.record for child in mapped.children)
+    assert (mai.full_name, mai.home_name) == ("Lò Thị Mai", "Bắp")
+    assert tu.home_name == ""  # no c_home_name: a form version from before the question
 
 
 def test_a_refusal_has_no_household_and_no_children() -> None:

@@ -50,6 +50,23 @@ def test_the_most_precise_date_of_birth_wins_over_a_newer_vaguer_one() -> None:
     assert (only_estimate.dob, only_estimate.dob_precision) == ("2015", "estimated")
 
 
+def test_a_doubtful_value_gives_way_to_a_trusted_one_but_shows_when_it_is_all_there_is(
+        ) -> None:
+    listed = _record(1, None, source="import", personal_id="001215000123", dob="2027-01-02",
+                     dob_precision="day",
+                     doubtful=[{"field": "personal_id", "value": "001215000123",
+                                "reason": "birth_year_mismatch"},
+                               {"field": "dob", "value": "2027-01-02", "reason": "in_future"}])
+    visited = _record(2, PHONE_VISIT, source="submission", personal_id="001315000123",
+                      dob="2015-06", dob_precision="month")
+    view = compute_view([listed, visited], [])
+    # The commune's list is the more official source and its date the more precise, but
+    # both values are doubtful: the phone's trusted ones win.
+    assert (view.personal_id, view.dob) == ("001315000123", "2015-06")
+    alone = compute_view([listed], [])
+    assert (alone.personal_id, alone.dob) == ("001215000123", "2027-01-02")
+
+
 def test_follow_up_updates_apply_in_version_order_over_the_screening() -> None:
     record = _record(1, PHONE_VISIT, full_name="Trần Văn Nam", raw={"school_status": "in_school"})
     moved = ChildUpdate(id=1, version=3, properties={"status": "moved_away",
@@ -59,3 +76,22 @@ def test_follow_up_updates_apply_in_version_order_over_the_screening() -> None:
     view = compute_view([record], [back, moved])
     assert (view.vital_status, view.moved_to, view.school_status) == (
         "active", "Bình Dương", "dropped_out")
+
+
+def test_the_home_name_is_the_newest_reports_written_as_best_any_record_writes_it() -> None:
+    marked = _record(1, PHONE_VISIT, full_name="Nguyễn Văn An", home_name="Bắp")
+    unmarked = _record(2, datetime(2026, 11, 25), full_name="Nguyen Van An", home_name="Bap")
+    silent = _record(3, datetime(2026, 11, 28), full_name="Nguyễn Văn An")
+    view = compute_view([marked, unmarked, silent], [])
+    assert view.home_name == "Bắp"  # the newest that gives one says "bap"; the marks are kept
+    renamed = _record(4, datetime(2026, 11, 29), full_name="Nguyễn Văn An", home_name="Tôm")
+    assert compute_view([marked, unmarked, silent, renamed], []).home_name == "Tôm"
+    assert compute_view([silent], []).home_name == ""
+
+
+def test_a_follow_up_sets_the_home_name_and_the_search_key_holds_it() -> None:
+    record = _record(1, PHONE_VISIT, full_name="Nguyễn Văn An")
+    visit = ChildUpdate(id=1, version=2, properties={"home_name": "Cốm"})
+    view = compute_view([record], [visit])
+    assert view.home_name == "Cốm"
+    assert view.name_folded == "nguyen van an com"  # full name first: the list still sorts by it

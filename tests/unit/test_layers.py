@@ -35,7 +35,8 @@ def test_the_pages_never_import_the_api() -> None:
     assert offenders("server/web", ("server.api",)) == {}
 
 
-@pytest.mark.parametrize("folder", ["sync", "exports", "server/registry", "server/operations"])
+@pytest.mark.parametrize("folder", ["sync", "exports", "server/registry", "server/operations",
+                                    "server/backup"])
 def test_the_domain_knows_nothing_of_flask_or_the_http_layers(folder: str) -> None:
     assert offenders(folder, ("flask", "flask_restx", "server.api", "server.web",
                               "server.openrosa", "server.context")) == {}

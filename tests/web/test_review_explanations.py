@@ -52,11 +52,14 @@ def test_the_same_valid_personal_id_means_both_valid_and_equal(vietnamese: None)
     assert personal_id_text(_girl(pid)) == pid and personal_id_text(_girl("")) == "—"
 
 
-def test_a_pair_sharing_a_valid_personal_id_is_never_called_twins(vietnamese: None) -> None:
-    shared = plain(TWIN_EXPLANATION, ["POSSIBLE_TWIN"], 20.8, same_valid_id=True)
+@pytest.mark.parametrize("rule", ["POSSIBLE_TWIN", "TWIN_SHARED_ID"])
+def test_a_pair_sharing_a_valid_personal_id_is_never_called_twins(vietnamese: None,
+                                                                  rule: str) -> None:
+    explanation = {**TWIN_EXPLANATION, "rule": rule}
+    shared = plain(explanation, [rule], 20.8, same_valid_id=True)
     said = " ".join([shared.rule or "", *shared.reasons])
     assert "sinh đôi" not in said and "Cùng mã định danh hợp lệ" in said
-    twins = plain(TWIN_EXPLANATION, ["POSSIBLE_TWIN"], 20.8, same_valid_id=False)
+    twins = plain(explanation, [rule], 20.8, same_valid_id=False)
     assert "sinh đôi" in (twins.rule or "")
     assert twins.disagreed == ["Tên: khác"] and twins.agreed == ["Ngày sinh: giống hệt"]
 
@@ -109,7 +112,8 @@ def test_the_review_page_says_what_the_personal_id_shows(client: FlaskClient,
     with registry.services.database.unit_of_work() as db:
         row = db.get_one(MatchCandidate, registry.candidate_id)
         record = db.get_one(ChildRecord, row.record_id)
-        assert (row.explanation or {}).get("rule") == "POSSIBLE_TWIN"
+        # Twin evidence against an identical valid ID: the matcher's own rule for it.
+        assert (row.explanation or {}).get("rule") == "TWIN_SHARED_ID"
         pid = record.personal_id
     assert pid
     text = _pair(client, registry)

@@ -101,6 +101,7 @@ SCREENING: dict[str, Scenario] = {
         f"{HH}/hh_poverty": "poor",
         f"{HH}/n_children": "2",
         f"{CHILD}/c_full_name": ["Nguyễn Thị Mai", "Nguyễn Văn Nam"],
+        f"{CHILD}/c_home_name": ["Cốm", "Tôm"],
         f"{CHILD}/c_sex": ["female", "male"],
         f"{CHILD}/c_dob_known": ["full", "year_only"],
         f"{CHILD}/c_dob": years_ago(12, days=1).isoformat(),
@@ -191,8 +192,8 @@ def test_each_child_becomes_one_children_entity(screening: dict[str, Fill]) -> N
     assert all(UUID.match(entity_id) for entity_id in ids) and len(set(ids)) == 2
     labels = [child.findtext("meta/entity/label") for child in children]
     assert labels == [
-        f"Nguyễn Thị Mai ({TODAY.year - 12})",
-        f"Nguyễn Văn Nam ({TODAY.year - 6})",
+        f"Nguyễn Thị Mai (Cốm) ({TODAY.year - 12})",
+        f"Nguyễn Văn Nam (Tôm) ({TODAY.year - 6})",
     ]
     first, second = children
     assert run.value("meta/instanceName") == f"Thôn Trung – Phạm Văn Bình – {TODAY}"
@@ -201,10 +202,18 @@ def test_each_child_becomes_one_children_entity(screening: dict[str, Fill]) -> N
     assert second.findtext("c_dob_value") == str(TODAY.year - 6)
     assert first.findtext("c_village") == second.findtext("c_village") == "T03"
     assert first.findtext("c_household_head") == "Phạm Văn Bình"
+    # The home name is answered beside the full name and saved to the entity as typed.
+    assert [child.findtext("c_home_name") for child in children] == ["Cốm", "Tôm"]
     # Both parents dead; dropped out at grade 6 to work 48 h with heavy loads; poor.
     assert first.findtext("c_categories") == "HCDB-A HCDB-H HCDB-K PLAN-POOR RISK"
     # Mother dead, father away; hearing "a lot of difficulty"; long-term illness, poor.
     assert second.findtext("c_categories") == "HCDB-D HCDB-N PLAN-POOR RISK"
+
+
+def test_a_child_without_a_home_name_keeps_the_plain_label(screening: dict[str, Fill]) -> None:
+    run = screening["infant"]
+    assert run.value("household/child/c_home_name") == ""
+    assert run.value("household/child/meta/entity/label") == f"Phạm Minh Khôi ({TODAY.year})"
 
 
 def test_age_decides_which_questions_are_asked(screening: dict[str, Fill]) -> None:
@@ -246,12 +255,14 @@ def test_concern_details_and_exclusive_choices(screening: dict[str, Fill]) -> No
 CHILD_A = "c1a0c8f2-0000-4000-8000-000000000001"
 CHILD_B = "c1a0c8f2-0000-4000-8000-000000000002"
 CHILD_DIED = "c1a0c8f2-0000-4000-8000-000000000003"
-CHILDREN_CSV = f"""name,label,__version,__trunkVersion,__branchId,full_name,sex,dob,dob_precision,\
-village,household_head,mother_name,father_name,guardian_name,categories,support,school_status,status
-{CHILD_A},Nguyễn Thị Mai (2014),3,,,Nguyễn Thị Mai,female,2014-03-05,full,T02,Nguyễn Văn Hùng,\
-Lê Thị Hoa,,Trần Thị Lan,HCDB-A RISK,health_insurance_free,in_school,active
-{CHILD_B},Phạm Văn An (2019),1,,,Phạm Văn An,male,2019,year_only,T03,Phạm Văn Bình,,,,,none,,active
-{CHILD_DIED},Đỗ Thị Hằng (2012),2,,,Đỗ Thị Hằng,female,2012-01-01,full,T02,Đỗ Văn Tú,,,,,,,died
+CHILDREN_CSV = f"""name,label,__version,__trunkVersion,__branchId,full_name,home_name,sex,dob,\
+dob_precision,village,household_head,mother_name,father_name,guardian_name,categories,support,\
+school_status,status
+{CHILD_A},Nguyễn Thị Mai (2014),3,,,Nguyễn Thị Mai,Bắp,female,2014-03-05,full,T02,\
+Nguyễn Văn Hùng,Lê Thị Hoa,,Trần Thị Lan,HCDB-A RISK,health_insurance_free,in_school,active
+{CHILD_B},Phạm Văn An (2019),1,,,Phạm Văn An,,male,2019,year_only,T03,Phạm Văn Bình,,,,,none,,\
+active
+{CHILD_DIED},Đỗ Thị Hằng (2012),2,,,Đỗ Thị Hằng,,female,2012-01-01,full,T02,Đỗ Văn Tú,,,,,,,died
 """
 
 FOLLOW_UP: dict[str, Scenario] = {
@@ -274,6 +285,15 @@ FOLLOW_UP: dict[str, Scenario] = {
         "/data/fu_status": "moved_away",
         "/data/moved/moved_date": ["2018-12-31", "2025-06-01"],
         "/data/moved/moved_to": "Xã Tân Phú, tỉnh Đồng Nai",
+    },
+    "home_name": {
+        "/data/village": "T03",
+        "/data/child": CHILD_B,
+        "/data/fu_status": "still_here",
+        "/data/update/home_name_now": "Mít",
+        "/data/update/support_now": "none",
+        "/data/update/school_now": "in_school",
+        "/data/f_protection/f_concern": "no",
     },
     "not_met": {"/data/village": "T02", "/data/child": CHILD_A, "/data/fu_status": "not_met"},
     "refused": {"/data/village": "T02", "/data/child": CHILD_A, "/data/fu_status": "refused"},
@@ -312,6 +332,8 @@ def test_follow_up_prefills_and_updates_the_record(follow_up: dict[str, Fill]) -
     assert run.value("out_categories") == "HCDB-A RISK"
     assert run.value("out_school_status") == "in_school"
     assert run.value("out_guardian_name") == "Trần Thị Lan"
+    assert run.value("update/home_name_now") == run.value("out_home_name") == "Bắp"
+    assert run.value("cur_home_name_shown") == " (Bắp)"  # after the name in the summary
     # Changed: the support now received.
     assert run.value("out_support") == "health_insurance_free monthly_allowance"
     assert run.value("out_status") == "active"
@@ -325,6 +347,7 @@ def test_follow_up_records_a_death_not_before_birth(follow_up: dict[str, Fill]) 
     assert run.value("out_status") == "died"
     assert run.value("out_death_date") == "2026-01-02"
     assert run.value("out_categories") == "HCDB-A RISK"  # kept, not blanked
+    assert run.value("out_home_name") == "Bắp"
     assert "/data/update/circ" not in run.asked
     assert "/data/f_protection/f_concern" not in run.asked
 
@@ -338,6 +361,15 @@ def test_follow_up_records_a_move(follow_up: dict[str, Fill]) -> None:
     assert run.value("out_moved_to") == "Xã Tân Phú, tỉnh Đồng Nai"
     entity = run.instance.find("meta/entity") if run.instance is not None else None
     assert entity is not None and entity.get("baseVersion") == "1"
+
+
+def test_follow_up_gives_a_home_name_the_record_did_not_have(
+    follow_up: dict[str, Fill],
+) -> None:
+    run = follow_up["home_name"]
+    assert run.invalid == [] and run.rejected == []
+    assert run.value("cur_home_name_shown") == ""
+    assert run.value("out_home_name") == "Mít"
 
 
 @pytest.mark.parametrize("scenario", ["not_met", "refused"])

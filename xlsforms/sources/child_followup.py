@@ -14,7 +14,7 @@ from xlsforms.sources import choices as c
 from xlsforms.sources.sections import exclusive, protection_section
 
 FORM_ID = "child_followup"
-VERSION = "2026120401"
+VERSION = "2026120501"
 
 THIS_YEAR = "int(format-date(today(), '%Y'))"
 ENTITY = f"instance('{ENTITY_LIST}')/root/item[name = ${{child}}]"
@@ -26,6 +26,7 @@ DIED = "${fu_status} = 'died'"
 # plus the ones this form adds. The follow-up reads every one of them as cur_<property>.
 PROPERTIES = [
     "full_name",
+    "home_name",
     "sex",
     "dob",
     "dob_precision",
@@ -112,8 +113,10 @@ PICK_CHILD: list[Row] = [
         "child",
         T("Chọn trẻ", "Choose the child"),
         hint=T(
-            "Gõ vài chữ của tên để tìm. Mỗi dòng: họ tên (năm sinh).",
-            "Type part of the name to search. Each line: full name (birth year).",
+            "Gõ vài chữ của tên hoặc tên ở nhà để tìm. Mỗi dòng: họ tên (tên ở nhà, nếu có) "
+            "(năm sinh).",
+            "Type part of the name or home name to search. Each line: full name (home name, "
+            "if any) (birth year).",
         ),
         required=True,
         appearance="autocomplete",
@@ -126,6 +129,11 @@ PICK_CHILD: list[Row] = [
     calc(
         "cur_age",
         f"if(${{cur_birth_year}} != '', {THIS_YEAR} - int(${{cur_birth_year}}), '')",
+    ),
+    # " (Bắp)" after the full name when the registry knows a home name, else nothing.
+    calc(
+        "cur_home_name_shown",
+        "if(${cur_home_name} != '', concat(' (', ${cur_home_name}, ')'), '')",
     ),
     calc("cur_village_label", "instance('villages')/root/item[name = ${cur_village}]/label"),
     calc(
@@ -148,7 +156,7 @@ PICK_CHILD: list[Row] = [
         "note",
         "cur_summary",
         T(
-            "**${cur_full_name}**\n"
+            "**${cur_full_name}**${cur_home_name_shown}\n"
             "Giới tính: ${cur_sex_vi} · Sinh: ${cur_dob}\n"
             "Thôn: ${cur_village_label} · Chủ hộ: ${cur_household_head}\n"
             "Mẹ: ${cur_mother_name} · Cha: ${cur_father_name}\n"
@@ -156,7 +164,7 @@ PICK_CHILD: list[Row] = [
             "Hoàn cảnh (mã): ${cur_categories}\n"
             "Hỗ trợ (mã): ${cur_support}\n"
             "Tình trạng: ${cur_status_vi} · Lần thăm trước: ${cur_last_visit}",
-            "**${cur_full_name}**\n"
+            "**${cur_full_name}**${cur_home_name_shown}\n"
             "Sex: ${cur_sex_en} · Born: ${cur_dob}\n"
             "Village: ${cur_village_label} · Household head: ${cur_household_head}\n"
             "Mother: ${cur_mother_name} · Father: ${cur_father_name}\n"
@@ -215,6 +223,19 @@ OUTCOME: list[Row] = [
 # when the value-changed event fires.
 UPDATE: list[Row] = [
     q("begin_group", "update", T("Cập nhật thông tin", "Update the record"), relevant=STILL_HERE),
+    q(
+        "text",
+        "home_name_now",
+        T("Tên thường gọi ở nhà", "Home name (what the family calls the child)"),
+        hint=T(
+            "Tên cha mẹ hay gọi ở nhà, nếu có (Bắp, Sóc…). Đã điền sẵn — thêm hoặc sửa nếu "
+            "cần.",
+            "The name the parents call the child at home, if any (Bắp, Sóc…). Pre-filled — "
+            "add or correct it if needed.",
+        ),
+        calculation=f"{ENTITY}/home_name",
+        trigger="${child}",
+    ),
     q(
         "select_multiple circumstance",
         "circ",
@@ -308,6 +329,11 @@ ENTITY_UPDATE: list[Row] = [
         "out_guardian_name",
         new_if(STILL_HERE, "${guardian_now}", "${cur_guardian_name}"),
         save_to="guardian_name",
+    ),
+    calc(
+        "out_home_name",
+        new_if(STILL_HERE, "${home_name_now}", "${cur_home_name}"),
+        save_to="home_name",
     ),
     calc(
         "out_death_date",

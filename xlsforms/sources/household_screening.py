@@ -27,7 +27,7 @@ from xlsforms.sources.screening_rules import (
 from xlsforms.sources.sections import exclusive, protection_section
 
 FORM_ID = "household_screening"
-VERSION = "2026120401"
+VERSION = "2026120501"
 
 CONSENTED = "${consent_ok} = 'yes'"
 
@@ -141,6 +141,18 @@ CHILD_IDENTITY: list[Row] = [
         ),
         required=True,
         save_to="full_name",
+    ),
+    # Village heads often know a child only by the name the family uses at home; the
+    # matcher and the children list use it beside the full name (docs/screening.md §4).
+    q(
+        "text",
+        "c_home_name",
+        T("Tên thường gọi ở nhà", "Home name (what the family calls the child)"),
+        hint=T(
+            "Tên cha mẹ hay gọi ở nhà, nếu có (Bắp, Sóc…). Không bắt buộc.",
+            "The name the parents call the child at home, if any (Bắp, Sóc…). Optional.",
+        ),
+        save_to="home_name",
     ),
     q(
         "text",

@@ -120,6 +120,9 @@ C_DOB_VALUE = (
     "concat(${c_birth_year}, '-', if(${c_birth_month} < 10, '0', ''), ${c_birth_month}), "
     "${c_yob}))"
 )
+# `Họ tên (tên ở nhà) (năm sinh)`: the home name in the label lets a collaborator who knows
+# the child only as "Bắp" find it in the follow-up's child list (autocomplete on the label).
 C_ENTITY_LABEL = (
-    "concat(${c_full_name}, ' (', if(${c_dob_known} = 'estimated', '~', ''), ${c_yob}, ')')"
+    "concat(${c_full_name}, if(${c_home_name} != '', concat(' (', ${c_home_name}, ')'), ''), "
+    "' (', if(${c_dob_known} = 'estimated', '~', ''), ${c_yob}, ')')"
 )

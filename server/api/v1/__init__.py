@@ -8,13 +8,14 @@ from __future__ import annotations
 from typing import NoReturn
 
 from flask import Blueprint
-from flask_restx import Api
 
 from server import problems
+from server.api.v1.openapi import DocumentedApi
 
 blueprint = Blueprint("api_v1", __name__, url_prefix="/v1")
 
-api = Api(
+# DocumentedApi: bodies, answers and errors from the marshmallow schemas (openapi.py).
+api = DocumentedApi(
     blueprint,
     version="1",
     title="Điểm Tựa API",

@@ -20,7 +20,9 @@ from flask_restx import Namespace, Resource
 from sqlalchemy import func, select
 
 from server import problems
+from server.api.v1 import shapes
 from server.api.v1.common import extended, load_json, success
+from server.api.v1.openapi import documented
 from server.api.v1.schemas import (
     AppUserInput,
     AppUserUpdateInput,
@@ -70,6 +72,7 @@ def _grantable(who: Principal, project_id: int, villages: list[str]) -> list[str
 
 @ns.route("/projects/<int:project_id>/app-users")
 class AppUserList(Resource):
+    @documented(shapes.AppUser(many=True), extended=True)
     def get(self, project_id: int) -> list[dict[str, Any]]:
         """The project's app users, with their tokens (for a new QR code)."""
         who = acting_user()
@@ -79,6 +82,7 @@ class AppUserList(Resource):
         return [render(app_user)
                 for app_user in app_user_rules.listed_app_users(db(), project_id, scope)]
 
+    @documented(shapes.AppUser, body=AppUserInput)
     def post(self, project_id: int) -> dict[str, Any]:
         """Create an app user `{displayName, villages?}`; the answer holds its token."""
         who = acting_user()
@@ -94,11 +98,13 @@ class AppUserList(Resource):
 
 @ns.route(ONE)
 class AppUserDetail(Resource):
+    @documented(shapes.AppUser, extended=True)
     def get(self, project_id: int, actor_id: int) -> dict[str, Any]:
         """One app user."""
         app_user = _reachable(acting_user(), project_id, actor_id, "field_key.list")
         return _extended_json(app_user) if extended() else app_user_json(app_user)
 
+    @documented(shapes.AppUser, body=AppUserUpdateInput)
     def patch(self, project_id: int, actor_id: int) -> dict[str, Any]:
         """Change `displayName` and/or `villages` (our addition to Central)."""
         who = acting_user()
@@ -135,6 +141,7 @@ def _qr_settings(project_id: int, actor_id: int) -> tuple[str, dict[str, Any]]:
 
 @ns.route(f"{ONE}/qr")
 class AppUserQrSettings(Resource):
+    @documented(shapes.CollectSettings)
     def get(self, project_id: int, actor_id: int) -> dict[str, Any]:
         """The Collect settings as JSON: `url`, `settings`, and the QR `payload` text."""
         url, settings = _qr_settings(project_id, actor_id)

@@ -26,7 +26,9 @@ from marshmallow import EXCLUDE, Schema, fields
 from sqlalchemy import select
 
 from server import problems
+from server.api.v1 import shapes
 from server.api.v1.common import extended, load_json, success
+from server.api.v1.openapi import documented
 from server.api.v1.roles import ADMIN, Role, find_role, role_by_system
 from server.api.v1.schemas import VILLAGE_CODE, actor_json
 from server.auth import permissions
@@ -96,6 +98,7 @@ def _site_admins() -> list[User]:
 
 @ns.route("/assignments")
 class SiteAssignments(Resource):
+    @documented(shapes.Assignment(many=True), extended=True)
     def get(self) -> list[dict[str, Any]]:
         """Site-wide assignments: every administrator (administrators only)."""
         permissions.require_admin(acting_user())
@@ -104,6 +107,7 @@ class SiteAssignments(Resource):
 
 @ns.route("/assignments/<string:role_id>")
 class SiteRoleActors(Resource):
+    @documented(shapes.Actor(many=True))
     def get(self, role_id: str) -> list[dict[str, Any]]:
         """The actors holding a role site-wide."""
         permissions.require_admin(acting_user())
@@ -113,6 +117,7 @@ class SiteRoleActors(Resource):
 
 @ns.route("/assignments/<string:role_id>/<int:actor_id>")
 class SiteAssignment(Resource):
+    @documented(errors=(400, 409))
     def post(self, role_id: str, actor_id: int) -> dict[str, bool]:
         """Make a web user a site administrator."""
         who = acting_user()
@@ -127,6 +132,7 @@ class SiteAssignment(Resource):
         _audit(who, user.actor, "create", role, "*")
         return success()
 
+    @documented(errors=(400,))
     def delete(self, role_id: str, actor_id: int) -> dict[str, bool]:
         """Take the administrator role away from a web user; refused (409.42) for the last
         one."""
@@ -153,6 +159,7 @@ def _project_rows(project_id: int) -> list[tuple[Actor, Role, list[str]]]:
 
 @ns.route("/projects/<int:project_id>/assignments")
 class ProjectAssignments(Resource):
+    @documented(shapes.Assignment(many=True), extended=True)
     def get(self, project_id: int) -> list[dict[str, Any]]:
         """Everyone holding a role on the project, app users included (role 2)."""
         who = acting_user()
@@ -164,6 +171,7 @@ class ProjectAssignments(Resource):
 
 @ns.route("/projects/<int:project_id>/assignments/<string:role_id>")
 class ProjectRoleActors(Resource):
+    @documented(shapes.Actor(many=True))
     def get(self, project_id: int, role_id: str) -> list[dict[str, Any]]:
         """The actors holding one role on the project."""
         who = acting_user()
@@ -175,6 +183,7 @@ class ProjectRoleActors(Resource):
 
 @ns.route("/projects/<int:project_id>/assignments/<string:role_id>/<int:actor_id>")
 class ProjectAssignment(Resource):
+    @documented(body=ProjectAssignmentInput, errors=(409,))
     def post(self, project_id: int, role_id: str, actor_id: int) -> dict[str, bool]:
         """Give a web user a project role: manager, viewer, formfill (data collector), or a
         registry role (cp_officer, health_reviewer, commune_leader); an optional body
@@ -196,6 +205,7 @@ class ProjectAssignment(Resource):
         _audit(who, user.actor, "create", role, f"project:{project_id}", villages)
         return success()
 
+    @documented(errors=(400,))
     def delete(self, project_id: int, role_id: str, actor_id: int) -> dict[str, bool]:
         """Take a project role away."""
         who = acting_user()
@@ -229,6 +239,7 @@ def _form_rows(project_id: int, form: Form | None = None) -> list[tuple[Actor, s
 
 @ns.route("/projects/<int:project_id>/assignments/forms")
 class ProjectFormAssignments(Resource):
+    @documented(shapes.FormAssignment(many=True))
     def get(self, project_id: int) -> list[dict[str, Any]]:
         """Every form assignment in the project: `{actorId, xmlFormId, roleId}`."""
         who = acting_user()
@@ -240,6 +251,7 @@ class ProjectFormAssignments(Resource):
 
 @ns.route("/projects/<int:project_id>/assignments/forms/<string:role_id>")
 class ProjectFormRoleAssignments(Resource):
+    @documented(shapes.FormAssignment(many=True))
     def get(self, project_id: int, role_id: str) -> list[dict[str, Any]]:
         """Form assignments of one role in the project."""
         who = acting_user()
@@ -257,6 +269,7 @@ def _form(who: Principal, project_id: int, xml_form_id: str, verb: str) -> Form:
 
 @ns.route(f"{FORM}/assignments")
 class FormAssignments(Resource):
+    @documented(shapes.Assignment(many=True), extended=True)
     def get(self, project_id: int, xml_form_id: str) -> list[dict[str, Any]]:
         """Who is assigned to this form."""
         who = acting_user()
@@ -267,6 +280,7 @@ class FormAssignments(Resource):
 
 @ns.route(f"{FORM}/assignments/<string:role_id>")
 class FormRoleActors(Resource):
+    @documented(shapes.Actor(many=True))
     def get(self, project_id: int, xml_form_id: str, role_id: str) -> list[dict[str, Any]]:
         """The actors holding one role on this form."""
         who = acting_user()
@@ -278,6 +292,7 @@ class FormRoleActors(Resource):
 
 @ns.route(f"{FORM}/assignments/<string:role_id>/<int:actor_id>")
 class FormAssignmentGrant(Resource):
+    @documented(errors=(400, 409))
     def post(self, project_id: int, xml_form_id: str, role_id: str,
              actor_id: int) -> dict[str, bool]:
         """Give an app user of this project the form (`app-user` or `2`)."""
@@ -292,6 +307,7 @@ class FormAssignmentGrant(Resource):
         _audit(who, app_user.actor, "create", role, f"form:{form.id}")
         return success()
 
+    @documented(errors=(400,))
     def delete(self, project_id: int, xml_form_id: str, role_id: str,
                actor_id: int) -> dict[str, bool]:
         """Take the form away from an app user."""

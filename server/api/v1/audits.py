@@ -20,7 +20,9 @@ from flask_restx import Namespace, Resource
 from sqlalchemy import select
 
 from server import problems
+from server.api.v1 import shapes
 from server.api.v1.common import extended
+from server.api.v1.openapi import documented
 from server.api.v1.registry_common import int_arg
 from server.api.v1.schemas import actor_json, form_json, project_json
 from server.auth import permissions
@@ -109,6 +111,7 @@ def extended_rows(rows: list[Audit]) -> list[dict[str, Any]]:
 
 @ns.route("/audits")
 class AuditList(Resource):
+    @documented(shapes.Audit(many=True), extended=True)
     @ns.doc(params=PARAMS)
     def get(self) -> list[dict[str, Any]]:
         """Audit log entries, newest first (site administrators); `X-Extended-Metadata: true`

@@ -18,6 +18,8 @@ from sqlalchemy import func, select
 
 from exports.cells import safe_csv
 from server import problems
+from server.api.v1 import shapes
+from server.api.v1.openapi import documented
 from server.api.v1.schemas import iso
 from server.auth.principal import Principal
 from server.context import db
@@ -105,6 +107,7 @@ def _listing(who: Principal, project_id: int) -> EntityList:
 
 @ns.route(DATASET)
 class DatasetList(Resource):
+    @documented(shapes.Dataset(many=True))
     def get(self, project_id: int) -> list[dict[str, Any]]:
         """The project's entity lists: the registry's `children`."""
         project = readable_project(acting_user(), project_id, "dataset.list")
@@ -113,6 +116,7 @@ class DatasetList(Resource):
 
 @ns.route(f"{DATASET}/<name>")
 class DatasetDetail(Resource):
+    @documented(shapes.Dataset)
     def get(self, project_id: int, name: str) -> dict[str, Any]:
         """`children` with its properties and the forms that read it."""
         project_id = _dataset(acting_user(), project_id, name, "dataset.read")
@@ -124,6 +128,7 @@ class DatasetDetail(Resource):
 
 @ns.route(f"{DATASET}/<name>/entities.csv")
 class EntitiesCsv(Resource):
+    @documented(produces=("text/csv",))
     def get(self, project_id: int, name: str) -> Response:
         """The caller's villages' children as the phones' CSV (`name,label,__version,…`).
 
@@ -144,6 +149,7 @@ class EntitiesCsv(Resource):
 
 @ns.route(f"{DATASET}/<name>/entities")
 class EntityCollection(Resource):
+    @documented(shapes.Entity(many=True))
     def get(self, project_id: int, name: str) -> list[dict[str, Any]]:
         """Central's entity list (metadata and current version, without data)."""
         who = acting_user()
@@ -159,6 +165,7 @@ class EntityCollection(Resource):
 
 @ns.route(f"{DATASET}/<name>/entities/<uuid>")
 class EntityDetail(Resource):
+    @documented(shapes.Entity)
     def get(self, project_id: int, name: str, uuid: str) -> dict[str, Any]:
         """One child as an entity, with its data; 404 for merged ids and other villages."""
         who = acting_user()

@@ -15,9 +15,11 @@ from flask import Response, request
 from flask_restx import Namespace, Resource
 
 from server import problems
+from server.api.v1 import shapes
 from server.api.v1.common import flag, store, success
 from server.api.v1.forms import (
     FORM,
+    FORM_UPLOADS,
     XLSX,
     attachments_json,
     form_body,
@@ -26,6 +28,7 @@ from server.api.v1.forms import (
     upload_body,
     xml_response,
 )
+from server.api.v1.openapi import documented
 from server.api.v1.schemas import attachment_json
 from server.context import db
 from server.models import Blob, Form, FormDef
@@ -54,6 +57,7 @@ def _draft(form: Form) -> FormDef:
 
 @ns.route(f"{FORM}/draft")
 class FormDraft(Resource):
+    @documented(consumes=FORM_UPLOADS, errors=(409,))
     def post(self, project_id: int, xml_form_id: str) -> dict[str, bool]:
         """Replace the draft with the body (XForm or XLSForm), or with a copy of the
         published version when there is no body. `?ignoreWarnings=true` as for uploads."""
@@ -70,6 +74,7 @@ class FormDraft(Resource):
               {"newDraftDefId": draft.id, "version": draft.version})
         return success()
 
+    @documented(shapes.Form, extended=True)
     def get(self, project_id: int, xml_form_id: str) -> dict[str, Any]:
         """The form with its draft version (`draftToken` set, `publishedAt` null)."""
         form = managed_form(acting_user(), project_id, xml_form_id, VERB)
@@ -119,6 +124,7 @@ class FormDraftPublish(Resource):
 
 @ns.route(f"{FORM}/draft/attachments")
 class FormDraftAttachments(Resource):
+    @documented(shapes.FormAttachment(many=True))
     def get(self, project_id: int, xml_form_id: str) -> list[dict[str, Any]]:
         """The media files the draft expects, and whether each is uploaded."""
         form = managed_form(acting_user(), project_id, xml_form_id, VERB)
@@ -127,6 +133,8 @@ class FormDraftAttachments(Resource):
 
 @ns.route(f"{FORM}/draft/attachments/<string:name>")
 class FormDraftAttachment(Resource):
+    @documented(shapes.FormAttachment,
+                consumes=("application/octet-stream", "text/csv", "image/png", "image/jpeg"))
     def post(self, project_id: int, xml_form_id: str, name: str) -> dict[str, Any]:
         """Upload one media file the draft references, as the raw body."""
         who = acting_user()

@@ -15,7 +15,9 @@ from flask_restx import Namespace, Resource
 from sqlalchemy import select
 
 from server import problems
+from server.api.v1 import shapes
 from server.api.v1.common import extended, flag, load_json, store, success
+from server.api.v1.openapi import documented
 from server.api.v1.schemas import FormUpdateInput, actor_json, attachment_json, form_json, iso
 from server.auth.principal import Principal
 from server.context import db
@@ -39,6 +41,8 @@ ns = Namespace("forms", description="Forms: upload, state, versions (management)
 FORM = "/projects/<int:project_id>/forms/<string:xml_form_id>"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLS = "application/vnd.ms-excel"
+# What a form upload may be: an XForm, or an XLSForm (.xlsx, .xls).
+FORM_UPLOADS = ("application/xml", "text/xml", XLSX, XLS)
 # Central's placeholder for the empty version string in `…/versions/<version>` URLs.
 EMPTY_VERSION = "___"
 
@@ -120,6 +124,7 @@ def form_body(form: Form, form_def: FormDef | None) -> dict[str, Any]:
 
 @ns.route("/projects/<int:project_id>/forms")
 class FormList(Resource):
+    @documented(shapes.Form(many=True), extended=True)
     def get(self, project_id: int) -> list[dict[str, Any]]:
         """The project's forms; `X-Extended-Metadata: true` adds submission counts."""
         who = acting_user()
@@ -131,6 +136,7 @@ class FormList(Resource):
 
     @ns.doc(params={"publish": "true to publish at once instead of making a draft",
                     "ignoreWarnings": "true to accept an XLSForm that has warnings"})
+    @documented(shapes.Form, consumes=FORM_UPLOADS, errors=(409,))
     def post(self, project_id: int) -> dict[str, Any]:
         """Upload a form (XForm XML, or XLSForm .xlsx/.xls with its content type).
 
@@ -156,11 +162,13 @@ class FormList(Resource):
 
 @ns.route(FORM)
 class FormDetail(Resource):
+    @documented(shapes.Form, extended=True)
     def get(self, project_id: int, xml_form_id: str) -> dict[str, Any]:
         """The form with its published version (or its draft, if never published)."""
         form = readable_form(acting_user(), project_id, xml_form_id)
         return form_body(form, form.current_def or form.draft_def)
 
+    @documented(shapes.Form, body=FormUpdateInput)
     def patch(self, project_id: int, xml_form_id: str) -> dict[str, Any]:
         """Set `state`: open, closing (hidden from phones, still accepting) or closed."""
         who = acting_user()
@@ -203,6 +211,7 @@ class FormXls(Resource):
 
 @ns.route(f"{FORM}/attachments")
 class FormAttachmentList(Resource):
+    @documented(shapes.FormAttachment(many=True))
     def get(self, project_id: int, xml_form_id: str) -> list[dict[str, Any]]:
         """The media files the current version expects, and whether each is uploaded."""
         form = readable_form(acting_user(), project_id, xml_form_id)
@@ -211,6 +220,7 @@ class FormAttachmentList(Resource):
 
 @ns.route(f"{FORM}/versions")
 class FormVersionList(Resource):
+    @documented(shapes.Form(many=True))
     def get(self, project_id: int, xml_form_id: str) -> list[dict[str, Any]]:
         """Every published version, newest first."""
         form = readable_form(acting_user(), project_id, xml_form_id)
@@ -226,6 +236,7 @@ def _version(form: Form, version: str) -> FormDef:
 
 @ns.route(f"{FORM}/versions/<string:version>")
 class FormVersion(Resource):
+    @documented(shapes.Form, extended=True)
     def get(self, project_id: int, xml_form_id: str, version: str) -> dict[str, Any]:
         """One published version (`___` stands for the empty version string)."""
         form = readable_form(acting_user(), project_id, xml_form_id)

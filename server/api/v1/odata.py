@@ -29,6 +29,8 @@ from exports.form_labels import DEFAULT_LANGUAGE, LANGUAGES
 from exports.odata_filter import QueryError, mentions_deleted, parse_filter
 from exports.schema import FormSchema, form_schema
 from server import context, problems
+from server.api.v1 import shapes
+from server.api.v1.openapi import documented
 from server.api.v1.submissions import FORM, readable_form
 from server.auth.visibility import DataView
 from server.httputil import RAW_PARAMETER, attachment_disposition, raw_requested
@@ -145,6 +147,7 @@ def _stream(body: Iterator[bytes], content_type: str, filename: str) -> Response
 
 @ns.route(f"{FORM}/submissions.csv.zip")
 class CsvZipExport(Resource):
+    @documented(produces=("application/zip",))
     def get(self, project_id: int, xml_form_id: str) -> Response:
         """All tables in a zip; received files under `media/` unless `attachments=false`."""
         readable = _start_export(project_id, xml_form_id, "csv.zip")
@@ -161,6 +164,7 @@ class CsvZipExport(Resource):
 
 @ns.route(f"{FORM}/submissions.csv")
 class CsvExport(Resource):
+    @documented(produces=("text/csv",))
     def get(self, project_id: int, xml_form_id: str) -> Response:
         """The main table alone, as plain CSV."""
         readable = _start_export(project_id, xml_form_id, "csv")
@@ -193,6 +197,7 @@ def _export_info(readable: Readable, language: str) -> xlsx_submissions.ExportIn
 
 @ns.route(f"{FORM}/submissions.xlsx")
 class XlsxExport(Resource):
+    @documented(produces=(xlsx_submissions.XLSX_TYPE,))
     @ns.doc(params={"lang": "labels in `vi` (default) or `en`"})
     def get(self, project_id: int, xml_form_id: str) -> Response:
         """Every table as a sheet, headed by the questions' labels, after a sheet saying who
@@ -221,7 +226,9 @@ def _odata_response(body: Any) -> Response:
 
 @ns.route(f"{FORM}.svc")
 class ServiceDocument(Resource):
+    @documented(shapes.ODataDocument)
     def get(self, project_id: int, xml_form_id: str) -> Response:
+        """The OData service document: the form's tables (Central's feed for Power BI, Excel)."""
         readable = _readable(project_id, xml_form_id)
         document = edmx.service_document(
             readable.schema, f"{_service_root(project_id, xml_form_id)}/$metadata")
@@ -230,7 +237,9 @@ class ServiceDocument(Resource):
 
 @ns.route(f"{FORM}.svc/$metadata")
 class Metadata(Resource):
+    @documented(produces=("application/xml",))
     def get(self, project_id: int, xml_form_id: str) -> Response:
+        """The OData metadata document (EDMX): the form's tables and their columns."""
         readable = _readable(project_id, xml_form_id)
         document = edmx.metadata_document(readable.schema, readable.form.xml_form_id)
         response = Response(document.encode("utf-8"), content_type="application/xml")
@@ -316,6 +325,7 @@ def _single_record(query: _Query) -> Response:
 
 @ns.route(f"{FORM}.svc/<path:table>")
 class Table(Resource):
+    @documented(shapes.ODataDocument)
     def get(self, project_id: int, xml_form_id: str, table: str) -> Response:
         """`Submissions` or a repeat table `Submissions.<repeat>` ($top, $skip, $skiptoken,
         $count, $filter, $select, $expand=*, $wkt), or a navigation link's target."""

@@ -9,7 +9,9 @@ from typing import Any
 
 from flask_restx import Namespace, Resource
 
+from server.api.v1 import shapes
 from server.api.v1.common import extended, load_json, success
+from server.api.v1.openapi import documented
 from server.api.v1.schemas import ProjectInput, ProjectUpdateInput, iso, project_json
 from server.auth import permissions
 from server.auth.principal import Principal
@@ -45,6 +47,7 @@ def _visible_ids(who: Principal) -> set[int] | None:
 
 @ns.route("/projects")
 class ProjectList(Resource):
+    @documented(shapes.Project(many=True), extended=True)
     def get(self) -> list[dict[str, Any]]:
         """The projects the caller may read; `X-Extended-Metadata: true` adds counts."""
         who = acting_user()
@@ -53,6 +56,7 @@ class ProjectList(Resource):
             return [_extended_json(who, project) for project in projects]
         return [project_json(project) for project in projects]
 
+    @documented(shapes.Project, body=ProjectInput, errors=(409,))
     def post(self) -> dict[str, Any]:
         """Create a project `{name, description?, communeCode?}` (administrators only)."""
         who = acting_user()
@@ -65,12 +69,14 @@ class ProjectList(Resource):
 
 @ns.route("/projects/<int:project_id>")
 class ProjectDetail(Resource):
+    @documented(shapes.Project, extended=True)
     def get(self, project_id: int) -> dict[str, Any]:
         """One project; extended adds `forms`, `appUsers`, `lastSubmission` and `verbs`."""
         who = acting_user()
         project = readable_project(who, project_id)
         return _extended_json(who, project) if extended() else project_json(project)
 
+    @documented(shapes.Project, body=ProjectUpdateInput, errors=(409,))
     def patch(self, project_id: int) -> dict[str, Any]:
         """Change `name`, `description`, `archived` or `communeCode`."""
         who = acting_user()

@@ -26,8 +26,10 @@ from marshmallow import fields, validate
 from sqlalchemy import Select, select
 
 from server import problems
+from server.api.v1 import shapes
 from server.api.v1.common import load_json
-from server.api.v1.registry_common import BASE, PAGING, Body, paged, with_total
+from server.api.v1.openapi import documented
+from server.api.v1.registry_common import BASE, PAGING, TOTAL, Body, paged, with_total
 from server.auth.principal import Principal
 from server.context import api_base, db
 from server.models import Child, ChildCategoryEpisode, Flag
@@ -104,6 +106,7 @@ class ChildList(Resource):
                             " urgent, referral)",
                     "q": "part of the name, marks and case ignored", "status":
                     "active, moved_away or died", **PAGING})
+    @documented(shapes.ChildItem(many=True), headers=TOTAL)
     def get(self, project_id: int) -> Any:
         """Active registry children in the caller's villages, by name; redacted categories."""
         who, access = caller(project_id)
@@ -118,6 +121,7 @@ class ChildList(Resource):
 
 @ns.route(f"{BASE}/children/<string:child_id>")
 class ChildDetail(Resource):
+    @documented(shapes.ChildDetail)
     def get(self, project_id: int, child_id: str) -> Any:
         """One child: current view, categories with history, source records, links, flags,
         follow-up updates. A merged id answers 307 to its survivor."""
@@ -158,6 +162,7 @@ def _child_flags(child: Child, access: RegistryAccess) -> list[Flag]:
 
 @ns.route(f"{BASE}/children/<string:child_id>/merge")
 class ChildMerge(Resource):
+    @documented(shapes.ChildDetail, body=MergeInput, errors=(409,))
     def post(self, project_id: int, child_id: str) -> Any:
         """Merge `{"otherId"}` into this child (kept); the other id then redirects here."""
         who, access = caller(project_id)
@@ -179,6 +184,7 @@ class ChildMerge(Resource):
 
 @ns.route(f"{BASE}/children/<string:child_id>/records/<int:record_id>/unmerge")
 class RecordUnmerge(Resource):
+    @documented(shapes.Unmerged, errors=(409,))
     def post(self, project_id: int, child_id: str, record_id: int) -> dict[str, Any]:
         """Take one source record out of this child; it answers the child that now holds it."""
         who, child, now_in = unmerge_visible_record(project_id, child_id, record_id)

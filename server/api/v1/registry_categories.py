@@ -16,7 +16,9 @@ from flask_restx import Namespace, Resource
 from marshmallow import fields, validate
 
 from server import problems
+from server.api.v1 import shapes
 from server.api.v1.common import load_json
+from server.api.v1.openapi import documented
 from server.api.v1.registry import child_detail
 from server.api.v1.registry_common import BASE, Body
 from server.auth.principal import Principal
@@ -55,6 +57,7 @@ class PlanInput(Body):
 
 @ns.route("/registry/categories")
 class CategoryCatalogue(Resource):
+    @documented(shapes.Category(many=True))
     def get(self) -> list[dict[str, Any]]:
         """The category catalogue (docs/categories.md §5), sensitive codes included: it is the law's
         list, not anybody's data. Any signed-in web user."""
@@ -106,6 +109,7 @@ def _approve_plan(project_id: int, child_id: str, code: str) -> Any:
 
 @ns.route(f"{BASE}/children/<string:child_id>/categories/<string:code>/confirm")
 class CategoryConfirm(Resource):
+    @documented(shapes.ChildDetail, body=WhyInput, errors=(409,))
     def post(self, project_id: int, child_id: str, code: str) -> Any:
         """Confirm the child's active episode of `code` `{"why", "subcode"?}`: the officer, or
         the health station for health categories. Answers the child's detail."""
@@ -114,6 +118,7 @@ class CategoryConfirm(Resource):
 
 @ns.route(f"{BASE}/children/<string:child_id>/categories/<string:code>/end")
 class CategoryEnd(Resource):
+    @documented(shapes.ChildDetail, body=WhyInput, errors=(409,))
     def post(self, project_id: int, child_id: str, code: str) -> Any:
         """End the child's active episode of `code` with a reason `{"why"}`."""
         return _change_category(project_id, child_id, code, "end")
@@ -121,6 +126,7 @@ class CategoryEnd(Resource):
 
 @ns.route(f"{BASE}/children/<string:child_id>/categories/<string:code>/accept")
 class CategoryAcceptReferral(Resource):
+    @documented(shapes.ChildDetail, body=WhyInput, errors=(409,))
     def post(self, project_id: int, child_id: str, code: str) -> Any:
         """Accept a confidential referral as a provisional category `{"why"}` (officer)."""
         return _change_category(project_id, child_id, code, "accept")
@@ -128,6 +134,7 @@ class CategoryAcceptReferral(Resource):
 
 @ns.route(f"{BASE}/children/<string:child_id>/categories/<string:code>/plan")
 class CategoryPlan(Resource):
+    @documented(shapes.ChildDetail, body=PlanInput, errors=(409,))
     def post(self, project_id: int, child_id: str, code: str) -> Any:
         """Record that the intervention plan of the child's open episode of `code` was approved
         `{"approvedOn": "YYYY-MM-DD", "why"}` (docs/reports.md §3): whoever may confirm it.

@@ -21,6 +21,8 @@ BASE = "/projects/<int:project_id>/registry"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
+# The answer header of paged lists, for the OpenAPI description.
+TOTAL = {"X-Total-Count": "the number of matching rows, all pages"}
 PAGING = {"limit": f"rows per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})",
           "offset": "rows to skip"}
 

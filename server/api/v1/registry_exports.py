@@ -37,6 +37,7 @@ from exports import children_export as export
 from exports.children_csv_sql import children_csv
 from exports.registry_rows import ChildRow, count_children, iter_child_rows
 from server import problems
+from server.api.v1.openapi import documented
 from server.api.v1.registry_common import BASE
 from server.auth import permissions
 from server.auth.principal import Principal
@@ -166,6 +167,7 @@ def _xlsx_body(job: ChildrenExport) -> Iterator[bytes]:
 
 @ns.route(f"{BASE}/children.csv")
 class ChildrenCsv(Resource):
+    @documented(produces=("text/csv",))
     @ns.doc(params=CSV_PARAMS)
     def get(self, project_id: int) -> Any:
         """The children list (filters as the list's) as CSV, UTF-8; audited."""
@@ -177,6 +179,7 @@ class ChildrenCsv(Resource):
 
 @ns.route(f"{BASE}/children.xlsx")
 class ChildrenXlsx(Resource):
+    @documented(produces=(export.XLSX_TYPE,))
     @ns.doc(params=PARAMS)
     def get(self, project_id: int) -> Any:
         """The children list (filters as the list's) as XLSX: a sheet saying who exported

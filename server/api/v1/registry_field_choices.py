@@ -14,7 +14,9 @@ from flask_restx import Namespace, Resource
 from marshmallow import fields, validate
 
 from server import problems
+from server.api.v1 import shapes
 from server.api.v1.common import load_json
+from server.api.v1.openapi import documented
 from server.api.v1.registry import child_detail
 from server.api.v1.registry_common import BASE, Body
 from server.context import db
@@ -32,6 +34,7 @@ class ChoiceInput(Body):
 
 @ns.route(f"{BASE}/children/<string:child_id>/fields/<string:field>/choice")
 class FieldChoice(Resource):
+    @documented(shapes.ChildDetail, body=ChoiceInput, errors=(409,))
     @ns.doc(params={"field": ", ".join(field_choices.CHOOSABLE)})
     def post(self, project_id: int, child_id: str, field: str) -> Any:
         """Make `{"value"}` (one a record of the child holds) the child's value of the field,
@@ -48,6 +51,7 @@ class FieldChoice(Resource):
               {"projectId": project_id, "field": field})
         return child_detail(who, access, child)
 
+    @documented(shapes.ChildDetail, errors=(409,))
     def delete(self, project_id: int, child_id: str, field: str) -> Any:
         """Withdraw the choice made on the field: the view's default rule applies again
         (409 when there is none)."""

@@ -22,8 +22,10 @@ from marshmallow import fields, validate
 from sqlalchemy import Select, select
 
 from server import problems
+from server.api.v1 import shapes
 from server.api.v1.common import load_json
-from server.api.v1.registry_common import BASE, PAGING, Body, paged, with_total
+from server.api.v1.openapi import documented
+from server.api.v1.registry_common import BASE, PAGING, TOTAL, Body, paged, with_total
 from server.context import db
 from server.models import Child, Flag
 from server.registry import flags as registry_flags
@@ -73,6 +75,7 @@ class FlagList(Resource):
                     "new_special_circumstance, urgent, referral or followup_not_applied", "urgent":
                     "`true`: only flags with a Decree 56 Art. 26 deadline; `false`: none",
                     "village": "village code", **PAGING})
+    @documented(shapes.Flag(many=True), headers=TOTAL)
     def get(self, project_id: int) -> Any:
         """Flags the caller may see, soonest deadline first, then oldest."""
         _who, access = caller(project_id)
@@ -90,6 +93,7 @@ def _flag(project_id: int, flag_id: int, access: RegistryAccess) -> tuple[Flag, 
 
 @ns.route(f"{BASE}/flags/<int:flag_id>/acknowledge")
 class FlagAcknowledge(Resource):
+    @documented(shapes.Flag, errors=(409,))
     def post(self, project_id: int, flag_id: int) -> dict[str, Any]:
         """Someone is acting on it: the flag stays on lists as acknowledged."""
         who, access = caller(project_id)
@@ -103,6 +107,7 @@ class FlagAcknowledge(Resource):
 
 @ns.route(f"{BASE}/flags/<int:flag_id>/close")
 class FlagClose(Resource):
+    @documented(shapes.Flag, body=ReasonInput, errors=(409,))
     def post(self, project_id: int, flag_id: int) -> dict[str, Any]:
         """Close the flag with a reason `{"reason"}`. A masked flag is the officer's to
         close: 403."""

@@ -6,7 +6,9 @@ name for rows whose own ``source`` is empty; default the uploaded file's name, e
 ``createVillages=true``, ``dryRun=true``. The answer is the import report
 (`ImportReport.as_json`): counts and one entry per row; a refused row has every problem found in
 it in ``problems`` (``[{vi, en, column}]``), the first also as ``reasonVi`` / ``reason`` (the
-report's shape before ``problems``). A file refused whole is 400.1 with the reason
+report's shape before ``problems``); a row kept with doubtful fields lists them in ``doubtful``
+(``[{field, value, reason, vi, en, column}]``, docs/registry.md "Doubtful fields"), and
+``keptWithDoubts`` counts such rows. A file refused whole is 400.1 with the reason
 (``details.reasonVi`` in Vietnamese); refused rows are in the report, not errors.
 
 The body is copied to a temporary file as it arrives (memory only for the first MiB) and read
@@ -26,7 +28,9 @@ from flask import request
 from flask_restx import Namespace, Resource
 
 from server import problems
+from server.api.v1 import shapes
 from server.api.v1.common import flag, store
+from server.api.v1.openapi import documented
 from server.auth import permissions
 from server.context import db, services
 from server.registry.importer import FileRefused, Outcome, import_file
@@ -68,6 +72,7 @@ def _upload() -> Iterator[tuple[IO[bytes], str]]:
 
 @ns.route("/projects/<int:project_id>/registry/imports")
 class RegistryImports(Resource):
+    @documented(shapes.ImportReport, consumes=("text/csv", XLSX, "multipart/form-data"))
     def post(self, project_id: int) -> dict[str, Any]:
         """Import a CSV or XLSX children list with the same matching as phone submissions."""
         who = acting_user()

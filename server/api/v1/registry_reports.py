@@ -38,6 +38,8 @@ from exports.reports.presentation import (
     write_xlsx,
 )
 from server import problems
+from server.api.v1 import shapes
+from server.api.v1.openapi import documented
 from server.api.v1.registry_common import BASE
 from server.auth import permissions
 from server.auth.principal import Principal
@@ -146,6 +148,7 @@ def _chunks(spool: IO[bytes]) -> Iterator[bytes]:
 
 @ns.route(f"{BASE}/reports")
 class ReportList(Resource):
+    @documented(shapes.ReportListing(many=True))
     def get(self, project_id: int) -> list[dict[str, Any]]:
         """The reports this caller may have, with their titles and formats."""
         _who, _name, access = _reporter(project_id)
@@ -157,6 +160,7 @@ class ReportList(Resource):
 
 @ns.route(f"{BASE}/reports/<string:name>")
 class ReportJson(Resource):
+    @documented(shapes.Report)
     @ns.doc(params=PARAMS)
     def get(self, project_id: int, name: str) -> Any:
         """One report as JSON (404 for a name that is no report)."""
@@ -165,6 +169,7 @@ class ReportJson(Resource):
 
 @ns.route(f"{BASE}/reports/<string:name>.xlsx")
 class ReportXlsx(Resource):
+    @documented(produces=(XLSX,))
     @ns.doc(params=PARAMS)
     def get(self, project_id: int, name: str) -> Any:
         """One report as an XLSX workbook."""

@@ -15,8 +15,10 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 
 from server import problems
+from server.api.v1 import shapes
 from server.api.v1.common import load_json
-from server.api.v1.registry_common import BASE, PAGING, Body, paged, with_total
+from server.api.v1.openapi import documented
+from server.api.v1.registry_common import BASE, PAGING, TOTAL, Body, paged, with_total
 from server.context import db
 from server.models import ChildMembership, ChildRecord, MatchCandidate
 from server.models.registry import ReviewDecision
@@ -45,6 +47,7 @@ class DecisionInput(Body):
 
 @ns.route(f"{BASE}/review-queue")
 class ReviewQueue(Resource):
+    @documented(shapes.ReviewRow(many=True), headers=TOTAL)
     @ns.doc(params=PAGING)
     def get(self, project_id: int) -> Any:
         """Pairs waiting for a person, children in special circumstances first, then the
@@ -67,6 +70,7 @@ def _candidate_answer(candidate: MatchCandidate, access: RegistryAccess) -> dict
 
 @ns.route(f"{BASE}/review-queue/<int:candidate_id>")
 class ReviewRow(Resource):
+    @documented(shapes.ReviewRow)
     def get(self, project_id: int, candidate_id: int) -> dict[str, Any]:
         """One row, open or decided, with the child it proposes as that child is now."""
         _who, access = caller(project_id)
@@ -77,6 +81,7 @@ class ReviewRow(Resource):
 
 @ns.route(f"{BASE}/review-queue/<int:candidate_id>/decision")
 class ReviewDecisionResource(Resource):
+    @documented(shapes.ReviewRow, body=DecisionInput, errors=(409,))
     def post(self, project_id: int, candidate_id: int) -> dict[str, Any]:
         """Decide a row `{"decision": "same" | "not_same" | "unsure"}`. "same" merges the
         record's child into the candidate child (its id then redirects)."""
@@ -94,6 +99,7 @@ class ReviewDecisionResource(Resource):
 
 @ns.route(f"{BASE}/review-queue/<int:candidate_id>/undo")
 class ReviewUndo(Resource):
+    @documented(shapes.ReviewRow, errors=(409,))
     def post(self, project_id: int, candidate_id: int) -> dict[str, Any]:
         """Undo a decision: the row is open again and what it changed is reverted."""
         who, access = caller(project_id)
@@ -108,6 +114,7 @@ class ReviewUndo(Resource):
 
 @ns.route(f"{BASE}/edges/<int:edge_id>/revoke")
 class EdgeRevoke(Resource):
+    @documented(shapes.Revoked)
     def post(self, project_id: int, edge_id: int) -> dict[str, Any]:
         """Withdraw a reviewer's "not the same child" (a `cannot_link` edge, listed in the
         child's `links`): the two records may then be decided "same" or merged. Joins

@@ -18,6 +18,8 @@ from typing import Any
 from flask_restx import Namespace, Resource
 
 from server import problems
+from server.api.v1 import shapes
+from server.api.v1.openapi import documented
 from server.auth.permissions import ROLE_VERBS
 
 ns = Namespace("roles", description="Roles (Central's ids and system names)",
@@ -77,6 +79,7 @@ def role_json(role: Role) -> dict[str, Any]:
 
 @ns.route("/roles")
 class RoleList(Resource):
+    @documented(shapes.Role(many=True), public=True)
     def get(self) -> list[dict[str, Any]]:
         """List the roles; open to everybody, as in Central."""
         return [role_json(role) for role in ROLES]
@@ -84,6 +87,7 @@ class RoleList(Resource):
 
 @ns.route("/roles/<string:role_id>")
 class RoleDetail(Resource):
+    @documented(shapes.Role, public=True)
     def get(self, role_id: str) -> dict[str, Any]:
         """One role, by numeric id or system name (`admin`, `manager`, `app-user` …)."""
         return role_json(find_role(role_id))

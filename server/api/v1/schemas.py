@@ -14,7 +14,17 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from exports.records import iso_utc as iso
-from server.models import Actor, AppUser, Form, FormAttachment, FormDef, Project, Session, User
+from server.models import (
+    Actor,
+    AppUser,
+    Form,
+    FormAttachment,
+    FormDef,
+    Project,
+    ReviewState,
+    Session,
+    User,
+)
 
 # Central's app-user sessions never expire; it shows this date for them.
 NEVER_EXPIRES = "9999-12-31T23:59:59.000Z"
@@ -147,3 +157,14 @@ class AppUserUpdateInput(_Body):
 class FormUpdateInput(_Body):
     state = fields.String(required=True,
                           validate=validate.OneOf(["open", "closing", "closed"]))
+
+
+class ReviewStateInput(_Body):
+    """A submission's review state (submissions.py reads it itself, with Central's codes)."""
+
+    review_state = fields.String(data_key="reviewState", required=True, validate=validate.OneOf(
+        [state.value for state in ReviewState]))
+
+
+class CommentInput(_Body):
+    body = fields.String(required=True)

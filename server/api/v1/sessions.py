@@ -13,7 +13,9 @@ from flask_restx import Namespace, Resource
 from sqlalchemy import select
 
 from server import problems
+from server.api.v1 import shapes
 from server.api.v1.common import load_json, success
+from server.api.v1.openapi import documented
 from server.api.v1.schemas import SessionInput, session_json
 from server.auth import permissions
 from server.auth.grants import GrantScope
@@ -33,6 +35,7 @@ CURRENT = "current"
 
 @ns.route("/sessions")
 class SessionCreate(Resource):
+    @documented(shapes.Session, body=SessionInput, public=True, errors=(401, 429))
     def post(self) -> dict[str, Any]:
         """Log in with `{email, password}`; answers `{token, csrf, expiresAt, createdAt}`.
 

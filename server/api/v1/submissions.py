@@ -19,6 +19,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from exports.records import iso_utc
 from server import context, problems
+from server.api.v1 import shapes
+from server.api.v1.openapi import Success, documented
+from server.api.v1.schemas import CommentInput, ReviewStateInput
 from server.auth.visibility import DataView
 from server.httputil import as_download
 from server.models import (
@@ -33,6 +36,7 @@ from server.models import (
     SubmissionDef,
 )
 from server.operations import review, submission_access, submission_answers, visible_data
+from server.operations.blobs import present_blob_ids
 from server.operations.submissions import (
     IncomingFile,
     Received,
@@ -197,11 +201,14 @@ def _receive(form: Form, instance: ParsedInstance, body: bytes,
 
 @ns.route(f"{FORM}/submissions")
 class SubmissionList(Resource):
+    @documented(shapes.Submission(many=True), extended=True)
     def get(self, project_id: int, xml_form_id: str) -> Any:
         """List the form's submissions, newest first (`X-Extended-Metadata: true` for more)."""
         form, view = readable_form(project_id, xml_form_id, "submission.list")
         return submissions_json(context.db(), form, view, _extended())
 
+    @documented(shapes.Submission, consumes=("application/xml", "text/xml"), errors=(409,),
+                extended=True)
     def post(self, project_id: int, xml_form_id: str) -> Any:
         """Create a submission from its XML (`?deviceID=` optional); files follow one by one."""
         form = form_for(project_id, xml_form_id, "submission.create")
@@ -212,11 +219,15 @@ class SubmissionList(Resource):
 
 @ns.route(ONE)
 class SubmissionItem(Resource):
+    @documented(shapes.Submission, extended=True)
     def get(self, project_id: int, xml_form_id: str, instance_id: str) -> Any:
+        """One submission with its current version (`X-Extended-Metadata: true` for more)."""
         form, view = readable_form(project_id, xml_form_id)
         submission = visible_submission(form, view, instance_id)
         return submission_json(context.db(), submission, _extended())
 
+    @documented(shapes.Submission, consumes=("application/xml", "text/xml"), errors=(409,),
+                extended=True)
     def put(self, project_id: int, xml_form_id: str, instance_id: str) -> Any:
         """Edit: new XML whose `meta/deprecatedID` names the current version."""
         form, view, submission = changeable_submission(project_id, xml_form_id, instance_id)
@@ -233,6 +244,7 @@ class SubmissionItem(Resource):
         received = _receive(form, instance, body)
         return submission_json(db, received.submission, _extended())
 
+    @documented(shapes.Submission, body=ReviewStateInput, extended=True)
     def patch(self, project_id: int, xml_form_id: str, instance_id: str) -> Any:
         """Set the review state: hasIssues, edited, approved or rejected."""
         form, view = readable_form(project_id, xml_form_id, "submission.update")
@@ -245,6 +257,7 @@ class SubmissionItem(Resource):
         review.set_review_state(db, submission, state, context.principal().actor_id)
         return submission_json(db, submission, _extended())
 
+    @documented(Success)
     def delete(self, project_id: int, xml_form_id: str, instance_id: str) -> Any:
         """Soft delete; the instanceID can never be submitted again (409.18)."""
         # Central's verb is submission.delete, held by managers; our roles give managers
@@ -258,6 +271,7 @@ class SubmissionItem(Resource):
 
 @ns.route(f"{ONE}.xml")
 class SubmissionXml(Resource):
+    @documented(produces=("application/xml",))
     def get(self, project_id: int, xml_form_id: str, instance_id: str) -> Response:
         """The current version's XML: byte for byte as received for callers who see every
         field, else without the answers hidden from them (docs/access.md). Always a download:
@@ -278,6 +292,7 @@ class SubmissionXml(Resource):
 
 @ns.route(f"{ONE}/versions")
 class SubmissionVersions(Resource):
+    @documented(shapes.SubmissionVersion(many=True), extended=True)
     def get(self, project_id: int, xml_form_id: str, instance_id: str) -> Any:
         """Every version of the submission, newest first."""
         form, view = readable_form(project_id, xml_form_id)
@@ -291,13 +306,17 @@ class SubmissionVersions(Resource):
 
 @ns.route(f"{ONE}/attachments")
 class AttachmentList(Resource):
+    @documented(shapes.SubmissionAttachment(many=True))
     def get(self, project_id: int, xml_form_id: str, instance_id: str) -> Any:
         """The files the current version expects, and whether each has arrived."""
         form, view = readable_form(project_id, xml_form_id)
         db = context.db()
         version = review.current_version(db, visible_submission(form, view, instance_id))
-        return [{"name": a.name, "exists": a.blob_id is not None}
-                for a in visible_data.visible_attachments(db, form, version, view)]
+        attachments = visible_data.visible_attachments(db, form, version, view)
+        # `exists` only when the bytes are really stored: a lost file can be sent again.
+        present = present_blob_ids(db, context.services().store,
+                                   [a.blob_id for a in attachments])
+        return [{"name": a.name, "exists": a.blob_id in present} for a in attachments]
 
 
 def _attachment(form: Form, view: DataView, instance_id: str, name: str
@@ -315,6 +334,9 @@ def _attachment(form: Form, view: DataView, instance_id: str, name: str
 def _blob_response(blob: Blob, name: str) -> BaseResponse:
     """Bytes with their type and an ETag; a 307 to the store when it serves them itself."""
     store = context.services().store
+    if not store.exists(blob.sha256):
+        # A JSON 404 before any byte is sent, not a 200 that breaks off (a 500 from gunicorn).
+        raise problems.stored_file_missing(name)
     url = store.download_url(blob.sha256, name, blob.content_type)
     if url is not None:
         return redirect(url, code=307)
@@ -336,8 +358,10 @@ def _spooled_body() -> IncomingFile:
 
 @ns.route(f"{ONE}/attachments/<string:name>")
 class AttachmentItem(Resource):
+    @documented(produces=("application/octet-stream",))
     def get(self, project_id: int, xml_form_id: str, instance_id: str,
             name: str) -> BaseResponse:
+        """One file of the submission's current version, as received."""
         form, view = readable_form(project_id, xml_form_id)
         _, attachment = _attachment(form, view, instance_id, name)
         blob = context.db().get(Blob, attachment.blob_id) if attachment.blob_id else None
@@ -345,6 +369,7 @@ class AttachmentItem(Resource):
             raise problems.not_found()
         return _blob_response(blob, name)
 
+    @documented(Success, consumes=("application/octet-stream", "image/jpeg", "image/png"))
     def post(self, project_id: int, xml_form_id: str, instance_id: str, name: str) -> Any:
         """Upload one file the submission expects (Central requires submission.update)."""
         form, view, _ = changeable_submission(project_id, xml_form_id, instance_id)
@@ -364,13 +389,16 @@ class AttachmentItem(Resource):
 
 @ns.route(f"{ONE}/comments")
 class Comments(Resource):
+    @documented(shapes.Comment(many=True), extended=True)
     def get(self, project_id: int, xml_form_id: str, instance_id: str) -> Any:
+        """The comments on a submission, newest first."""
         form, view = readable_form(project_id, xml_form_id)
         submission = visible_submission(form, view, instance_id)
         extended = _extended()
         return [comment_json(context.db(), c, extended)
                 for c in review.list_comments(context.db(), submission)]
 
+    @documented(shapes.Comment, body=CommentInput)
     def post(self, project_id: int, xml_form_id: str, instance_id: str) -> Any:
         """Comment on a submission; Central lets anyone who may read it do so."""
         form, view = readable_form(project_id, xml_form_id)

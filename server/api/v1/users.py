@@ -12,7 +12,9 @@ from flask import request
 from flask_restx import Namespace, Resource
 from sqlalchemy import func, or_, select
 
+from server.api.v1 import shapes
 from server.api.v1.common import extended, load_json, success
+from server.api.v1.openapi import documented
 from server.api.v1.roles import ADMIN
 from server.api.v1.schemas import (
     PasswordInput,
@@ -61,11 +63,13 @@ def _search(q: str | None, admin: bool) -> list[User]:
 
 @ns.route("/users")
 class UserList(Resource):
+    @documented(shapes.User(many=True))
     def get(self) -> list[dict[str, Any]]:
         """Users, by email. `?q=` searches (admins) or finds one exact email (others)."""
         who = acting_user()
         return [user_json(user) for user in _search(request.args.get("q"), who.is_admin)]
 
+    @documented(shapes.User, body=UserCreateInput, errors=(409,))
     def post(self) -> dict[str, Any]:
         """Create a user `{email, password?, displayName?}` (administrators only)."""
         who = acting_user()
@@ -82,6 +86,7 @@ class UserList(Resource):
 
 @ns.route("/users/current")
 class CurrentUser(Resource):
+    @documented(shapes.User, extended=True)
     def get(self) -> dict[str, Any]:
         """The logged-in user; `X-Extended-Metadata: true` adds their site-wide verbs."""
         who = acting_user()
@@ -94,11 +99,13 @@ class CurrentUser(Resource):
 
 @ns.route("/users/<int:actor_id>")
 class UserDetail(Resource):
+    @documented(shapes.User)
     def get(self, actor_id: int) -> dict[str, Any]:
         """One user (administrators, or the user themself)."""
         _self_or_admin(acting_user(), actor_id)
         return user_json(get_user(db(), actor_id))
 
+    @documented(shapes.User, body=UserUpdateInput, errors=(409,))
     def patch(self, actor_id: int) -> dict[str, Any]:
         """Change `email` and/or `displayName`."""
         who = acting_user()
@@ -125,6 +132,7 @@ class UserDetail(Resource):
 
 @ns.route("/users/<int:actor_id>/password")
 class UserPassword(Resource):
+    @documented(body=PasswordInput)
     def put(self, actor_id: int) -> dict[str, bool]:
         """Change a password with `{old, new}`; a wrong `old` is 401.2, a weak `new` 400.21."""
         who = acting_user()
