@@ -16,7 +16,7 @@ phones' submissions), so the two call the same values doubtful.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -43,6 +43,7 @@ class Reason(StrEnum):
     IN_FUTURE = "in_future"
     NOT_A_SEX = "not_a_sex"
     UNKNOWN_CODE = "unknown_code"
+    SHARED_IN_VISIT = "shared_in_visit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +121,19 @@ def submission_doubts(answers: Mapping[str, str], record: ChildRecord,
         today=day_in_vietnam(received_at), sex_given=answers.get("sex", ""), sex=record.sex,
         dob_given=answers.get("dob", ""), dob=record.dob,
         personal_id=answers.get("personal_id", ""))]
+
+
+def ids_shared_in_visit(personal_ids: Sequence[str]) -> set[int]:
+    """The rows of one household visit (or list household) whose personal ID another row of
+    the same visit gives too. Two children of one visit are never one child (docs/matching.md
+    §3.3), so one of the numbers was copied — a twin's, a sibling's — and nobody can tell
+    which from the visit alone: every row holding it is doubtful (``shared_in_visit``)."""
+    holders: dict[str, list[int]] = {}
+    for index, given in enumerate(personal_ids):
+        digits = "".join(ch for ch in given or "" if ch.isdigit())
+        if len(digits) >= 9:
+            holders.setdefault(digits, []).append(index)
+    return {index for rows in holders.values() if len(rows) > 1 for index in rows}
 
 
 def doubtful_field_names(doubtful: Iterable[Any] | None) -> frozenset[str]:

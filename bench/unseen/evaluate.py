@@ -20,12 +20,16 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from bench.unseen import metrics
 from bench.unseen.personal_ids import valid_for
-from server.cli_registry import link_rows, review_rows
+from server.cli_registry import link_rows, own_record_id, review_rows
+from server.models import ChildRecord
 from server.operations.projects import create_project
 from server.registry.importer import Outcome, import_file
 from server.services import Services
+from sync.doubtful import doubtful_field_names
 
 _RECORD, _CHILD = 3, 9  # record_key and child_id in a review-queue row (REVIEW_COLUMNS)
 
@@ -37,6 +41,8 @@ class Observed:
     predicted: dict[str, str] = field(default_factory=dict)
     queued: set[tuple[str, str]] = field(default_factory=set)
     refused: dict[str, str] = field(default_factory=dict)  # row → column of its first problem
+    # rows whose personal ID the registry keeps as doubtful (child_records.doubtful)
+    id_marked: list[str] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
     rows: int = 0
     seconds: float = 0.0
@@ -82,6 +88,9 @@ def import_draw(svc: Services, folder: Path) -> Observed:
                                   for record, child in link_rows(session, project_id))
             seen.queued.update((f"{code}/{row[_RECORD]}", f"{code}/{row[_CHILD]}")
                                for row in review_rows(session, project_id))
+            seen.id_marked += [f"{code}/{own_record_id(record)}" for record in session.scalars(
+                select(ChildRecord).where(ChildRecord.project_id == project_id))
+                if "personal_id" in doubtful_field_names(record.doubtful)]
     seen.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return seen
 
@@ -137,7 +146,8 @@ def score(seen: Observed, truth: Truth) -> dict[str, Any]:
     placed = metrics.pair_scores(seen.predicted,
                                  {row: truth.child[row] for row in seen.predicted})
     merged, twin_pairs = metrics.twins_merged(seen.predicted, truth.child, truth.twin_pairs)
-    misses = metrics.silent_id_misses(seen.predicted, truth.valid_ids, seen.queued)
+    misses = metrics.silent_id_misses(seen.predicted, truth.valid_ids, seen.queued,
+                                      set(seen.id_marked))
     same_child = sum(1 for a, b in misses if truth.child[a] == truth.child[b])
     # A column name; runs saved before it was kept have the English reason, which starts with it.
     refused_reasons = Counter((value or "(row)").split(" ")[0] for value in seen.refused.values())

@@ -19,7 +19,7 @@ only ever counted inside one commune's registry.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -67,13 +67,16 @@ def twins_merged(predicted: Mapping[str, str], truth: Mapping[str, str],
 
 
 def silent_id_misses(predicted: Mapping[str, str], valid_ids: Mapping[str, str],
-                     queued: set[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Pairs of placed rows with the same valid number, neither linked nor queued.
+                     queued: set[tuple[str, str]],
+                     marked: Collection[str] = ()) -> list[tuple[str, str]]:
+    """Pairs of placed rows with the same valid number, neither linked, queued nor marked.
 
     `valid_ids`: row → number, for rows whose number is valid as written; `queued`: (row,
     child) of every open review-queue entry (the child as it is now). A pair counts as queued
     when its two children stand side by side in some entry: the person deciding it brings the
-    rows together whichever of the children's rows was queued."""
+    rows together whichever of the children's rows was queued. `marked`: rows whose number the
+    registry keeps as doubtful (the data-quality report lists them for an officer), so a pair
+    with a marked row is not silent either."""
     side_by_side = {frozenset((predicted[row], child)) for row, child in queued
                     if row in predicted}
     by_number: dict[str, list[str]] = defaultdict(list)
@@ -86,6 +89,8 @@ def silent_id_misses(predicted: Mapping[str, str], valid_ids: Mapping[str, str],
             if predicted[a] == predicted[b]:
                 continue
             if frozenset((predicted[a], predicted[b])) in side_by_side:
+                continue
+            if a in marked or b in marked:
                 continue
             misses.append((a, b))
     return misses

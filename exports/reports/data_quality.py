@@ -96,6 +96,8 @@ _DOUBT_REASONS = {
     Reason.NOT_A_SEX.value: ("không phải Nam/Nữ: để trống", "not M/F: left blank"),
     Reason.UNKNOWN_CODE.value: ("mã không có trong danh mục: bỏ qua",
                                 "code not in the catalogue: left out"),
+    Reason.SHARED_IN_VISIT.value: ("trẻ khác cùng hộ cũng ghi số này",
+                                   "another child of the household gives this number too"),
 }
 _STATES = {SyncState.FAILED: ("Lỗi", "Failed"),
            SyncState.NOT_APPLIED: ("Không áp dụng", "Not applied")}

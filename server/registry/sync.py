@@ -70,7 +70,8 @@ from server.registry.view import (
     refresh_child,
     refresh_children,
 )
-from sync.doubtful import submission_doubts
+from sync.doubtful import Doubt, doubtful_field_names, ids_shared_in_visit, submission_doubts
+from sync.doubtful import Reason as DoubtReason
 from sync.instance import parse_instance
 from sync.mapping import FORM_MAPPINGS, MappedHousehold, map_instance
 from sync.matching import (
@@ -297,6 +298,17 @@ def _apply(session: Session, project_id: int, row: ChildRecord, decision: Decisi
     return child
 
 
+def mark_ids_shared_in_visit(rows: Sequence[ChildRecord]) -> None:
+    """Mark doubtful a personal ID two rows of one visit give (`sync.doubtful`): it is then no
+    identity evidence, and the data-quality report shows it to an officer instead of the
+    registry keeping a copied number silently."""
+    for index in ids_shared_in_visit([row.personal_id for row in rows]):
+        row = rows[index]
+        if "personal_id" not in doubtful_field_names(row.doubtful):
+            row.doubtful = [*(row.doubtful or []), Doubt(
+                "personal_id", row.personal_id, DoubtReason.SHARED_IN_VISIT).as_json()]
+
+
 def place_records(session: Session, pm: ProjectMatcher, rows: Sequence[ChildRecord],
                   inputs: Sequence[MatchInput], summary: SyncSummary,
                   wanted_ids: Sequence[str] = ()) -> list[Placement]:
@@ -306,6 +318,7 @@ def place_records(session: Session, pm: ProjectMatcher, rows: Sequence[ChildReco
     lists alike: match (rows of one household are never one child), write edges and queue
     rows, index the records, then recompute every touched child's view.
     """
+    mark_ids_shared_in_visit(rows)
     records = [prepare(with_record_id(record, row))
                for record, row in zip(inputs, rows, strict=True)]
     decisions = _match(session, pm, rows, records)

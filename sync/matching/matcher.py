@@ -192,6 +192,13 @@ class Matcher:
                 c != child_id and p.rule is not None and p.rule.effect is Effect.LINK
                 for c, p in mine.items()):
             band, reasons = Band.REVIEW, [Reason.AMBIGUOUS]
+        shared_elsewhere = {c: p for c, p in rows[i].best.items()
+                            if c != child_id and _shares_id(p)}
+        if band is Band.AUTO_LINK and shared_elsewhere:
+            # The record's personal ID is another child's too: one of the two was copied (a
+            # twin's, a sibling's). Never silent on a shared ID: a person sees both children.
+            band, reasons = Band.REVIEW, [Reason.AMBIGUOUS]
+            mine = {**shared_elsewhere, **mine}
         if (band is Band.AUTO_LINK and pair.comparison is not None
                 and pair.comparison.given_name not in _NAME_CONFIRMS
                 and rows[i].twins_other_than(child_id)):

@@ -179,3 +179,22 @@ def test_a_birth_year_off_by_one_is_looked_up_when_nothing_else_was_found() -> N
     assert not set(blocking_keys(registered)) & set(blocking_keys(year_off))
     assert set(blocking_keys(registered)) & set(widened_keys(year_off))
     assert _decide(registered, year_off).child_id == "A"
+
+
+def test_a_named_twin_carrying_the_other_twins_id_is_not_linked_silently() -> None:
+    """Twin B's second report names B (a clean link by name) but carries twin A's number:
+    one of the two numbers was copied, so a person sees B's report beside both children."""
+    twin_a = child(HUNG, personal_id=PID)
+    twin_b = child("Nguyễn Văn Long")
+    index = registry((twin_a, "A"), (twin_b, "B"))
+    again = child("Nguyễn Văn Long", submission="s2", personal_id=PID)
+    decision = Matcher(index, model()).match_submission([again])[0]
+    assert decision.band is Band.REVIEW
+    assert {candidate.child_id for candidate in decision.candidates} == {"A", "B"}
+
+
+def test_a_report_without_a_shared_number_still_links_by_name_beside_its_twin() -> None:
+    index = registry((child(HUNG, personal_id=PID), "A"), (child("Nguyễn Văn Long"), "B"))
+    again = child("Nguyễn Văn Long", submission="s2")
+    decision = Matcher(index, model()).match_submission([again])[0]
+    assert (decision.band, decision.child_id) == (Band.AUTO_LINK, "B")

@@ -158,3 +158,26 @@ def test_a_phone_visit_with_a_doubtful_personal_id_is_synced_and_marked(
             ChildRecord.source_key.like(f"{instance_id}#%"),
             ChildRecord.source_key != f"{instance_id}#1")).all()
         assert all(not other.doubtful for other in others)
+
+
+def test_a_number_two_children_of_one_household_give_is_doubtful_on_both(
+        services: Services) -> None:
+    """Twins listed in one household, the second with the first's number copied: both stay
+    children of their own, and the number is marked on both rows (``shared_in_visit``)."""
+    project_id = phone_registry(services, 1)
+    shared = make_personal_id("017", "M", 2016, 77)
+    twins = [{"record_id": record_id, "submission_id": "ho-15", "village": "T03",
+              "full_name": name, "sex": "Nam", "dob": "2016-05-06", "personal_id": shared,
+              "mother_name": "Lò Thị Mai"}
+             for record_id, name in (("a", "Lò Văn Một"), ("b", "Lò Văn Hai"))]
+    single = {"record_id": "c", "submission_id": "ho-16", "village": "T03",
+              "full_name": "Lò Văn Ba", "sex": "Nam", "dob": "2014-01-02",
+              "personal_id": make_personal_id("017", "M", 2014, 78)}
+    report = run_import(services, project_id, csv_bytes([*twins, single]))
+
+    assert [r.outcome for r in report.results] == [Outcome.CREATED] * 3
+    records = _records(services)
+    assert _doubts(records["a"].doubtful) == [("personal_id", shared, "shared_in_visit")]
+    assert _doubts(records["b"].doubtful) == [("personal_id", shared, "shared_in_visit")]
+    assert records["c"].doubtful == []
+    assert match_input(records["a"]).personal_id == ""
