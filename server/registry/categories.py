@@ -287,12 +287,13 @@ def apply_record_categories(session: Session, child_id: str, records: Sequence[C
     Called by `place_records` for each child that received records. Nothing is ended: a later
     report that no longer shows a circumstance leaves its category to a person.
     """
-    child = _child(session, child_id)
     rows = _rows(session, child_id)
     current = [_episode(row) for row in rows]
     if (not any(record.derived_categories for record in records)
             and len({_identity(episode) for episode in current}) == len(current)):
         return []  # nothing to open, and storing the episodes unchanged would change nothing
+    # Only now: the sync may pass a child it has just made and not yet flushed.
+    child = _child(session, child_id)
     after, raised = _replay(session, child, current, records, lambda _: now, by)
     _store(session, child_id, rows, after)
     return raised

@@ -20,9 +20,10 @@ Decisions the README leaves open:
   ``dry_run`` does all the work in a savepoint and rolls it back, so the report says exactly
   what an import would do.
 * **Speed.** A batch's records are stored in one statement, their blocking keys looked up in
-  one query (`DatabaseRegistry.hold`), its child numbers reserved in one update, and its
-  children, keys and memberships written together; households are still matched one by one in
-  file order, each seeing those placed before it (README "Benchmarks").
+  one query (`DatabaseRegistry.hold`), its child numbers reserved in one update, its
+  children, keys and memberships written together, and the views of the existing children it
+  linked records to recomputed once at its end (`sync.refresh_linked`); households are still
+  matched one by one in file order, each seeing those placed before it (README "Benchmarks").
 * **Memory.** The file is read as a stream within the limits of `server.registry.import_files`;
   its valid rows are held until it is read (a household's rows may lie anywhere in it) — at
   most ``DIEMTUA_IMPORT_MAX_ROWS`` of them, small ones — and let go household by household as
@@ -84,6 +85,7 @@ from server.registry.sync import (
     SyncSummary,
     place_records,
     project_matcher,
+    refresh_linked,
     wait_for_project,
 )
 from server.storage import BlobStore
@@ -308,11 +310,11 @@ def _place_batch(session: Session, pm: ProjectMatcher, project: Project,
     try:
         for household, records in zip(batch, stored, strict=True):
             _place_household(session, pm, household, records, report)
-        pm.registry.write_held()
+        refresh_linked(session, pm)
         _give_back_numbers(session, project.id, pm.numbers)
     finally:
         pm.registry.release()
-        pm.numbers = []
+        pm.numbers, pm.linked, pm.made = [], {}, {}
 
 
 def _give_back_numbers(session: Session, project_id: int, unused: list[int]) -> None:

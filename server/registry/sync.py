@@ -152,6 +152,13 @@ class ProjectMatcher:
     # Child numbers reserved ahead for a batch of households (the import), used in order
     # before `take_numbers` is asked again: one UPDATE of the project's row per batch.
     numbers: list[int] = field(default_factory=list)
+    # Existing children a held batch linked records to (`DatabaseRegistry.hold`), in order:
+    # their views are recomputed once at the end of the batch (`refresh_linked`), not once per
+    # household, since nothing placing the batch reads a view.
+    linked: dict[str, None] = field(default_factory=dict)
+    # The children a held batch made so far: a later household linking to one finds it here,
+    # not by a query that would flush the batch's pending rows first (`_children`).
+    made: dict[str, Child] = field(default_factory=dict)
 
 
 def _pending_ids(session: Session, after: int, batch: int) -> list[tuple[int, int]]:
@@ -238,12 +245,25 @@ _VIEW_DEFAULTS = asdict(CurrentView())
 _CHILDREN = select(Child).where(Child.id.in_(bindparam("ids", expanding=True)))
 
 
-def _children(session: Session, decisions: Sequence[Decision],
+def _children(session: Session, pm: ProjectMatcher, decisions: Sequence[Decision],
               wanted_ids: Sequence[str]) -> dict[str, Child]:
     """In one query, the children the records link to and those the phones' wanted entity
-    ids already name (the latter then cannot be used for a new child)."""
+    ids already name (the latter then cannot be used for a new child).
+
+    In a held batch a child it made is taken from `ProjectMatcher.made`, and the others are
+    read without flushing first: they were all written before the batch began.
+    """
     ids = {d.child_id for d in decisions if d.band is Band.AUTO_LINK and d.child_id}
     ids |= {u for u in map(_usable_uuid, wanted_ids) if u is not None}
+    if not pm.registry.holding:
+        return _read_children(session, ids)
+    found = {child_id: pm.made[child_id] for child_id in ids if child_id in pm.made}
+    with session.no_autoflush:
+        found.update(_read_children(session, ids - set(found)))
+    return found
+
+
+def _read_children(session: Session, ids: set[str]) -> dict[str, Child]:
     if not ids:
         return {}
     return {child.id: child for child in session.scalars(_CHILDREN, {"ids": list(ids)})}
@@ -324,7 +344,7 @@ def place_records(session: Session, pm: ProjectMatcher, rows: Sequence[ChildReco
     decisions = _match(session, pm, rows, records)
     wanted = list(wanted_ids) + [""] * (len(rows) - len(wanted_ids))
     # Held here so the session's identity map keeps each one from its categories to its view.
-    existing = _children(session, decisions, wanted)
+    existing = _children(session, pm, decisions, wanted)
     taken = set(existing)
     # The household's new children are numbered in one statement, not one each.
     needed = sum(1 for decision in decisions if not _links(decision))
@@ -335,6 +355,8 @@ def place_records(session: Session, pm: ProjectMatcher, rows: Sequence[ChildReco
                        numbers)
         if isinstance(child, Child):
             made[child.id] = child
+            if pm.registry.holding:
+                pm.made[child.id] = child
         placements.append(Placement(row, child if isinstance(child, str) else child.id,
                                     decision.band))
     by_child: dict[str, list[ChildRecord]] = {}
@@ -351,14 +373,21 @@ def place_records(session: Session, pm: ProjectMatcher, rows: Sequence[ChildReco
                                                         strict=True)])
     now = utcnow()
     for child_id, placed in by_child.items():
-        if child_id not in made:
+        if child_id not in made and not _derives(placed):
+            # Nothing to open: only the child's episodes are read (they are flushed as they
+            # are written), so the household's pending rows need no flush first.
+            with session.no_autoflush:
+                apply_record_categories(session, child_id, placed, now)
+        elif child_id not in made:
             apply_record_categories(session, child_id, placed, now)
         elif _derives(placed):  # a new child's view only after its categories (version 0)
             apply_record_categories(session, child_id, placed, now)
             fill_new_child(made[child_id], placed)
     # Categories do not enter the view, so the linked children's views come after them all.
     linked = [child_id for child_id in by_child if child_id not in made]
-    if linked:
+    if pm.registry.holding:  # the batch refreshes them all at its end
+        pm.linked.update(dict.fromkeys(linked))
+    elif linked:
         pm.registry.write_held()  # a view is read through the memberships
         refresh_children(session, [existing[c] for c in linked if c in existing])
     for child_id in linked:
@@ -366,6 +395,18 @@ def place_records(session: Session, pm: ProjectMatcher, rows: Sequence[ChildReco
             refresh_child(session, child_id)
     summary.records += len(rows)
     return placements
+
+
+def refresh_linked(session: Session, pm: ProjectMatcher) -> None:
+    """Write what a held batch placed, then recompute the views of the existing children it
+    linked records to, all read in one query each: a child linked by several households of
+    the batch gets the view of all its records once (its version moves once, not once per
+    household)."""
+    pm.registry.write_held()  # a view is read through the memberships
+    ids, pm.linked, pm.made = list(pm.linked), {}, {}
+    if ids:
+        children = {child.id: child for child in session.scalars(_CHILDREN, {"ids": ids})}
+        refresh_children(session, [children[child_id] for child_id in ids])
 
 
 def _numbers(session: Session, pm: ProjectMatcher, needed: int) -> Sequence[int]:

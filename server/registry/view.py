@@ -172,8 +172,8 @@ def default_record(records: Sequence[ChildRecord], field: str) -> ChildRecord | 
     """The record whose value of ``field`` the view takes when no reviewer chose one (None
     when no record has a value)."""
     holding = [record for record in records if value_of(record, field)]
-    if not holding:
-        return None
+    if len(holding) <= 1:  # nothing to weigh (most children have one record): skip the keys
+        return holding[0] if holding else None
     if field in PERSON_NAMES:
         return max(holding, key=lambda r: _spelling(r, field))
     if field in SITUATION_NAMES or field == HOME_NAME:

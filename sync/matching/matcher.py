@@ -195,6 +195,10 @@ class Matcher:
         shared_elsewhere = {c: p for c, p in rows[i].best.items()
                             if c != child_id and _shares_id(p)}
         if band is Band.AUTO_LINK and shared_elsewhere:
+            # a reviewer already told the two children apart: that is not silent
+            told_apart = self.source.cannot_link_children(pair.other.record_id)
+            shared_elsewhere = {c: p for c, p in shared_elsewhere.items() if c not in told_apart}
+        if band is Band.AUTO_LINK and shared_elsewhere:
             # The record's personal ID is another child's too: one of the two was copied (a
             # twin's, a sibling's). Never silent on a shared ID: a person sees both children.
             band, reasons = Band.REVIEW, [Reason.AMBIGUOUS]
