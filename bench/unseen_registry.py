@@ -25,14 +25,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.ingest import fresh_database as recreated  # noqa: E402
 from bench.unseen.draw import DrawSpec, draw  # noqa: E402
 from bench.unseen.evaluate import Observed, import_draw, read_truth, score  # noqa: E402
-from server.config import load_settings, normalise_database_url  # noqa: E402
+from server.config import load_settings  # noqa: E402
 from server.migrations import upgrade  # noqa: E402
 from server.registry.import_rows import TEMPLATE_COLUMNS  # noqa: E402
 from server.services import Services  # noqa: E402
@@ -42,17 +41,9 @@ GOALS = "F1 >= 0.97, P >= 0.995, twins merged <= 1 %, no silent ID miss, none re
 
 
 def fresh_database(url: str | None, folder: Path) -> str:
-    """A new empty database: SQLite in `folder`, or the named PostgreSQL database recreated."""
-    if url is None:
-        return f"sqlite:///{folder / 'unseen.sqlite3'}"
-    url = normalise_database_url(url)
-    base, _, name = url.rpartition("/")
-    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url
+    """A new empty database: SQLite in `folder`, or the named PostgreSQL database recreated
+    (`bench/ingest.py`'s `fresh_database`)."""
+    return recreated(url) if url is not None else f"sqlite:///{folder / 'unseen.sqlite3'}"
 
 
 def services(url: str | None, folder: Path) -> Services:
