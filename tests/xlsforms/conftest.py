@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -26,6 +28,10 @@ NS = {
     "jr": "http://openrosa.org/javarosa",
     "entities": "http://www.opendatakit.org/xforms/entities",
 }
+# The day the scenarios are dated (UTC). JavaRosa reads its own clock, so a run that
+# crosses midnight would see the next day: `_zone_still_on_scenario_day` keeps the JVM on
+# this day.
+SCENARIO_DAY = dt.datetime.now(dt.UTC).date()
 # A scenario: question path (no repeat indices) → answer, or answers in order (one per
 # repeat instance, or a rejected answer followed by its correction).
 Scenario = Mapping[str, str | list[str]]
@@ -84,6 +90,18 @@ def _java() -> str:
     return java
 
 
+def _zone_still_on_scenario_day(now: dt.datetime | None = None) -> str:
+    """A fixed-offset time zone in which it is still `SCENARIO_DAY`, for the JVM's
+    `user.timezone`: UTC on that day, a few hours behind UTC once midnight has passed."""
+    now = now or dt.datetime.now(dt.UTC)
+    end_of_day = dt.datetime.combine(SCENARIO_DAY + dt.timedelta(days=1), dt.time(), dt.UTC)
+    hours_past = math.floor((now - end_of_day).total_seconds() / 3600) + 1
+    if hours_past <= 0:
+        return "UTC"
+    assert hours_past < 18, "the form tests started more than 17 hours ago"
+    return f"GMT-{hours_past:02d}:00"
+
+
 def fill_forms(
     xform: str, media: Path, scenarios: Mapping[str, Scenario], work: Path
 ) -> dict[str, Fill]:
@@ -100,7 +118,16 @@ def fill_forms(
         scenario_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
         files.append(str(scenario_file))
     result = subprocess.run(
-        [_java(), "-cp", ODK_VALIDATE_PATH, str(HARNESS), str(form_file), str(media), *files],
+        [
+            _java(),
+            f"-Duser.timezone={_zone_still_on_scenario_day()}",
+            "-cp",
+            ODK_VALIDATE_PATH,
+            str(HARNESS),
+            str(form_file),
+            str(media),
+            *files,
+        ],
         capture_output=True,
         text=True,
         encoding="utf-8",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
@@ -13,7 +14,13 @@ from defusedxml import ElementTree as SafeET
 
 import xlsforms
 from tests.conftest import FIXTURES
-from tests.xlsforms.conftest import NS, choice_rows, survey_rows
+from tests.xlsforms.conftest import (
+    NS,
+    SCENARIO_DAY,
+    _zone_still_on_scenario_day,
+    choice_rows,
+    survey_rows,
+)
 from xlsforms.build import read_cells
 from xlsforms.sheet import EN, VI
 from xlsforms.sources import child_followup, screening_rules
@@ -336,3 +343,10 @@ def test_village_list_is_the_attached_villages_csv(
     assert sources == {f"jr://file-csv/{name}" for name in xlsforms.ATTACHMENTS[form_id]}
     assert xlsforms.VILLAGES_CSV.name == "villages.csv"
     assert xlsforms.VILLAGES_CSV.is_file()
+
+
+def test_the_form_engine_stays_on_the_scenario_day_past_midnight() -> None:
+    day_start = dt.datetime.combine(SCENARIO_DAY, dt.time(), dt.UTC)
+    assert _zone_still_on_scenario_day(day_start + dt.timedelta(hours=23, minutes=59)) == "UTC"
+    assert _zone_still_on_scenario_day(day_start + dt.timedelta(hours=24)) == "GMT-01:00"
+    assert _zone_still_on_scenario_day(day_start + dt.timedelta(hours=26, minutes=5)) == "GMT-03:00"

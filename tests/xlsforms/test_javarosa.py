@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 import xlsforms
-from tests.xlsforms.conftest import Fill, Scenario
+from tests.xlsforms.conftest import SCENARIO_DAY, Fill, Scenario
 
 pytestmark = pytest.mark.slow
 
-TODAY = dt.date.today()
+TODAY = SCENARIO_DAY
 HH = "/data/household"
 CHILD = f"{HH}/child"
 D = f"{CHILD}/d_functioning"
