@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from werkzeug.serving import make_server
 
 from server import create_app
@@ -68,10 +68,23 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 
 
 def _truncate_all(url: str) -> None:
+    """Empty every table and restart every sequence, as a fresh migrated database would be.
+
+    DELETE, children first, rather than TRUNCATE: on the few rows a test leaves it takes about
+    1 ms where TRUNCATE of every table takes about 60 ms (new files for each), which over the
+    suite is minutes of CI."""
     engine = create_engine(url)
-    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        # forms and form_defs point at each other: foreign-key triggers are off for this
+        # transaction (the tests' user, postgres, may do that).
+        connection.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+        sequences = connection.execute(text(
+            "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) FROM pg_sequences"
+        )).scalars().all()
+        if sequences:
+            connection.execute(select(*(func.setval(name, 1, False) for name in sequences)))
     engine.dispose()
 
 
