@@ -26,7 +26,8 @@ the peak RSS (and its growth) of the processes that did the work.
         --database-url postgresql://postgres@127.0.0.1:5432/diemtua_bench --workers 1 2
     .venv/bin/python bench/registry_sync.py --households 0 --import-rows 50000 \\
         --database-url postgresql://postgres@127.0.0.1:5432/diemtua_bench
-    .venv/bin/python bench/registry_sync.py --households 0 --province --database-url …
+    .venv/bin/python bench/registry_sync.py --households 0 --province --import-jobs 2 \\
+        --database-url …
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -189,33 +191,58 @@ def write_lists(folder: Path, rows: int, communes: int, seed: int) -> list[Path]
     return paths
 
 
+def import_lists(url: str, job: dict[str, Any], max_rows: int) -> None:
+    """One import process: each (project, list) in turn, as ``diemtua registry import`` does;
+    prints its counts, CPU and peak RSS as one JSON line."""
+    svc = Services.from_settings(load_settings({"DIEMTUA_DATABASE_URL": url,
+                                                "DIEMTUA_DATA_DIR": job["data_dir"],
+                                                "DIEMTUA_SECRET_KEY": "bench"}))
+    before, cpu = rss_mib(), time.process_time()
+    counts = dict.fromkeys((o.value for o in Outcome), 0)
+    for project_id, path in job["pairs"]:
+        with Path(path).open("rb") as stream, svc.database.unit_of_work() as session:
+            report = import_file(session, project_id, stream, source=Path(path).stem,
+                                 store=svc.store, max_rows=max_rows, commit_batches=True)
+        for outcome in Outcome:
+            counts[outcome.value] += report.count(outcome)
+        print(json.dumps({"progress": sum(counts.values())}), flush=True)
+    svc.database.dispose()
+    print(json.dumps({"counts": counts, "cpu": time.process_time() - cpu, "rss": rss_mib(),
+                      "growth": rss_mib() - before}))
+
+
 def import_run(args: argparse.Namespace) -> None:
-    rows, communes = args.import_rows, args.import_communes
+    """The first import of ``--import-rows`` children, one list per commune, by
+    ``--import-jobs`` processes side by side (communes dealt out in turn: each commune has
+    its own lock, so on PostgreSQL they import at once; SQLite takes one writer at a time)."""
+    rows, communes, jobs = args.import_rows, args.import_communes, args.import_jobs
     svc, url = demo_services(args.database_url, "diemtua-bench-import-", TODAY)
     add_communes(svc, communes - 1)
     with svc.database.unit_of_work() as db:
         projects = list(db.scalars(select(Project.id).order_by(Project.id)))[:communes]
     paths = write_lists(svc.settings.data_dir, rows, communes, args.seed)
-    print(f"database {url.split('@')[-1].split('?')[0]}; first import of {rows} children, "
-          f"{communes} communes, one list each (load {load()})")
-    before, started = rss_mib(), time.perf_counter()
-    counts = dict.fromkeys(Outcome, 0)
-    for n, (project_id, path) in enumerate(zip(projects, paths, strict=True), start=1):
-        with path.open("rb") as stream, svc.database.unit_of_work() as session:
-            report = import_file(session, project_id, stream, source=path.stem,
-                                 store=svc.store, max_rows=rows, commit_batches=True)
-        for outcome in Outcome:
-            counts[outcome] += report.count(outcome)
-        if n % max(1, communes // 10) == 0 or n == communes:
-            seconds = time.perf_counter() - started
-            done = sum(counts.values())
-            print(f"    {n} communes, {done} rows in {seconds:.0f} s → {done / seconds:.0f} "
-                  f"rows/s (load {load()}); peak RSS {rss_mib():.0f} MiB", flush=True)
-    seconds = time.perf_counter() - started
-    print("    " + ", ".join(f"{o.value} {n}" for o, n in counts.items()))
-    print(f"import: {rows} rows in {seconds:.0f} s → {rows / seconds:.0f} records/s "
-          f"(load {load()}); peak RSS {rss_mib():.0f} MiB (+{rss_mib() - before:.0f})")
     svc.database.dispose()
+    print(f"database {url.split('@')[-1].split('?')[0]}; first import of {rows} children, "
+          f"{communes} communes, one list each, {jobs} import process(es) (load {load()})")
+    pairs = [(project_id, str(path)) for project_id, path in zip(projects, paths, strict=True)]
+    started = time.perf_counter()
+    children = [subprocess.Popen(
+        [sys.executable, __file__, "--import-worker", url, "--import-rows", str(rows),
+         "--import-job",
+         json.dumps({"data_dir": str(svc.settings.data_dir), "pairs": pairs[job::jobs]})],
+        stdout=subprocess.PIPE, text=True)
+        for job in range(jobs)]
+    results = [json.loads(child.communicate()[0].strip().splitlines()[-1])
+               for child in children]
+    if any(child.returncode for child in children):
+        raise SystemExit("an import process failed")
+    seconds = time.perf_counter() - started
+    counts = {o.value: sum(r["counts"][o.value] for r in results) for o in Outcome}
+    print("    " + ", ".join(f"{name} {n}" for name, n in counts.items()))
+    print(f"import: {rows} rows in {seconds:.0f} s → {rows / seconds:.0f} records/s by {jobs} "
+          f"process(es) (load {load()}); per process: CPU "
+          + ", ".join(f"{r['cpu']:.0f} s" for r in results) + "; peak RSS "
+          + ", ".join(f"{r['rss']:.0f} MiB (+{r['growth']:.0f})" for r in results))
 
 
 def main() -> None:
@@ -231,6 +258,10 @@ def main() -> None:
     parser.add_argument("--import-rows", type=int, default=0,
                         help="children of the import run (0: no import run)")
     parser.add_argument("--import-communes", type=int, default=5)
+    parser.add_argument("--import-jobs", type=int, default=1,
+                        help="import processes side by side, communes dealt out in turn")
+    parser.add_argument("--import-job", help=argparse.SUPPRESS)
+    parser.add_argument("--import-worker", help=argparse.SUPPRESS)
     parser.add_argument("--province", action="store_true",
                         help=f"import {PROVINCE_ROWS} children of {PROVINCE_COMMUNES} communes")
     parser.add_argument("--seed", type=int, default=2026)
@@ -238,6 +269,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.sync_worker:
         worker_process(args.sync_worker)
+        return
+    if args.import_worker:
+        import_lists(args.import_worker, json.loads(args.import_job), args.import_rows)
         return
     if args.province:
         args.import_rows, args.import_communes = PROVINCE_ROWS, PROVINCE_COMMUNES

@@ -76,6 +76,7 @@ from sync.instance import parse_instance
 from sync.mapping import FORM_MAPPINGS, MappedHousehold, map_instance
 from sync.matching import (
     Band,
+    BlockingKey,
     Decision,
     Matcher,
     MatchModel,
@@ -250,12 +251,14 @@ def _children(session: Session, pm: ProjectMatcher, decisions: Sequence[Decision
     """In one query, the children the records link to and those the phones' wanted entity
     ids already name (the latter then cannot be used for a new child).
 
-    In a held batch a child it made is taken from `ProjectMatcher.made`, and the others are
-    read without flushing first: they were all written before the batch began.
+    In a held batch only the wanted ids are read (the linked children are read once, at the
+    batch's end, by `refresh_linked`); a child the batch made is taken from
+    `ProjectMatcher.made`, and the others are read without flushing first: they were all
+    written before the batch began.
     """
-    ids = {d.child_id for d in decisions if d.band is Band.AUTO_LINK and d.child_id}
-    ids |= {u for u in map(_usable_uuid, wanted_ids) if u is not None}
+    ids = {u for u in map(_usable_uuid, wanted_ids) if u is not None}
     if not pm.registry.holding:
+        ids |= {d.child_id for d in decisions if d.band is Band.AUTO_LINK and d.child_id}
         return _read_children(session, ids)
     found = {child_id: pm.made[child_id] for child_id in ids if child_id in pm.made}
     with session.no_autoflush:
@@ -329,9 +332,20 @@ def mark_ids_shared_in_visit(rows: Sequence[ChildRecord]) -> None:
                 "personal_id", row.personal_id, DoubtReason.SHARED_IN_VISIT).as_json()]
 
 
+# A record as the matcher sees it, with every key it may be looked up by (`lookup_keys`).
+Prepared = tuple[MatchRecord, list[BlockingKey]]
+
+
+def prepare_stored(record: MatchInput, row: ChildRecord) -> Prepared:
+    """A stored record prepared for matching (`with_record_id`), and its lookup keys."""
+    prepared = prepare(with_record_id(record, row))
+    return prepared, lookup_keys(prepared)
+
+
 def place_records(session: Session, pm: ProjectMatcher, rows: Sequence[ChildRecord],
                   inputs: Sequence[MatchInput], summary: SyncSummary,
-                  wanted_ids: Sequence[str] = ()) -> list[Placement]:
+                  wanted_ids: Sequence[str] = (),
+                  prepared: Sequence[Prepared] | None = None) -> list[Placement]:
     """Match one household's stored records against the registry and place each in a child.
 
     The one path from a stored record to the registry, for phone submissions and imported
@@ -339,9 +353,10 @@ def place_records(session: Session, pm: ProjectMatcher, rows: Sequence[ChildReco
     rows, index the records, then recompute every touched child's view.
     """
     mark_ids_shared_in_visit(rows)
-    records = [prepare(with_record_id(record, row))
-               for record, row in zip(inputs, rows, strict=True)]
-    decisions = _match(session, pm, rows, records)
+    if prepared is None:
+        prepared = [prepare_stored(record, row) for record, row in zip(inputs, rows, strict=True)]
+    records = [record for record, _ in prepared]
+    decisions = _match(session, pm, rows, prepared)
     wanted = list(wanted_ids) + [""] * (len(rows) - len(wanted_ids))
     # Held here so the session's identity map keeps each one from its categories to its view.
     existing = _children(session, pm, decisions, wanted)
@@ -373,14 +388,11 @@ def place_records(session: Session, pm: ProjectMatcher, rows: Sequence[ChildReco
                                                         strict=True)])
     now = utcnow()
     for child_id, placed in by_child.items():
-        if child_id not in made and not _derives(placed):
-            # Nothing to open: only the child's episodes are read (they are flushed as they
-            # are written), so the household's pending rows need no flush first.
-            with session.no_autoflush:
-                apply_record_categories(session, child_id, placed, now)
-        elif child_id not in made:
+        if not _derives(placed):
+            continue  # nothing to open: the child's episodes stay as they are
+        if child_id not in made:
             apply_record_categories(session, child_id, placed, now)
-        elif _derives(placed):  # a new child's view only after its categories (version 0)
+        else:  # a new child's view only after its categories (version 0)
             apply_record_categories(session, child_id, placed, now)
             fill_new_child(made[child_id], placed)
     # Categories do not enter the view, so the linked children's views come after them all.
@@ -390,9 +402,9 @@ def place_records(session: Session, pm: ProjectMatcher, rows: Sequence[ChildReco
     elif linked:
         pm.registry.write_held()  # a view is read through the memberships
         refresh_children(session, [existing[c] for c in linked if c in existing])
-    for child_id in linked:
-        if child_id not in existing:
-            refresh_child(session, child_id)
+        for child_id in linked:
+            if child_id not in existing:
+                refresh_child(session, child_id)
     summary.records += len(rows)
     return placements
 
@@ -420,14 +432,14 @@ def _numbers(session: Session, pm: ProjectMatcher, needed: int) -> Sequence[int]
 
 
 def _match(session: Session, pm: ProjectMatcher, rows: Sequence[ChildRecord],
-           records: Sequence[MatchRecord]) -> list[Decision]:
+           prepared: Sequence[Prepared]) -> list[Decision]:
     """The matcher's decisions for one household, its keys looked up in one query."""
     registry = pm.registry
     registry.session = session
     registry.fresh = {row.id for row in rows}
-    registry.look_ahead(key for record in records for key in lookup_keys(record))
+    registry.look_ahead(key for _, keys in prepared for key in keys)
     try:
-        return pm.matcher.match_submission(records)
+        return pm.matcher.match_submission([record for record, _ in prepared])
     finally:
         registry.forget_look_ahead()
 
