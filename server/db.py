@@ -6,17 +6,18 @@ the very same models and units of work as the HTTP layer.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import MetaData, create_engine, event, text
+from sqlalchemy import JSON, ColumnDefault, MetaData, Table, create_engine, event, insert, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,9 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+M = TypeVar("M", bound=Base)
 
 
 # Execution option of a read-only snapshot transaction (`Database.read_snapshot`).
@@ -52,6 +56,84 @@ def plan_for_whole_results(session: Session) -> None:
     Nothing to do on SQLite."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL cursor_tuple_fraction = 1"))
+
+
+def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many rows of one shape into ``model``'s table in the session's transaction.
+
+    On PostgreSQL through COPY: for the tens of thousands of blocking keys and memberships an
+    import's batch writes, an INSERT costs more in the driver than in the database (psycopg
+    splits every statement's text to bind it), and COPY streams the rows instead, several
+    times faster. Elsewhere one executemany INSERT (SQLite's is already fast). For plain
+    columns (text, numbers, NULL): COPY takes no JSON or other adapted type here. Pending ORM
+    changes are flushed first (a row may refer to one)."""
+    if not rows:
+        return
+    session.flush()
+    table = cast(Table, model.__table__)
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    defaults = _python_defaults(table, columns)
+    names = ", ".join(f'"{name}"' for name in [*columns, *defaults])
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(
+            f'COPY "{table.name}" ({names}) FROM STDIN') as copy:  # names from the model
+        for row in rows:
+            copy.write_row([*(row[name] for name in columns), *defaults.values()])
+
+
+def insert_objects(session: Session, model: type[M], rows: Sequence[Mapping[str, Any]]
+                   ) -> list[M]:
+    """Insert many rows of one shape into ``model``'s table; the rows as persistent objects of
+    the session, in order, ids and all.
+
+    SQLite: one INSERT … RETURNING. PostgreSQL: the ids drawn from the table's sequence in one
+    query, then the rows streamed by COPY (`insert_rows`), JSON columns as text, and the
+    objects put in the session as already stored (no INSERT of their own). For an import's
+    batch of records that is about a third of the INSERT's time, most of it in the driver."""
+    if not rows:
+        return []
+    if session.get_bind().dialect.name != "postgresql":
+        return list(session.scalars(insert(model).returning(model, sort_by_parameter_order=True),
+                                    rows).all())
+    table = cast(Table, model.__table__)
+    ids = session.scalars(
+        text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+             "FROM generate_series(1, :count)"),
+        {"table": table.name, "count": len(rows)}).all()
+    # The objects get the defaults the COPY writes, or they would read them back one by one.
+    defaults = _python_defaults(table, ["id", *rows[0]])
+    full = [{"id": row_id, **row, **defaults} for row_id, row in zip(ids, rows, strict=True)]
+    json_columns = [column.name for column in table.columns if isinstance(column.type, JSON)]
+    insert_rows(session, model, [
+        {**row, **{name: json.dumps(row[name]) for name in json_columns if name in row}}
+        for row in full])
+    objects = []
+    for row in full:
+        stored = model(**row)
+        make_transient_to_detached(stored)
+        session.add(stored)
+        objects.append(stored)
+    return objects
+
+
+def _python_defaults(table: Table, given: Sequence[str]) -> dict[str, Any]:
+    """The model's Python-side defaults (``default=utcnow``, ``default=""``) of the columns a
+    COPY does not name, worked out once for all its rows: COPY, unlike an INSERT through
+    SQLAlchemy, would leave them to the database."""
+    found: dict[str, Any] = {}
+    for column in table.columns:
+        default = column.default
+        if column.name in given or default is None or not isinstance(default, ColumnDefault):
+            continue
+        if default.is_scalar:
+            found[column.name] = default.arg
+        elif default.is_callable:
+            found[column.name] = default.arg(None)
+    return found
 
 
 # SQLite has one writer at a time: a writer waits this long for the lock (SQLite's busy

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
+from server.db import insert_rows
 from server.models import ChildMembership, ChildRecord, LinkEdge, MatchKey
 from server.models.registry import EdgeKind
 from sync.dates import PartialDate
@@ -164,10 +165,8 @@ class DatabaseRegistry:
         """Write the children, keys and memberships of the records placed since `hold`, one
         statement per table for the whole batch (the children through the session's flush)."""
         self.session.flush()
-        if self._held_memberships:
-            self.session.execute(insert(ChildMembership), self._held_memberships)
-        if self._held_keys:
-            self.session.execute(insert(MatchKey), self._held_keys)
+        insert_rows(self.session, ChildMembership, self._held_memberships)
+        insert_rows(self.session, MatchKey, self._held_keys)
         self._held_keys, self._held_memberships = [], []
 
     def release(self) -> None:

@@ -57,11 +57,11 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from server.config import DEFAULT_IMPORT_MAX_ROWS
-from server.db import utcnow
+from server.db import insert_objects, utcnow
 from server.models import ChildMembership, ChildRecord, Project
 from server.models.registry import RecordSource
 from server.registry import villages
@@ -325,11 +325,10 @@ def _place_batch(session: Session, pm: ProjectMatcher, project: Project,
 
 def _store_batch(session: Session, project: Project, batch: list[list[ImportRow]]
                  ) -> list[list[ChildRecord]]:
-    """The batch's records, inserted in one statement (RETURNING them as loaded objects: a
-    third of the cost of constructing and flushing them one by one), by household."""
-    loaded = iter(session.scalars(
-        insert(ChildRecord).returning(ChildRecord, sort_by_parameter_order=True),
-        [_record(row, project) for household in batch for row in household]).all())
+    """The batch's records, inserted at once (`server.db.insert_objects`: a third of the cost
+    of constructing and flushing them one by one), by household."""
+    loaded = iter(insert_objects(
+        session, ChildRecord, [_record(row, project) for household in batch for row in household]))
     return [[next(loaded) for _ in household] for household in batch]
 
 
