@@ -15,7 +15,18 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import JSON, ColumnDefault, MetaData, Table, create_engine, event, insert, text
+from sqlalchemy import (
+    JSON,
+    ColumnDefault,
+    MetaData,
+    Table,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 
@@ -64,9 +75,8 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
     On PostgreSQL through COPY: for the tens of thousands of blocking keys and memberships an
     import's batch writes, an INSERT costs more in the driver than in the database (psycopg
     splits every statement's text to bind it), and COPY streams the rows instead, several
-    times faster. Elsewhere one executemany INSERT (SQLite's is already fast). For plain
-    columns (text, numbers, NULL): COPY takes no JSON or other adapted type here. Pending ORM
-    changes are flushed first (a row may refer to one)."""
+    times faster; JSON columns go as their text. Elsewhere one executemany INSERT (SQLite's is
+    already fast). Pending ORM changes are flushed first (a row may refer to one)."""
     if not rows:
         return
     session.flush()
@@ -76,41 +86,35 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
         return
     columns = list(rows[0])
     defaults = _python_defaults(table, columns)
+    as_json = {column.name for column in table.columns if isinstance(column.type, JSON)}
     names = ", ".join(f'"{name}"' for name in [*columns, *defaults])
     driver = session.connection().connection.driver_connection
     assert driver is not None
     with driver.cursor() as cursor, cursor.copy(
             f'COPY "{table.name}" ({names}) FROM STDIN') as copy:  # names from the model
         for row in rows:
-            copy.write_row([*(row[name] for name in columns), *defaults.values()])
+            copy.write_row([*(json.dumps(row[name]) if name in as_json else row[name]
+                              for name in columns), *defaults.values()])
 
 
 def insert_objects(session: Session, model: type[M], rows: Sequence[Mapping[str, Any]]
                    ) -> list[M]:
-    """Insert many rows of one shape into ``model``'s table; the rows as persistent objects of
-    the session, in order, ids and all.
+    """Insert many rows of one shape into ``model``'s table, in a write transaction; the rows
+    as persistent objects of the session, in order, ids and all.
 
-    SQLite: one INSERT … RETURNING. PostgreSQL: the ids drawn from the table's sequence in one
-    query, then the rows streamed by COPY (`insert_rows`), JSON columns as text, and the
-    objects put in the session as already stored (no INSERT of their own). For an import's
-    batch of records that is about a third of the INSERT's time, most of it in the driver."""
+    The ids are reserved first (`_reserve_ids`), the rows written by `insert_rows` (COPY on
+    PostgreSQL), and the objects put in the session as already stored, defaults included (no
+    INSERT, no read-back of their own). The ORM would insert them one statement each on
+    SQLite (it cannot have RETURNING rows come back in order there) and spend most of the
+    time binding parameters on PostgreSQL: for an import's batch of records this is about a
+    third of that."""
     if not rows:
         return []
-    if session.get_bind().dialect.name != "postgresql":
-        return list(session.scalars(insert(model).returning(model, sort_by_parameter_order=True),
-                                    rows).all())
     table = cast(Table, model.__table__)
-    ids = session.scalars(
-        text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
-             "FROM generate_series(1, :count)"),
-        {"table": table.name, "count": len(rows)}).all()
-    # The objects get the defaults the COPY writes, or they would read them back one by one.
+    ids = _reserve_ids(session, table, len(rows))
     defaults = _python_defaults(table, ["id", *rows[0]])
     full = [{"id": row_id, **row, **defaults} for row_id, row in zip(ids, rows, strict=True)]
-    json_columns = [column.name for column in table.columns if isinstance(column.type, JSON)]
-    insert_rows(session, model, [
-        {**row, **{name: json.dumps(row[name]) for name in json_columns if name in row}}
-        for row in full])
+    insert_rows(session, model, full)
     objects = []
     for row in full:
         stored = model(**row)
@@ -118,6 +122,19 @@ def insert_objects(session: Session, model: type[M], rows: Sequence[Mapping[str,
         session.add(stored)
         objects.append(stored)
     return objects
+
+
+def _reserve_ids(session: Session, table: Table, count: int) -> list[int]:
+    """``count`` new ids of ``table``: drawn from its sequence on PostgreSQL; on SQLite the
+    next ones after the largest, which no one else can take before this transaction ends
+    (every write transaction holds SQLite's write lock from its BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return list(session.scalars(
+            text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                 "FROM generate_series(1, :count)"), {"table": table.name, "count": count}))
+    session.flush()  # pending rows of the table hold ids too
+    largest = session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0
+    return list(range(largest + 1, largest + 1 + count))
 
 
 def _python_defaults(table: Table, given: Sequence[str]) -> dict[str, Any]:

@@ -320,7 +320,7 @@ def _place_batch(session: Session, pm: ProjectMatcher, project: Project,
         _give_back_numbers(session, project.id, pm.numbers)
     finally:
         pm.registry.release()
-        pm.numbers, pm.linked, pm.made = [], {}, {}
+        pm.numbers, pm.linked, pm.made, pm.edges = [], {}, {}, []
 
 
 def _store_batch(session: Session, project: Project, batch: list[list[ImportRow]]

@@ -43,12 +43,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 from xml.etree.ElementTree import Element
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session, joinedload
 
-from server.db import utcnow
+from server.db import insert_rows, utcnow
 from server.models import (
     Child,
     ChildRecord,
@@ -160,6 +161,9 @@ class ProjectMatcher:
     # The children a held batch made so far: a later household linking to one finds it here,
     # not by a query that would flush the batch's pending rows first (`_children`).
     made: dict[str, Child] = field(default_factory=dict)
+    # The automatic link edges of a held batch, written in one statement by `refresh_linked`
+    # (nothing placing the batch reads them).
+    edges: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _pending_ids(session: Session, after: int, batch: int) -> list[tuple[int, int]]:
@@ -294,22 +298,26 @@ def _links(decision: Decision) -> bool:
     return bool(decision.band is Band.AUTO_LINK and decision.child_id and decision.explanation)
 
 
-def _apply(session: Session, project_id: int, row: ChildRecord, decision: Decision,
+def _apply(session: Session, pm: ProjectMatcher, row: ChildRecord, decision: Decision,
            summary: SyncSummary, wanted_id: str, taken: set[str],
            numbers: Iterator[int]) -> str | Child:
     """Store one decision; returns the child the record now belongs to: its id when the child
-    already exists, the `Child` itself when this record makes it (numbered from `numbers`)."""
+    already exists, the `Child` itself when this record makes it (numbered from `numbers`).
+    A held batch's link edges wait in `ProjectMatcher.edges` for `refresh_linked`."""
     if _links(decision):
         assert decision.explanation is not None and decision.child_id is not None
         explanation = decision.explanation
-        session.add(LinkEdge(
-            record_a=int(explanation.other_record_id), record_b=row.id,
-            kind=EdgeKind.LINK.value, source=EdgeSource.AUTO.value, score=explanation.total,
-            model_version=decision.model_version,
-            explanation={**explanation.as_dict(), "reasons": list(decision.reasons)}))
+        edge = {"record_a": int(explanation.other_record_id), "record_b": row.id,
+                "kind": EdgeKind.LINK.value, "source": EdgeSource.AUTO.value,
+                "score": explanation.total, "model_version": decision.model_version,
+                "explanation": {**explanation.as_dict(), "reasons": list(decision.reasons)}}
+        if pm.registry.holding:
+            pm.edges.append(edge)
+        else:
+            session.add(LinkEdge(**edge))
         summary.linked += 1
         return decision.child_id
-    child = _make_child(session, project_id, wanted_id, taken, next(numbers))
+    child = _make_child(session, pm.registry.project_id, wanted_id, taken, next(numbers))
     if decision.band is Band.REVIEW:
         for candidate in decision.candidates:
             session.add(MatchCandidate(
@@ -366,7 +374,7 @@ def place_records(session: Session, pm: ProjectMatcher, rows: Sequence[ChildReco
     numbers = iter(_numbers(session, pm, needed))
     placements, made = [], {}
     for row, decision, wanted_id in zip(rows, decisions, wanted, strict=True):
-        child = _apply(session, pm.registry.project_id, row, decision, summary, wanted_id, taken,
+        child = _apply(session, pm, row, decision, summary, wanted_id, taken,
                        numbers)
         if isinstance(child, Child):
             made[child.id] = child
@@ -415,7 +423,8 @@ def refresh_linked(session: Session, pm: ProjectMatcher) -> None:
     the batch gets the view of all its records once (its version moves once, not once per
     household)."""
     pm.registry.write_held()  # a view is read through the memberships
-    ids, pm.linked, pm.made = list(pm.linked), {}, {}
+    insert_rows(session, LinkEdge, pm.edges)
+    ids, pm.linked, pm.made, pm.edges = list(pm.linked), {}, {}, []
     if ids:
         children = {child.id: child for child in session.scalars(_CHILDREN, {"ids": ids})}
         refresh_children(session, [children[child_id] for child_id in ids])
