@@ -176,3 +176,44 @@ def test_a_sync_run_leaves_a_commune_another_run_holds_to_that_run(
     synced = sync_pending(services.database.sessions)
     assert (skipped.attempted, skipped.records) == (0, 0)
     assert synced.submissions == 6 and synced.failed == 0
+
+
+def test_two_communes_lists_imported_at_once_both_go_in_whole(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """README "Importing the lists a commune already has": a province's lists, one import per
+    commune, several at once (side by side on PostgreSQL, taking turns on SQLite)."""
+    from server.operations.projects import create_project
+
+    monkeypatch.setattr(importer, "BATCH_ROWS", 40)
+    monkeypatch.setattr(server_db, "BUSY_TIMEOUT_MS", 20)
+    database = Database(services.settings.database_url)
+    with database.unit_of_work() as session:
+        projects = [create_project(session, name, commune_code=code).id
+                    for name, code in (("Xã Đông", "00101"), ("Xã Tây", "00102"))]
+    data = csv_bytes(_rows(300))
+    reports: dict[int, Any] = {}
+    errors: list[BaseException] = []
+
+    def run_import(project_id: int) -> Callable[[], None]:
+        def work() -> None:
+            with database.unit_of_work() as session:
+                reports[project_id] = import_file(session, project_id, data, source="so-xa",
+                                                  create_villages=True, commit_batches=True)
+        return work
+
+    threads = [_in_thread(run_import(project_id), errors) for project_id in projects]
+    for thread in threads:
+        thread.join(120)
+    database.dispose()
+    assert errors == []
+    with services.database.unit_of_work() as session:
+        for project_id in projects:
+            assert reports[project_id].count(Outcome.REFUSED) == 0
+            placed = session.scalar(
+                select(func.count()).select_from(ChildRecord)
+                .join(ChildMembership, ChildMembership.record_id == ChildRecord.id)
+                .where(ChildRecord.project_id == project_id))
+            numbers = sorted(session.scalars(select(Child.number)
+                                             .where(Child.project_id == project_id)))
+            assert placed == 300
+            assert numbers == list(range(1, len(numbers) + 1))  # each commune's own, no gap
