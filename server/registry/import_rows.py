@@ -76,6 +76,8 @@ _ID_REASONS = {
                                    "its sex digit disagrees with the sex"),
     IdProblem.BIRTH_YEAR_MISMATCH.value: ("năm sinh trong số không khớp ngày sinh",
                                           "its birth year disagrees with the date of birth"),
+    Reason.SHARED_IN_VISIT.value: ("trẻ khác cùng hộ cũng ghi số này",
+                                   "another child of the household gives this number too"),
 }
 _NOT_MATCHED = ("đã giữ nhưng không dùng để ghép trẻ", "kept, not used for matching")
 

@@ -91,7 +91,8 @@ from server.registry.sync import (
     wait_for_project,
 )
 from server.storage import BlobStore
-from sync.doubtful import day_in_vietnam
+from sync.doubtful import Doubt, day_in_vietnam
+from sync.doubtful import Reason as DoubtReason
 from sync.matching import Band, MatchModel
 from sync.matching import ChildRecord as MatchInput
 from sync.vietnamese import clean
@@ -175,10 +176,17 @@ def _place_household(session: Session, pm: ProjectMatcher, group: list[ImportRow
                                [_match_input(r, rec) for r, rec in zip(group, records,
                                                                         strict=True)],
                                SyncSummary(), prepared=prepared)
-    for row, placement in zip(group, placements, strict=True):
+    for row, record, placement in zip(group, records, placements, strict=True):
         report.results.append(RowResult(row.number, row.record_id, _BAND_OUTCOME[placement.band],
                                         child_id=placement.child_id, full_name=row.full_name,
-                                        doubtful=list(row.doubtful)))
+                                        doubtful=[*row.doubtful, *_shared_in_visit(record)]))
+
+
+def _shared_in_visit(record: ChildRecord) -> list[Doubt]:
+    """The doubt placing the row added: a number another child of its visit gives too
+    (`sync.mark_ids_shared_in_visit`), which the row alone could not show."""
+    return [Doubt(item["field"], item["value"], item["reason"]) for item in record.doubtful or ()
+            if item.get("reason") == DoubtReason.SHARED_IN_VISIT]
 
 
 def _households(rows: Sequence[ImportRow]) -> list[list[ImportRow]]:

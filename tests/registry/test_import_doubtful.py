@@ -176,6 +176,12 @@ def test_a_number_two_children_of_one_household_give_is_doubtful_on_both(
     report = run_import(services, project_id, csv_bytes([*twins, single]))
 
     assert [r.outcome for r in report.results] == [Outcome.CREATED] * 3
+    assert {r.record_id: [(d.field, d.reason) for d in r.doubtful] for r in report.results} == {
+        "a": [("personal_id", "shared_in_visit")], "b": [("personal_id", "shared_in_visit")],
+        "c": []}
+    said = report.as_json()["rows"][0]["doubtful"][0]
+    assert "another child of the household gives this number too" in said["en"]
+    assert "trẻ khác cùng hộ cũng ghi số này" in said["vi"]
     records = _records(services)
     assert _doubts(records["a"].doubtful) == [("personal_id", shared, "shared_in_visit")]
     assert _doubts(records["b"].doubtful) == [("personal_id", shared, "shared_in_visit")]
