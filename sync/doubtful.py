@@ -24,7 +24,7 @@ from typing import Any
 
 from sync.dates import PartialDate
 from sync.matching.records import ChildRecord, Sex
-from sync.personal_id import check_personal_id
+from sync.personal_id import IdProblem, check_personal_id
 from sync.vietnamese import fold
 
 # Vietnam's clocks, all year (no summer time): a date of birth is a day there.
@@ -44,6 +44,20 @@ class Reason(StrEnum):
     NOT_A_SEX = "not_a_sex"
     UNKNOWN_CODE = "unknown_code"
     SHARED_IN_VISIT = "shared_in_visit"
+
+
+# Why a personal ID is doubtful as an officer reads it, (Vietnamese, English), by reason: the
+# one wording the import's report and the data-quality report both use.
+ID_DOUBT_WORDS: dict[str, tuple[str, str]] = {
+    IdProblem.NOT_12_DIGITS.value: ("không đủ 12 chữ số", "not 12 digits"),
+    IdProblem.UNKNOWN_PROVINCE.value: ("mã tỉnh không có", "unknown province code"),
+    IdProblem.SEX_MISMATCH.value: ("chữ số giới tính không khớp giới tính",
+                                   "its sex digit disagrees with the sex"),
+    IdProblem.BIRTH_YEAR_MISMATCH.value: ("năm sinh trong số không khớp ngày sinh",
+                                          "its birth year disagrees with the date of birth"),
+    Reason.SHARED_IN_VISIT.value: ("trẻ khác cùng hộ cũng ghi số này",
+                                   "another child of the household gives this number too"),
+}
 
 
 @dataclass(frozen=True, slots=True)

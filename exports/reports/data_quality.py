@@ -71,33 +71,25 @@ from server.models.registry import CandidateStatus
 from server.registry.child_code import format_code
 from server.registry.children_query import children_query
 from server.registry.sync import SyncState
-from sync.doubtful import Reason
-from sync.personal_id import IdProblem, check_personal_id
+from sync.doubtful import ID_DOUBT_WORDS, Reason
+from sync.personal_id import check_personal_id
 
 NAME = "data-quality"
 ADULT_AGE, AGEOUT_UNTIL = 16, 22
 AGEOUT = "AGEOUT-16-22"
 UNUSED_STATES = (SyncState.FAILED, SyncState.NOT_APPLIED)
-_ID_PROBLEMS = {
-    IdProblem.NOT_12_DIGITS: ("không đủ 12 chữ số", "not 12 digits"),
-    IdProblem.UNKNOWN_PROVINCE: ("mã tỉnh không có", "unknown province code"),
-    IdProblem.SEX_MISMATCH: ("chữ số giới tính không khớp", "sex digit does not match"),
-    IdProblem.BIRTH_YEAR_MISMATCH: ("năm sinh không khớp", "birth year does not match"),
-}
 _DOUBTFUL_FIELDS = {
     "personal_id": ("Số định danh", "Personal ID"), "dob": ("Ngày sinh", "Date of birth"),
     "sex": ("Giới tính", "Sex"),
     "special_circumstances": ("Hoàn cảnh đặc biệt", "Special circumstances"),
 }
 _DOUBT_REASONS = {
-    **{problem.value: label for problem, label in _ID_PROBLEMS.items()},
+    **ID_DOUBT_WORDS,
     Reason.NOT_A_DATE.value: ("không phải ngày: để trống", "not a date: left blank"),
     Reason.IN_FUTURE.value: ("ở tương lai", "in the future"),
     Reason.NOT_A_SEX.value: ("không phải Nam/Nữ: để trống", "not M/F: left blank"),
     Reason.UNKNOWN_CODE.value: ("mã không có trong danh mục: bỏ qua",
                                 "code not in the catalogue: left out"),
-    Reason.SHARED_IN_VISIT.value: ("trẻ khác cùng hộ cũng ghi số này",
-                                   "another child of the household gives this number too"),
 }
 _STATES = {SyncState.FAILED: ("Lỗi", "Failed"),
            SyncState.NOT_APPLIED: ("Không áp dụng", "Not applied")}
@@ -119,7 +111,7 @@ def _id_problems(context: ReportContext, row: ChildRow) -> list[str]:
     estimated = row.dob_precision == "estimated"
     year = int(row.dob[:4]) if row.dob and not estimated else None
     check = check_personal_id(row.personal_id, sex=row.sex, birth_year=year)
-    return [say(context, *_ID_PROBLEMS[problem]) for problem in check.problems]
+    return [say(context, *ID_DOUBT_WORDS[problem.value]) for problem in check.problems]
 
 
 Doubts = dict[str, list[tuple[str, str, dict[str, Any]]]]

@@ -27,9 +27,9 @@ from server.registry import villages
 from server.registry.import_files import FileRefused, Table
 from sync.categories import default_catalogue
 from sync.dates import PartialDate
-from sync.doubtful import UNKNOWN_SEX_WORDS, Doubt, Reason, doubtful_fields
+from sync.doubtful import ID_DOUBT_WORDS, UNKNOWN_SEX_WORDS, Doubt, Reason, doubtful_fields
 from sync.matching.records import Sex, parse_sex
-from sync.personal_id import IdProblem, clean_personal_id
+from sync.personal_id import clean_personal_id
 from sync.vietnamese import clean, fold
 
 TEMPLATE_COLUMNS = (
@@ -68,17 +68,6 @@ class RowProblem:
         return {"vi": self.vi, "en": self.en, "column": self.column or None}
 
 
-# What the officer reads about a doubtful field: (Vietnamese, English), with the value.
-_ID_REASONS = {
-    IdProblem.NOT_12_DIGITS.value: ("không đủ 12 chữ số", "not 12 digits"),
-    IdProblem.UNKNOWN_PROVINCE.value: ("mã tỉnh không có", "unknown province code"),
-    IdProblem.SEX_MISMATCH.value: ("chữ số giới tính không khớp giới tính",
-                                   "its sex digit disagrees with the sex"),
-    IdProblem.BIRTH_YEAR_MISMATCH.value: ("năm sinh trong số không khớp ngày sinh",
-                                          "its birth year disagrees with the date of birth"),
-    Reason.SHARED_IN_VISIT.value: ("trẻ khác cùng hộ cũng ghi số này",
-                                   "another child of the household gives this number too"),
-}
 _NOT_MATCHED = ("đã giữ nhưng không dùng để ghép trẻ", "kept, not used for matching")
 
 
@@ -87,7 +76,7 @@ def doubt_problem(doubt: Doubt) -> RowProblem:
     was done with it, Vietnamese first."""
     value = doubt.value
     if doubt.field == "personal_id":
-        vi, en = _ID_REASONS.get(doubt.reason, (doubt.reason, doubt.reason))
+        vi, en = ID_DOUBT_WORDS.get(doubt.reason, (doubt.reason, doubt.reason))
         return RowProblem(f"mã định danh {value!r} nghi sai ({vi}): {_NOT_MATCHED[0]}",
                           f"personal_id {value!r} is doubtful ({en}): {_NOT_MATCHED[1]}",
                           "personal_id")
