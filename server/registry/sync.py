@@ -366,7 +366,8 @@ def place_records(session: Session, pm: ProjectMatcher, rows: Sequence[ChildReco
     records = [record for record, _ in prepared]
     decisions = _match(session, pm, rows, prepared)
     wanted = list(wanted_ids) + [""] * (len(rows) - len(wanted_ids))
-    # Held here so the session's identity map keeps each one from its categories to its view.
+    # Outside a held batch, held here so the session's identity map keeps each one from its
+    # categories to its view (a held batch reads its linked children at its end).
     existing = _children(session, pm, decisions, wanted)
     taken = set(existing)
     # The household's new children are numbered in one statement, not one each.
