@@ -67,7 +67,7 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         yield str(template)
 
 
-def _truncate_all(url: str) -> None:
+def _empty_all_tables(url: str) -> None:
     """Empty every table and restart every sequence, as a fresh migrated database would be.
 
     DELETE, children first, rather than TRUNCATE: on the few rows a test leaves it takes about
@@ -106,14 +106,14 @@ def module_services(migrated_database: str, folder: Path) -> Iterator[Services]:
     finally:
         services.database.dispose()
         if PG_URL:
-            _truncate_all(url)
+            _empty_all_tables(url)
 
 
 @pytest.fixture
 def database_url(migrated_database: str, tmp_path: Path) -> Iterator[str]:
     if PG_URL:
         yield migrated_database
-        _truncate_all(migrated_database)
+        _empty_all_tables(migrated_database)
     else:
         copy = tmp_path / "diemtua.sqlite3"
         shutil.copyfile(migrated_database, copy)

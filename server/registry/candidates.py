@@ -277,6 +277,8 @@ class DatabaseRegistry:
             self._held_keys += keys
             self._held_memberships += memberships
             return
+        # One household's few rows: a plain INSERT each table (`insert_rows`' COPY pays off
+        # for a batch's thousands, not for a household's handful).
         if keys:
             self.session.execute(insert(MatchKey), keys)
         if memberships:
