@@ -28,6 +28,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,8 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
     import's batch writes, an INSERT costs more in the driver than in the database (psycopg
     splits every statement's text to bind it), and COPY streams the rows instead, several
     times faster; JSON columns go as their text. Elsewhere one executemany INSERT (SQLite's is
-    already fast). Pending ORM changes are flushed first (a row may refer to one)."""
+    already fast). Pending ORM changes are flushed first (a row may refer to one). A database
+    error comes as SQLAlchemy's on both (an `IntegrityError` for a duplicate key)."""
     if not rows:
         return
     session.flush()
@@ -88,13 +90,18 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
     defaults = _python_defaults(table, columns)
     as_json = {column.name for column in table.columns if isinstance(column.type, JSON)}
     names = ", ".join(f'"{name}"' for name in [*columns, *defaults])
-    driver = session.connection().connection.driver_connection
-    assert driver is not None
-    with driver.cursor() as cursor, cursor.copy(
-            f'COPY "{table.name}" ({names}) FROM STDIN') as copy:  # names from the model
-        for row in rows:
-            copy.write_row([*(json.dumps(row[name]) if name in as_json else row[name]
-                              for name in columns), *defaults.values()])
+    statement = f'COPY "{table.name}" ({names}) FROM STDIN'  # names from the model
+    connection = session.connection()
+    driver, dbapi = connection.connection.driver_connection, connection.dialect.dbapi
+    assert driver is not None and dbapi is not None
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([*(json.dumps(row[name]) if name in as_json else row[name]
+                                  for name in columns), *defaults.values()])
+    except dbapi.Error as exc:  # raised as SQLAlchemy raises an INSERT's errors
+        raise DBAPIError.instance(statement, None, exc, dbapi.Error,
+                                  hide_parameters=True, dialect=connection.dialect) from exc
 
 
 def insert_objects(session: Session, model: type[M], rows: Sequence[Mapping[str, Any]]
@@ -121,7 +128,51 @@ def insert_objects(session: Session, model: type[M], rows: Sequence[Mapping[str,
         make_transient_to_detached(stored)
         session.add(stored)
         objects.append(stored)
+    _track_inserted(session, objects)
     return objects
+
+
+# The objects `insert_objects` put in a session, with the transaction (or savepoint) that
+# stored them: kept in ``Session.info`` until the session commits.
+_INSERTED = "diemtua_inserted_objects"
+
+
+def _track_inserted(session: Session, objects: list[Any]) -> None:
+    """Remember which transaction stored ``objects``. The session took them in as already
+    stored, so a rollback would only expire them, not forget them as it forgets the rows it
+    inserted itself; the ids they hold may then be handed out again (SQLite's next ids after
+    the largest) and the session would refuse the new objects (`_forget_rolled_back`)."""
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_INSERTED, []).append((transaction, objects))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, rolled_back: Any) -> None:
+    """Expunge the objects `insert_objects` stored within a transaction or savepoint that was
+    just rolled back, as the session does for the objects it inserted itself."""
+    kept = []
+    for transaction, objects in session.info.get(_INSERTED, ()):
+        if _within(transaction, rolled_back):
+            for stored in objects:
+                if stored in session:
+                    session.expunge(stored)
+        else:
+            kept.append((transaction, objects))
+    session.info[_INSERTED] = kept
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_committed(session: Session) -> None:
+    session.info.pop(_INSERTED, None)
+
+
+def _within(transaction: Any, outer: Any) -> bool:
+    """Whether ``transaction`` is ``outer`` or began inside it (a savepoint of it)."""
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def _reserve_ids(session: Session, table: Table, count: int) -> list[int]:

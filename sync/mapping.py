@@ -98,7 +98,23 @@ def _child_elements(node: Element, name: str) -> list[Element]:
     return [child for child in node if local_name(child.tag) == name]
 
 
-def _value(node: Element, path: str, parent: Element | None) -> str:
+class _Children:
+    """Each element's children by local name, sorted out once per element: a form's dozens of
+    field paths then cost a dictionary look-up each, not a walk over every sibling."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[Element, dict[str, list[Element]]] = {}
+
+    def named(self, node: Element, name: str) -> list[Element]:
+        by_name = self._by_name.get(node)
+        if by_name is None:
+            by_name = self._by_name[node] = {}
+            for child in node:
+                by_name.setdefault(local_name(child.tag), []).append(child)
+        return by_name.get(name, [])
+
+
+def _value(node: Element, path: str, parent: Element | None, children: _Children) -> str:
     """Text (or ``@attribute``) at a relative path; ``..`` steps up to ``parent`` once."""
     current: Element | None = node
     steps = path.split("/")
@@ -109,7 +125,7 @@ def _value(node: Element, path: str, parent: Element | None) -> str:
             return ""
         if step.startswith("@"):
             return current.attrib.get(step[1:], "").strip()
-        found = _child_elements(current, step)
+        found = children.named(current, step)
         current = found[0] if found else None
     return (current.text or "").strip() if current is not None else ""
 
@@ -133,12 +149,13 @@ def map_instance(root: Element, instance_id: str, *, commune: str = "",
     if not groups:
         return MappedHousehold({}, [])
     household_node = groups[0]
-    household = {name: _value(household_node, path, root)
+    children_of = _Children()
+    household = {name: _value(household_node, path, root, children_of)
                  for name, path in mapping.household_fields.items()}
     key = household_key or instance_id
     children = []
-    for index, node in enumerate(_child_elements(household_node, mapping.child), start=1):
-        answers = {name: _value(node, path, household_node)
+    for index, node in enumerate(children_of.named(household_node, mapping.child), start=1):
+        answers = {name: _value(node, path, household_node, children_of)
                    for name, path in mapping.child_fields.items()}
         guardian = answers["guardian_name"]
         if guardian in (answers["mother_name"], answers["father_name"]):

@@ -150,8 +150,24 @@ _ROWS = (select(ChildCategoryEpisode)
          .order_by(ChildCategoryEpisode.opened_at, ChildCategoryEpisode.id))
 
 
+_ROWS_OF_MANY = (select(ChildCategoryEpisode)
+                 .where(ChildCategoryEpisode.child_id.in_(bindparam("child_ids",
+                                                                    expanding=True)))
+                 .order_by(ChildCategoryEpisode.opened_at, ChildCategoryEpisode.id))
+
+
 def _rows(session: Session, child_id: str) -> list[ChildCategoryEpisode]:
     return list(session.scalars(_ROWS, {"child_id": child_id}))
+
+
+def _rows_of_many(session: Session, child_ids: Collection[str]
+                  ) -> dict[str, list[ChildCategoryEpisode]]:
+    """`_rows` of several children in one query."""
+    found: dict[str, list[ChildCategoryEpisode]] = {child_id: [] for child_id in child_ids}
+    if found:
+        for row in session.scalars(_ROWS_OF_MANY, {"child_ids": list(found)}):
+            found[row.child_id].append(row)
+    return found
 
 
 def _identity(episode: ChildCategory) -> tuple[str, str]:
@@ -175,10 +191,12 @@ def save_episodes(session: Session, child_id: str, wanted: Sequence[ChildCategor
 
 
 def _store(session: Session, child_id: str, rows: Sequence[ChildCategoryEpisode],
-           wanted: Sequence[ChildCategory]) -> None:
-    """`save_episodes` over the child's episode rows as already read."""
+           wanted: Sequence[ChildCategory], child: Child | None = None,
+           flush: bool = True) -> None:
+    """`save_episodes` over the child's episode rows as already read (and the child, when
+    the caller holds it). Without ``flush`` the rows wait for the session's next flush."""
     existing = {_identity(_episode(row)): row for row in rows}
-    child = session.get(Child, child_id)
+    child = child or session.get(Child, child_id)
     if (child is not None and child.version
             and phone_codes([_episode(row) for row in rows]) != phone_codes(wanted)):
         child.version += 1
@@ -197,7 +215,8 @@ def _store(session: Session, child_id: str, rows: Sequence[ChildCategoryEpisode]
         row.plan_approved_at = episode.plan_approved_at
     for row in existing.values():
         session.delete(row)
-    session.flush()
+    if flush:
+        session.flush()
 
 
 def combine(kept: Sequence[ChildCategory], absorbed: Sequence[ChildCategory]
@@ -236,14 +255,27 @@ def _flagged(session: Session, child_id: str, spec: FlagSpec, opened_at: datetim
     return any(f.status != FlagStatus.CLOSED.value or f.raised_at >= opened_at for f in rows)
 
 
+def _among(flags: Sequence[Flag], spec: FlagSpec, opened_at: datetime) -> bool:
+    """`_flagged`, asked of flags in hand."""
+    return any(f.code == spec.code and f.kind == spec.kind.value
+               and (f.status != FlagStatus.CLOSED.value or f.raised_at >= opened_at)
+               for f in flags)
+
+
 def raise_flags(session: Session, child: Child, before: Sequence[ChildCategory],
                 after: Sequence[ChildCategory], now: datetime,
-                record_id: int | None = None) -> list[Flag]:
-    """Store the flags `flags_to_raise` gives for a change of one child's categories."""
+                record_id: int | None = None, known: Sequence[Flag] | None = None
+                ) -> list[Flag]:
+    """Store the flags `flags_to_raise` gives for a change of one child's categories.
+
+    ``known``: all the child's flags, when the caller has them (a child the sync has just
+    made has only those raised since); they are then not read, nor the new ones flushed."""
     opened = {c.code: c.opened_at for c in after if c.is_active}
     raised = []
     for spec in flags_to_raise(before, after, now):
-        if _flagged(session, child.id, spec, opened.get(spec.code, now)):
+        since = opened.get(spec.code, now)
+        if (_flagged(session, child.id, spec, since) if known is None
+                else _among(known, spec, since)):
             continue
         flag = Flag(project_id=child.project_id, child_id=child.id, code=spec.code,
                     kind=spec.kind.value, deadline=spec.deadline,
@@ -251,7 +283,8 @@ def raise_flags(session: Session, child: Child, before: Sequence[ChildCategory],
                     status=FlagStatus.OPEN.value)
         session.add(flag)
         raised.append(flag)
-    session.flush()
+    if known is None:
+        session.flush()
     return raised
 
 
@@ -268,34 +301,61 @@ def _by_age(records: Sequence[ChildRecord]) -> list[ChildRecord]:
 
 def _replay(session: Session, child: Child, current: list[ChildCategory],
             records: Sequence[ChildRecord], at: Callable[[ChildRecord], datetime],
-            by: str) -> tuple[list[ChildCategory], list[Flag]]:
+            by: str, new: bool = False) -> tuple[list[ChildCategory], list[Flag]]:
+    """Apply the records' derived categories in age order; ``new``: the child has no flags
+    but those raised here."""
     raised: list[Flag] = []
     for record in _by_age(records):
         derived = [derived_from_json(d) for d in record.derived_categories or ()]
         if not derived:
             continue
         after = apply_derived(current, derived, by=by, at=at(record), source=record.source_key)
-        raised += raise_flags(session, child, current, after, at(record), record.id)
+        raised += raise_flags(session, child, current, after, at(record), record.id,
+                              known=list(raised) if new else None)
         current = after
     return current, raised
 
 
 def apply_record_categories(session: Session, child_id: str, records: Sequence[ChildRecord],
-                            now: datetime, by: str = SYNC_ACTOR) -> list[Flag]:
+                            now: datetime, by: str = SYNC_ACTOR,
+                            made: Child | None = None) -> list[Flag]:
     """Open the categories the records' answers point to; store the flags that raises.
 
-    Called by `place_records` for each child that received records. Nothing is ended: a later
-    report that no longer shows a circumstance leaves its category to a person.
+    Called by `place_records` for each child that received records, with ``made`` the child
+    when the sync has just made it: it has no episodes yet, so nothing is read. Nothing is
+    ended: a later report that no longer shows a circumstance leaves its category to a person.
     """
-    rows = _rows(session, child_id)
+    rows = [] if made is not None else _rows(session, child_id)
     current = [_episode(row) for row in rows]
     if (not any(record.derived_categories for record in records)
             and len({_identity(episode) for episode in current}) == len(current)):
         return []  # nothing to open, and storing the episodes unchanged would change nothing
     # Only now: the sync may pass a child it has just made and not yet flushed.
-    child = _child(session, child_id)
-    after, raised = _replay(session, child, current, records, lambda _: now, by)
-    _store(session, child_id, rows, after)
+    child = made or _child(session, child_id)
+    after, raised = _replay(session, child, current, records, lambda _: now, by,
+                            new=made is not None)
+    # A child just made waits for the sync's next flush, which writes it with its episodes.
+    _store(session, child_id, rows, after, child, flush=made is None)
+    return raised
+
+
+def apply_many_record_categories(session: Session, placed: Mapping[str, Sequence[ChildRecord]],
+                                 children: Mapping[str, Child], now: datetime,
+                                 by: str = SYNC_ACTOR) -> list[Flag]:
+    """`apply_record_categories` for many existing children at once (those a held batch linked
+    records to, `server.registry.sync.refresh_linked`): their episodes read in one query and
+    written by the session's next flush. ``children`` holds each child of ``placed``."""
+    raised: list[Flag] = []
+    for child_id, rows in _rows_of_many(session, placed).items():
+        records = placed[child_id]
+        current = [_episode(row) for row in rows]
+        if (not any(record.derived_categories for record in records)
+                and len({_identity(episode) for episode in current}) == len(current)):
+            continue
+        child = children[child_id]
+        after, more = _replay(session, child, current, records, lambda _: now, by)
+        _store(session, child_id, rows, after, child, flush=False)
+        raised += more
     return raised
 
 

@@ -12,6 +12,7 @@ mistakes made copying numbers by hand (docs/reports.md §1).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -62,3 +63,13 @@ def take_numbers(session: Session, project_id: int, count: int = 1) -> range:
         .values(next_child_number=Project.next_child_number + count)
         .returning(Project.next_child_number)).scalar_one()
     return range(last - count, last)
+
+
+def give_back_numbers(session: Session, project_id: int, unused: Sequence[int]) -> None:
+    """Return the unused end of a range `take_numbers` reserved in this transaction, so numbers
+    stay consecutive: the reservation locked the project's row, nobody took any after them."""
+    if unused:
+        session.execute(update(Project)
+                        .where(Project.id == project_id,
+                               Project.next_child_number == unused[-1] + 1)
+                        .values(next_child_number=unused[0]))

@@ -57,7 +57,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from server.config import DEFAULT_IMPORT_MAX_ROWS
@@ -66,7 +66,6 @@ from server.models import ChildMembership, ChildRecord, Project
 from server.models.registry import RecordSource
 from server.registry import villages
 from server.registry.categories import codes_as_derived, derived_to_json
-from server.registry.child_code import take_numbers
 from server.registry.errors import NotFound
 from server.registry.import_files import FileRefused, open_table
 from server.registry.import_rows import (
@@ -80,14 +79,11 @@ from server.registry.import_rows import (
     parse_rows,
 )
 from server.registry.sync import (
-    Prepared,
     ProjectMatcher,
     SyncSummary,
-    mark_ids_shared_in_visit,
-    place_records,
-    prepare_stored,
+    place_held,
+    prepare_visit,
     project_matcher,
-    refresh_linked,
     wait_for_project,
 )
 from server.storage import BlobStore
@@ -167,19 +163,6 @@ def _match_input(row: ImportRow, record: ChildRecord) -> MatchInput:
         household_head=row.household_head, mother_name=row.mother_name,
         father_name=row.father_name, guardian_name=record.guardian_name,
         personal_id=row.personal_id, home_name=row.home_name)
-
-
-def _place_household(session: Session, pm: ProjectMatcher, group: list[ImportRow],
-                     records: list[ChildRecord], prepared: list[Prepared],
-                     report: ImportReport) -> None:
-    placements = place_records(session, pm, records,
-                               [_match_input(r, rec) for r, rec in zip(group, records,
-                                                                        strict=True)],
-                               SyncSummary(), prepared=prepared)
-    for row, record, placement in zip(group, records, placements, strict=True):
-        report.results.append(RowResult(row.number, row.record_id, _BAND_OUTCOME[placement.band],
-                                        child_id=placement.child_id, full_name=row.full_name,
-                                        doubtful=[*row.doubtful, *_shared_in_visit(record)]))
 
 
 def _shared_in_visit(record: ChildRecord) -> list[Doubt]:
@@ -309,26 +292,20 @@ def _next_batch(households: list[list[ImportRow]]) -> list[list[ImportRow]]:
 
 def _place_batch(session: Session, pm: ProjectMatcher, project: Project,
                  batch: list[list[ImportRow]], report: ImportReport) -> None:
-    """Store a batch's records in one statement, look up all their blocking keys in one query,
-    then place the households one by one, each seeing those placed before it."""
+    """Store a batch's records in one statement, then place its households as one held batch
+    (`sync.place_held`), each seeing those placed before it."""
     wait_for_project(session, project.id)
     stored = _store_batch(session, project, batch)
-    rows = sum(len(records) for records in stored)
-    prepared = []
-    for household, records in zip(batch, stored, strict=True):
-        mark_ids_shared_in_visit(records)  # before preparing: a doubtful ID is no key
-        prepared.append([prepare_stored(_match_input(row, record), record)
-                         for row, record in zip(household, records, strict=True)])
-    pm.registry.hold(key for household in prepared for _, keys in household for key in keys)
-    pm.numbers = list(take_numbers(session, project.id, rows))
-    try:
-        for household, records, ready in zip(batch, stored, prepared, strict=True):
-            _place_household(session, pm, household, records, ready, report)
-        refresh_linked(session, pm)
-        _give_back_numbers(session, project.id, pm.numbers)
-    finally:
-        pm.registry.release()
-        pm.numbers, pm.linked, pm.made, pm.edges = [], {}, {}, []
+    visits = [prepare_visit(records, [_match_input(row, record)
+                                      for row, record in zip(household, records, strict=True)])
+              for household, records in zip(batch, stored, strict=True)]
+    placed = place_held(session, pm, visits, SyncSummary())
+    for household, placements in zip(batch, placed, strict=True):
+        for row, placement in zip(household, placements, strict=True):
+            report.results.append(RowResult(
+                row.number, row.record_id, _BAND_OUTCOME[placement.band],
+                child_id=placement.child_id, full_name=row.full_name,
+                doubtful=[*row.doubtful, *_shared_in_visit(placement.row)]))
 
 
 def _store_batch(session: Session, project: Project, batch: list[list[ImportRow]]
@@ -338,13 +315,3 @@ def _store_batch(session: Session, project: Project, batch: list[list[ImportRow]
     loaded = iter(insert_objects(
         session, ChildRecord, [_record(row, project) for household in batch for row in household]))
     return [[next(loaded) for _ in household] for household in batch]
-
-
-def _give_back_numbers(session: Session, project_id: int, unused: list[int]) -> None:
-    """Return the batch's unused child numbers (the end of its reserved range), so numbers stay
-    consecutive: the reservation locked the project's row, nobody took any after them."""
-    if unused:
-        session.execute(update(Project)
-                        .where(Project.id == project_id,
-                               Project.next_child_number == unused[-1] + 1)
-                        .values(next_child_number=unused[0]))

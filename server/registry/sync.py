@@ -10,11 +10,19 @@ in ``sync_error``: stored as sent, shown to the officer as a flag, never retried
 are matched one at a time, in arrival order, so each one sees every earlier child of its
 project.
 
-Several submissions share one transaction (`GROUP_SIZE`, `GROUP_SECONDS`), each in a savepoint
-of its own: a commit waits for the disk, and would otherwise cost more than the sync itself. A
-submission that fails is rolled back to its savepoint and marked ``failed`` alone; if the group's
-transaction itself fails (its connection, its commit), nothing of it is stored and its
-submissions are synced again one transaction each.
+Several submissions of one project share one transaction (`GROUP_SIZE`, `GROUP_SECONDS`): a
+commit waits for the disk, and would otherwise cost more than the sync itself. The group's
+household visits are read first (plain Python: a visit that cannot be read is marked
+``failed`` before anything is written), then stored and placed together as one *held batch*
+(`place_held`, the path an import's batch of rows takes): one statement for their records, one
+query for all their blocking keys, one reservation of child numbers, their children, keys,
+memberships and edges written together, and the categories and views of the existing children
+they link to worked out once at the end. Each visit is still matched in arrival order and sees
+every visit before it. A follow-up first places the visits read before it, then is applied in a
+savepoint of its own. If a batch fails in the database it is rolled back to its savepoint and
+each of its submissions is synced again in a savepoint of its own, so only the one at fault is
+marked ``failed``; if the group's transaction itself fails (its connection, its commit),
+nothing of it is stored and its submissions are synced again one transaction each.
 
 Outcomes (docs/matching.md §3–5): an automatic link adds a ``link`` edge and puts the record into
 the linked child; a record for review becomes a new child of its own *and* opens review-queue
@@ -30,10 +38,11 @@ Runs may go side by side: PostgreSQL rows are claimed with SKIP LOCKED, so nothi
 twice, and a project is synced by one run at a time (`ProjectLocks`), so no two runs each match
 a child of one commune without seeing the other's; two runs share a province's communes.
 
-A submission costs a fixed handful of statements, whatever its number of children: its forms'
-project is remembered for the pass, a household's keys are looked up in one query and its keys
-and memberships written in one statement each, and a new child's view is computed from the
-records in hand instead of being read back.
+A submission synced alone (the fallback) costs a fixed handful of statements, whatever its
+number of children: its forms' project is remembered for the pass, a household's keys are
+looked up in one query and its keys and memberships written in one statement each, and a new
+child's view is computed from the records in hand instead of being read back. A held batch
+costs a handful for the whole group (README "Benchmarks").
 """
 
 from __future__ import annotations
@@ -41,7 +50,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -49,7 +58,7 @@ from xml.etree.ElementTree import Element
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session, joinedload
 
-from server.db import insert_rows, utcnow
+from server.db import insert_objects, insert_rows, utcnow
 from server.models import (
     Child,
     ChildRecord,
@@ -61,8 +70,12 @@ from server.models import (
 )
 from server.models.registry import EdgeKind, EdgeSource, RecordSource
 from server.registry.candidates import DatabaseRegistry, lookup_keys, with_record_id
-from server.registry.categories import apply_record_categories, derive_from_instance
-from server.registry.child_code import take_numbers
+from server.registry.categories import (
+    apply_many_record_categories,
+    apply_record_categories,
+    derive_from_instance,
+)
+from server.registry.child_code import give_back_numbers, take_numbers
 from server.registry.followup import FOLLOWUP_FORMS, apply_followup
 from server.registry.followup_scope import NotApplied
 from server.registry.view import (
@@ -164,6 +177,12 @@ class ProjectMatcher:
     # The automatic link edges of a held batch, written in one statement by `refresh_linked`
     # (nothing placing the batch reads them).
     edges: list[dict[str, Any]] = field(default_factory=list)
+    # The records of a held batch by the existing child they were linked to, when they point
+    # to special-circumstance categories: opened for all of them at once by `refresh_linked`.
+    categorise: dict[str, list[ChildRecord]] = field(default_factory=dict)
+    # The children that existed before a held batch whose ids its phones name as their own
+    # entity ids (`new_child`), read in one query by `place_held`.
+    named: dict[str, Child] = field(default_factory=dict)
 
 
 def _pending_ids(session: Session, after: int, batch: int) -> list[tuple[int, int]]:
@@ -193,32 +212,67 @@ def _form_info(session: Session, form_id: int, forms: dict[int, FormInfo]) -> Fo
     return info
 
 
-def _store_records(session: Session, version: SubmissionDef, project_id: int,
-                   mapped: MappedHousehold, root: Element) -> list[ChildRecord]:
-    rows = []
+def _record_columns(version: SubmissionDef, project_id: int, mapped: MappedHousehold,
+                    root: Element) -> list[dict[str, Any]]:
+    """The columns of a submission's `ChildRecord` rows, one per child (stored by
+    `_store_visits`)."""
     # The categories each child's answers point to, kept with its record (docs/screening.md §7).
     derived = derive_from_instance(root, version.created_at.date())
+    columns = []
     for index, child in enumerate(mapped.children):
         r = child.record
-        rows.append(ChildRecord(
-            project_id=project_id, source=RecordSource.SUBMISSION.value,
-            submission_def_id=version.id, source_key=r.record_id,
-            household_key=version.submission.instance_id, reported_at=version.created_at,
-            full_name=r.full_name,
-            sex=r.sex.value, dob=r.dob.iso() if r.dob else None,
-            dob_precision=r.dob.precision.value if r.dob else None,
-            dob_estimated=bool(r.dob and r.dob.estimated), village_code=r.village,
-            commune_code=r.commune, household_id=r.household_id,
-            household_head=r.household_head, mother_name=r.mother_name,
-            father_name=r.father_name, guardian_name=r.guardian_name,
-            personal_id=r.personal_id, home_name=r.home_name,
+        columns.append({
+            "project_id": project_id, "source": RecordSource.SUBMISSION.value,
+            "submission_def_id": version.id, "source_key": r.record_id,
+            "household_key": version.submission.instance_id, "reported_at": version.created_at,
+            "full_name": r.full_name,
+            "sex": r.sex.value, "dob": r.dob.iso() if r.dob else None,
+            "dob_precision": r.dob.precision.value if r.dob else None,
+            "dob_estimated": bool(r.dob and r.dob.estimated), "village_code": r.village,
+            "commune_code": r.commune, "household_id": r.household_id,
+            "household_head": r.household_head, "mother_name": r.mother_name,
+            "father_name": r.father_name, "guardian_name": r.guardian_name,
+            "personal_id": r.personal_id, "home_name": r.home_name,
             # Kept but no identity evidence (`candidates.with_record_id` blanks them).
-            doubtful=submission_doubts(child.answers, r, version.created_at),
-            raw={**child.answers, "household": mapped.household},
-            derived_categories=derived[index] if index < len(derived) else []))
-    session.add_all(rows)
-    session.flush()
-    return rows
+            "doubtful": submission_doubts(child.answers, r, version.created_at),
+            "raw": {**child.answers, "household": mapped.household},
+            "derived_categories": derived[index] if index < len(derived) else [],
+            "created_at": utcnow()})
+    return columns
+
+
+@dataclass
+class ReadVisit:
+    """A household submission read and mapped, its records not stored yet."""
+
+    version: SubmissionDef
+    mapped: MappedHousehold
+    columns: list[dict[str, Any]]
+
+    @property
+    def inputs(self) -> list[MatchInput]:
+        return [child.record for child in self.mapped.children]
+
+    @property
+    def wanted_ids(self) -> list[str]:
+        """The phone's own entity id of each child (`new_child`), or ""."""
+        return [child.answers.get("entity_id", "") for child in self.mapped.children]
+
+
+def read_visit(version: SubmissionDef, form: FormInfo) -> ReadVisit:
+    """Parse and map a household submission: plain Python, nothing written, so a submission
+    that cannot be read fails before its group writes anything."""
+    instance = parse_instance(version.xml.encode("utf-8"))
+    mapped = map_instance(instance.root, version.instance_id, commune=form.commune_code)
+    return ReadVisit(version, mapped,
+                     _record_columns(version, form.project_id, mapped, instance.root))
+
+
+def _store_visits(session: Session, visits: Sequence[ReadVisit]) -> list[list[ChildRecord]]:
+    """The visits' records, inserted in one statement (`server.db.insert_objects`), by visit."""
+    stored = iter(insert_objects(session, ChildRecord,
+                                 [columns for visit in visits for columns in visit.columns]))
+    return [[next(stored) for _ in visit.columns] for visit in visits]
 
 
 def new_child(session: Session, project_id: int, wanted_id: str = "") -> str:
@@ -255,19 +309,20 @@ def _children(session: Session, pm: ProjectMatcher, decisions: Sequence[Decision
     """In one query, the children the records link to and those the phones' wanted entity
     ids already name (the latter then cannot be used for a new child).
 
-    In a held batch only the wanted ids are read (the linked children are read once, at the
-    batch's end, by `refresh_linked`); a child the batch made is taken from
-    `ProjectMatcher.made`, and the others are read without flushing first: they were all
-    written before the batch began.
+    In a held batch nothing is read: the linked children are read once, at the batch's end,
+    by `refresh_linked`, and the children the wanted ids name either were made by the batch
+    (`ProjectMatcher.made`) or existed before it (`ProjectMatcher.named`).
     """
-    ids = {u for u in map(_usable_uuid, wanted_ids) if u is not None}
+    ids = _usable_uuids(wanted_ids)
     if not pm.registry.holding:
         ids |= {d.child_id for d in decisions if d.band is Band.AUTO_LINK and d.child_id}
         return _read_children(session, ids)
-    found = {child_id: pm.made[child_id] for child_id in ids if child_id in pm.made}
-    with session.no_autoflush:
-        found.update(_read_children(session, ids - set(found)))
-    return found
+    return {child_id: pm.made.get(child_id) or pm.named[child_id] for child_id in ids
+            if child_id in pm.made or child_id in pm.named}
+
+
+def _usable_uuids(wanted_ids: Iterable[str]) -> set[str]:
+    return {u for u in map(_usable_uuid, wanted_ids) if u is not None}
 
 
 def _read_children(session: Session, ids: set[str]) -> dict[str, Child]:
@@ -400,9 +455,12 @@ def place_records(session: Session, pm: ProjectMatcher, rows: Sequence[ChildReco
         if not _derives(placed):
             continue  # nothing to open: the child's episodes stay as they are
         if child_id not in made:
-            apply_record_categories(session, child_id, placed, now)
+            if pm.registry.holding:  # at the batch's end, with the other linked children's
+                pm.categorise.setdefault(child_id, []).extend(placed)
+            else:
+                apply_record_categories(session, child_id, placed, now)
         else:  # a new child's view only after its categories (version 0)
-            apply_record_categories(session, child_id, placed, now)
+            apply_record_categories(session, child_id, placed, now, made=made[child_id])
             fill_new_child(made[child_id], placed)
     # Categories do not enter the view, so the linked children's views come after them all.
     linked = [child_id for child_id in by_child if child_id not in made]
@@ -419,16 +477,65 @@ def place_records(session: Session, pm: ProjectMatcher, rows: Sequence[ChildReco
 
 
 def refresh_linked(session: Session, pm: ProjectMatcher) -> None:
-    """Write what a held batch placed, then recompute the views of the existing children it
-    linked records to, all read in one query each: a child linked by several households of
-    the batch gets the view of all its records once (its version moves once, not once per
-    household)."""
+    """Write what a held batch placed, then open the categories its records point to on the
+    existing children it linked them to and recompute those children's views, all read in
+    one query each: a child linked by several households of the batch gets the view of all
+    its records once (its version moves once, not once per household)."""
     pm.registry.write_held()  # a view is read through the memberships
     insert_rows(session, LinkEdge, pm.edges)
-    ids, pm.linked, pm.made, pm.edges = list(pm.linked), {}, {}, []
+    ids, categorise = list(pm.linked), pm.categorise
+    pm.linked, pm.made, pm.edges, pm.categorise = {}, {}, [], {}
     if ids:
         children = {child.id: child for child in session.scalars(_CHILDREN, {"ids": ids})}
+        # Categories do not enter the view: they may come first.
+        apply_many_record_categories(session, categorise, children, utcnow())
         refresh_children(session, [children[child_id] for child_id in ids])
+
+
+@dataclass
+class HeldVisit:
+    """One household visit's stored records, prepared for matching (`place_held`)."""
+
+    rows: list[ChildRecord]
+    prepared: list[Prepared]
+    wanted_ids: Sequence[str] = ()
+
+
+def prepare_visit(rows: list[ChildRecord], inputs: Sequence[MatchInput],
+                  wanted_ids: Sequence[str] = ()) -> HeldVisit:
+    """A visit's stored records prepared for a held batch, a personal ID two of its children
+    give marked doubtful first (a doubtful ID is no key)."""
+    mark_ids_shared_in_visit(rows)
+    return HeldVisit(rows, [prepare_stored(record, row)
+                            for record, row in zip(inputs, rows, strict=True)], wanted_ids)
+
+
+def place_held(session: Session, pm: ProjectMatcher, visits: Sequence[HeldVisit],
+               summary: SyncSummary) -> list[list[Placement]]:
+    """Place many visits of one project as one held batch: their blocking keys looked up in
+    one query (`DatabaseRegistry.hold`), their child numbers reserved in one update, their
+    children, keys, memberships and link edges written together, and the views of the
+    existing children they link to recomputed once at the end (`refresh_linked`). Each visit
+    is still matched in order and sees the visits placed before it. An import's batch of rows
+    and a sync group's submissions both go this way (README "Benchmarks")."""
+    if not visits:
+        return []
+    project_id = pm.registry.project_id
+    pm.registry.hold(key for visit in visits for _, keys in visit.prepared for key in keys)
+    pm.numbers = list(take_numbers(session, project_id,
+                                   sum(len(visit.rows) for visit in visits)))
+    pm.named = _read_children(session, _usable_uuids(
+        wanted for visit in visits for wanted in visit.wanted_ids))
+    try:
+        placed = [place_records(session, pm, visit.rows, (), summary, visit.wanted_ids,
+                                prepared=visit.prepared) for visit in visits]
+        refresh_linked(session, pm)
+        give_back_numbers(session, project_id, pm.numbers)
+    finally:
+        pm.registry.release()
+        pm.numbers, pm.linked, pm.made, pm.edges, pm.named = [], {}, {}, [], {}
+        pm.categorise = {}
+    return placed
 
 
 def _numbers(session: Session, pm: ProjectMatcher, needed: int) -> Sequence[int]:
@@ -461,16 +568,20 @@ def _derives(records: Sequence[ChildRecord]) -> bool:
 
 def project_matcher(session: Session, project_id: int, matchers: dict[int, ProjectMatcher],
                     model: MatchModel) -> ProjectMatcher:
+    """The project's matcher, kept across a run's transactions for its cache of prepared
+    records; its registry reads through ``session``, the caller's current one."""
     pm = matchers.get(project_id)
     if pm is None:
         registry = DatabaseRegistry(session, project_id)
         pm = matchers[project_id] = ProjectMatcher(registry, Matcher(registry, model))
+    pm.registry.session = session
     return pm
 
 
 def _sync_one(session: Session, version: SubmissionDef, form: FormInfo,
               matchers: dict[int, ProjectMatcher], model: MatchModel,
               summary: SyncSummary) -> None:
+    """Sync one submission by itself (a group's fallback, `_sync_in_savepoint`)."""
     if form.xml_form_id in FOLLOWUP_FORMS:
         refused = apply_followup(session, version, form.project_id)
         if refused is not None:
@@ -479,12 +590,10 @@ def _sync_one(session: Session, version: SubmissionDef, form: FormInfo,
                 f"submission version {version.id}: {refused.reason}")
         _mark_synced(version, refused)
         return
-    instance = parse_instance(version.xml.encode("utf-8"))
-    mapped = map_instance(instance.root, version.instance_id, commune=form.commune_code)
-    rows = _store_records(session, version, form.project_id, mapped, instance.root)
+    visit = read_visit(version, form)
+    rows = _store_visits(session, [visit])[0]
     pm = project_matcher(session, form.project_id, matchers, model)
-    place_records(session, pm, rows, [child.record for child in mapped.children], summary,
-                  [child.answers.get("entity_id", "") for child in mapped.children])
+    place_records(session, pm, rows, visit.inputs, summary, visit.wanted_ids)
     _mark_synced(version, None)
 
 
@@ -581,21 +690,27 @@ def _claim(session: Session, ids: Sequence[int]) -> dict[int, SubmissionDef]:
 
 
 def _sync_group(run: _Run, ids: Sequence[int]) -> int:
-    """Sync the first versions of ``ids`` in one transaction; returns how many it took."""
+    """Sync the first versions of ``ids`` in one transaction; returns how many it took.
+
+    Household submissions are read first and placed together as one held batch
+    (`_place_visits`); a follow-up first places the visits read before it, then is applied
+    in a savepoint of its own, so it sees every visit that arrived before it."""
     group = SyncSummary()  # counted only once the group's transaction commits
     started, taken = time.monotonic(), 0
     try:
         with run.session_factory() as session, session.begin():
             versions = _claim(session, ids)
+            visits: list[ReadVisit] = []
             for def_id in ids:
                 taken += 1
                 version = versions.get(def_id)
-                if (version is not None and version.sync_state == SyncState.PENDING
-                        and run.projects.may_sync(session, _form_info(
-                            session, version.form_id, run.forms).project_id)):
-                    _sync_in_savepoint(session, version, run, group)
+                if version is not None and version.sync_state == SyncState.PENDING:
+                    form = _form_info(session, version.form_id, run.forms)
+                    if run.projects.may_sync(session, form.project_id):
+                        _take(session, version, form, run, group, visits)
                 if time.monotonic() - started >= GROUP_SECONDS:
                     break
+            _place_visits(session, run, visits, group)
     except Exception:  # the transaction is gone: retry its submissions one by one
         log.warning("registry sync group of %s submissions failed; retrying one at a time",
                     taken, exc_info=True)
@@ -613,12 +728,54 @@ def _sync_group(run: _Run, ids: Sequence[int]) -> int:
     return taken
 
 
-def _sync_in_savepoint(session: Session, version: SubmissionDef, run: _Run,
-                       group: SyncSummary) -> None:
+def _take(session: Session, version: SubmissionDef, form: FormInfo, run: _Run,
+          group: SyncSummary, visits: list[ReadVisit]) -> None:
+    """One claimed version of a group: superseded, applied (a follow-up), failed (a household
+    submission that cannot be read) or read and added to ``visits`` for the group's batch."""
     if not version.current:
         version.sync_state = SyncState.SUPERSEDED
         group.superseded += 1
+    elif form.xml_form_id in FOLLOWUP_FORMS:
+        _place_visits(session, run, visits, group)
+        visits.clear()
+        _sync_in_savepoint(session, version, run, group)
+    else:
+        try:
+            visits.append(read_visit(version, form))
+        except Exception as exc:  # nothing was written for it
+            _mark_failed(version, exc, group)
+
+
+def _place_visits(session: Session, run: _Run, visits: Sequence[ReadVisit],
+                  group: SyncSummary) -> None:
+    """Store and place a group's household submissions as one held batch (`place_held`), in a
+    savepoint: if the batch fails in the database, it is rolled back and each submission is
+    synced again in a savepoint of its own, so only the one at fault is marked failed."""
+    if not visits:
         return
+    part = SyncSummary()
+    pm = project_matcher(session, run.forms[visits[0].version.form_id].project_id,
+                         run.matchers, run.model)
+    try:
+        with session.begin_nested():
+            stored = _store_visits(session, visits)
+            place_held(session, pm, [prepare_visit(rows, visit.inputs, visit.wanted_ids)
+                                     for visit, rows in zip(visits, stored, strict=True)], part)
+    except Exception:
+        log.warning("registry sync batch of %s submissions failed; syncing each alone",
+                    len(visits), exc_info=True)
+        run.matchers.clear()  # cached records of the rolled-back savepoint (ids are reused)
+        for visit in visits:
+            _sync_in_savepoint(session, visit.version, run, group)
+        return
+    for visit in visits:
+        _mark_synced(visit.version, None)
+    part.submissions = len(visits)
+    group.add(part)
+
+
+def _sync_in_savepoint(session: Session, version: SubmissionDef, run: _Run,
+                       group: SyncSummary) -> None:
     part = SyncSummary()
     try:
         with session.begin_nested():

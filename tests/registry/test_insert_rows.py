@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from server.db import insert_objects, insert_rows, utcnow
 from server.models import ChildMembership, ChildRecord, MatchKey
@@ -71,3 +73,31 @@ def test_objects_come_back_stored_in_order_with_their_ids_and_json(world: World)
     assert by_key["l#4"].raw == {"note": AWKWARD[4], "n": 4}
     assert by_key["l#1"].derived_categories == [{"code": "POOR"}]
     assert by_key["l#0"].sex == "U" and by_key["l#0"].created_at is not None
+
+
+def test_objects_of_a_rolled_back_savepoint_leave_the_session_and_their_ids_can_be_used_again(
+        world: World) -> None:
+    def rows(start: int) -> list[dict[str, object]]:
+        return [{"project_id": world.project_id, "source": "import", "source_key": f"l#{n}",
+                 "household_key": f"h{n}", "full_name": "Lò Thị Mai", "raw": {},
+                 "derived_categories": [], "doubtful": []} for n in range(start, start + 2)]
+
+    with world.uow() as session:
+        kept = insert_objects(session, ChildRecord, rows(0))
+        with pytest.raises(RuntimeError), session.begin_nested():
+            gone = insert_objects(session, ChildRecord, rows(2))
+            raise RuntimeError("the savepoint's work fails")
+        assert all(record in session for record in kept)
+        assert not any(record in session for record in gone)
+        again = insert_objects(session, ChildRecord, rows(2))  # SQLite hands out the same ids
+    with world.uow() as session:
+        stored = session.scalars(select(ChildRecord.id).order_by(ChildRecord.id)).all()
+    assert stored == [record.id for record in [*kept, *again]]
+
+
+def test_a_duplicate_row_is_an_integrity_error_on_either_database(world: World) -> None:
+    row = {"project_id": world.project_id, "source": "import", "source_key": "l#1",
+           "household_key": "h1", "full_name": "Lò Thị Mai", "raw": {},
+           "derived_categories": [], "doubtful": []}
+    with pytest.raises(IntegrityError), world.uow() as session:
+        insert_rows(session, ChildRecord, [row, row])
