@@ -100,8 +100,16 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
                 copy.write_row([*(json.dumps(row[name]) if name in as_json else row[name]
                                   for name in columns), *defaults.values()])
     except dbapi.Error as exc:  # raised as SQLAlchemy raises an INSERT's errors
-        raise DBAPIError.instance(statement, None, exc, dbapi.Error,
-                                  hide_parameters=True, dialect=connection.dialect) from exc
+        raise DBAPIError.instance(statement, None, _without_values(exc), dbapi.Error,
+                                  hide_parameters=True, dialect=connection.dialect) from None
+
+
+def _without_values(error: Any) -> Exception:
+    """The driver's error with its primary message only: COPY's error context quotes the row
+    it failed on (a child's name, a personal ID), and errors end up in logs and in
+    ``sync_error`` (README "Audit log")."""
+    message = getattr(getattr(error, "diag", None), "message_primary", None)
+    return type(error)(message or type(error).__name__)
 
 
 def insert_objects(session: Session, model: type[M], rows: Sequence[Mapping[str, Any]]

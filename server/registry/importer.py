@@ -19,10 +19,11 @@ Decisions the README leaves open:
   stopped half-way is finished by importing the same file again (idempotence below).
   ``dry_run`` does all the work in a savepoint and rolls it back, so the report says exactly
   what an import would do.
-* **Speed.** A batch's records are stored in one statement, their blocking keys looked up in
-  one query (`DatabaseRegistry.hold`), its child numbers reserved in one update, its
-  children, keys and memberships written together, and the views of the existing children it
-  linked records to recomputed once at its end (`sync.refresh_linked`); households are still
+* **Speed.** A batch's records are stored in one statement, then placed as one held batch
+  (`sync.place_held`, as the phones' sync places a group of visits): its blocking keys
+  looked up in one query, its child numbers reserved in one update, its children, keys and
+  memberships written together, and the categories and views of the existing children it
+  linked records to worked out once at its end (`sync.refresh_linked`); households are still
   matched one by one in file order, each seeing those placed before it (README "Benchmarks").
 * **Memory.** The file is read as a stream within the limits of `server.registry.import_files`;
   its valid rows are held until it is read (a household's rows may lie anywhere in it) — at
