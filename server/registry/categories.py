@@ -343,7 +343,7 @@ def apply_many_record_categories(session: Session, placed: Mapping[str, Sequence
                                  children: Mapping[str, Child], now: datetime,
                                  by: str = SYNC_ACTOR) -> list[Flag]:
     """`apply_record_categories` for many existing children at once (those a held batch linked
-    records to, `server.registry.sync.refresh_linked`): their episodes read in one query and
+    records to, `server.registry.placement.refresh_linked`): their episodes read in one query and
     written by the session's next flush. ``children`` holds each child of ``placed``."""
     raised: list[Flag] = []
     for child_id, rows in _rows_of_many(session, placed).items():

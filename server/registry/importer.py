@@ -5,7 +5,7 @@ A file (CSV or XLSX, `server.registry.import_files`) becomes validated rows or r
 spreadsheet's row number and every reason found in the row (`RowProblem`: Vietnamese, English,
 the column), so one correction pass fixes it; each valid row becomes an immutable `ChildRecord`
 (``source="import"``, ``source_key="<source>#<record_id>"``) and goes through the very path phone
-submissions take, `server.registry.sync.place_records`: one household group at a time, in file
+submissions take, `server.registry.placement.place_records`: one household group at a time, in file
 order, so rows sharing a ``submission_id`` (one household visit) are never one child, and a child
 already reported by a phone is linked to, not duplicated.
 
@@ -20,10 +20,10 @@ Decisions the README leaves open:
   ``dry_run`` does all the work in a savepoint and rolls it back, so the report says exactly
   what an import would do.
 * **Speed.** A batch's records are stored in one statement, then placed as one held batch
-  (`sync.place_held`, as the phones' sync places a group of visits): its blocking keys
+  (`placement.place_held`, as the phones' sync places a group of visits): its blocking keys
   looked up in one query, its child numbers reserved in one update, its children, keys and
   memberships written together, and the categories and views of the existing children it
-  linked records to worked out once at its end (`sync.refresh_linked`); households are still
+  linked records to worked out once at its end (`placement.refresh_linked`); households are still
   matched one by one in file order, each seeing those placed before it (README "Benchmarks").
 * **Memory.** The file is read as a stream within the limits of `server.registry.import_files`;
   its valid rows are held until it is read (a household's rows may lie anywhere in it) — at
@@ -79,14 +79,14 @@ from server.registry.import_rows import (
     RowResult,
     parse_rows,
 )
-from server.registry.sync import (
+from server.registry.placement import (
     ProjectMatcher,
     SyncSummary,
     place_held,
     prepare_visit,
     project_matcher,
-    wait_for_project,
 )
+from server.registry.sync import wait_for_project
 from server.storage import BlobStore
 from sync.doubtful import Doubt, day_in_vietnam
 from sync.doubtful import Reason as DoubtReason
@@ -168,7 +168,7 @@ def _match_input(row: ImportRow, record: ChildRecord) -> MatchInput:
 
 def _shared_in_visit(record: ChildRecord) -> list[Doubt]:
     """The doubt placing the row added: a number another child of its visit gives too
-    (`sync.mark_ids_shared_in_visit`), which the row alone could not show."""
+    (`placement.mark_ids_shared_in_visit`), which the row alone could not show."""
     return [Doubt(item["field"], item["value"], item["reason"]) for item in record.doubtful or ()
             if item.get("reason") == DoubtReason.SHARED_IN_VISIT]
 
@@ -294,7 +294,7 @@ def _next_batch(households: list[list[ImportRow]]) -> list[list[ImportRow]]:
 def _place_batch(session: Session, pm: ProjectMatcher, project: Project,
                  batch: list[list[ImportRow]], report: ImportReport) -> None:
     """Store a batch's records in one statement, then place its households as one held batch
-    (`sync.place_held`), each seeing those placed before it."""
+    (`placement.place_held`), each seeing those placed before it."""
     wait_for_project(session, project.id)
     stored = _store_batch(session, project, batch)
     visits = [prepare_visit(records, [_match_input(row, record)

@@ -276,7 +276,7 @@ def _best(parts: list[list[ChildRecord]], wanted: Iterable[int]) -> int | None:
 
 
 def _new_child(session: Session, project_id: int) -> Child:
-    from server.registry.sync import new_child  # the one way children are made
+    from server.registry.placement import new_child  # the one way children are made
 
     child_id = new_child(session, project_id)
     session.flush()

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from server.db import insert_objects, insert_rows, utcnow
 from server.models import ChildMembership, ChildRecord, MatchKey
-from server.registry.sync import new_child
+from server.registry.placement import new_child
 from tests.conftest import World
 
 AWKWARD = ["tab\there", "line\nbreak", "back\\slash", "Nguyễn Thị Ánh", 'quote " and \\N', ""]

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from server.models import ChildMembership, ChildRecord, ChildUpdate, Form, SubmissionDef
-from server.registry import sync
+from server.registry import placement, sync
 from server.registry.sync import sync_pending
 from server.services import Services
 from sync.instance import parse_instance
@@ -99,7 +99,7 @@ def test_a_submission_failing_while_its_batch_is_placed_is_synced_again_alone(
     with services.database.unit_of_work() as db:
         versions = db.scalars(select(SubmissionDef).order_by(SubmissionDef.id)).all()
         broken = next(v.id for v in versions[1:-1] if "<child>" in v.xml)
-    real_place_records = sync.place_records
+    real_place_records = placement.place_records
 
     def fails_for_one_visit(session: Any, pm: Any, rows: Sequence[ChildRecord],
                             *args: Any, **kwargs: Any) -> Any:
@@ -107,7 +107,8 @@ def test_a_submission_failing_while_its_batch_is_placed_is_synced_again_alone(
             raise RuntimeError("this visit cannot be placed")
         return real_place_records(session, pm, rows, *args, **kwargs)
 
-    monkeypatch.setattr(sync, "place_records", fails_for_one_visit)
+    for module in (placement, sync):  # in a held batch, and when synced alone
+        monkeypatch.setattr(module, "place_records", fails_for_one_visit)
 
     summary = sync_pending(services.database.sessions)
 
