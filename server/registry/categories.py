@@ -316,6 +316,13 @@ def _replay(session: Session, child: Child, current: list[ChildCategory],
     return current, raised
 
 
+def _nothing_to_open(records: Sequence[ChildRecord], current: Sequence[ChildCategory]) -> bool:
+    """No record points to a category, and the episodes hold no duplicate to fold: storing
+    them unchanged would change nothing."""
+    return (not any(record.derived_categories for record in records)
+            and len({_identity(episode) for episode in current}) == len(current))
+
+
 def apply_record_categories(session: Session, child_id: str, records: Sequence[ChildRecord],
                             now: datetime, by: str = SYNC_ACTOR,
                             made: Child | None = None) -> list[Flag]:
@@ -327,9 +334,8 @@ def apply_record_categories(session: Session, child_id: str, records: Sequence[C
     """
     rows = [] if made is not None else _rows(session, child_id)
     current = [_episode(row) for row in rows]
-    if (not any(record.derived_categories for record in records)
-            and len({_identity(episode) for episode in current}) == len(current)):
-        return []  # nothing to open, and storing the episodes unchanged would change nothing
+    if _nothing_to_open(records, current):
+        return []
     # Only now: the sync may pass a child it has just made and not yet flushed.
     child = made or _child(session, child_id)
     after, raised = _replay(session, child, current, records, lambda _: now, by,
@@ -349,8 +355,7 @@ def apply_many_record_categories(session: Session, placed: Mapping[str, Sequence
     for child_id, rows in _rows_of_many(session, placed).items():
         records = placed[child_id]
         current = [_episode(row) for row in rows]
-        if (not any(record.derived_categories for record in records)
-                and len({_identity(episode) for episode in current}) == len(current)):
+        if _nothing_to_open(records, current):
             continue
         child = children[child_id]
         after, more = _replay(session, child, current, records, lambda _: now, by)

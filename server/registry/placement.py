@@ -112,6 +112,13 @@ class ProjectMatcher:
     # entity ids (`new_child`), read in one query by `place_held`.
     named: dict[str, Child] = field(default_factory=dict)
 
+    def end_batch(self) -> None:
+        """Forget a held batch (`place_held`): its hits, numbers and waiting writes, whether
+        it was written or is being rolled back."""
+        self.registry.release()
+        self.numbers, self.linked, self.made, self.edges = [], {}, {}, []
+        self.categorise, self.named = {}, {}
+
 
 def new_child(session: Session, project_id: int, wanted_id: str = "") -> str:
     """A new registry child. A phone's own entity id (``meta/entity/@id``) is kept when it is a
@@ -321,12 +328,11 @@ def refresh_linked(session: Session, pm: ProjectMatcher) -> None:
     its records once (its version moves once, not once per household)."""
     pm.registry.write_held()  # a view is read through the memberships
     insert_rows(session, LinkEdge, pm.edges)
-    ids, categorise = list(pm.linked), pm.categorise
-    pm.linked, pm.made, pm.edges, pm.categorise = {}, {}, [], {}
+    ids = list(pm.linked)
     if ids:
         children = {child.id: child for child in session.scalars(_CHILDREN, {"ids": ids})}
         # Categories do not enter the view: they may come first.
-        apply_many_record_categories(session, categorise, children, utcnow())
+        apply_many_record_categories(session, pm.categorise, children, utcnow())
         refresh_children(session, [children[child_id] for child_id in ids])
 
 
@@ -352,8 +358,8 @@ def place_held(session: Session, pm: ProjectMatcher, visits: Sequence[HeldVisit]
                summary: SyncSummary) -> list[list[Placement]]:
     """Place many visits of one project as one held batch: their blocking keys looked up in
     one query (`DatabaseRegistry.hold`), their child numbers reserved in one update, their
-    children, keys, memberships and link edges written together, and the views of the
-    existing children they link to recomputed once at the end (`refresh_linked`). Each visit
+    children, keys, memberships and link edges written together, and the categories and views
+    of the existing children they link to worked out once at the end (`refresh_linked`). Each visit
     is still matched in order and sees the visits placed before it. An import's batch of rows
     and a sync group's submissions both go this way (README "Benchmarks")."""
     if not visits:
@@ -370,9 +376,7 @@ def place_held(session: Session, pm: ProjectMatcher, visits: Sequence[HeldVisit]
         refresh_linked(session, pm)
         give_back_numbers(session, project_id, pm.numbers)
     finally:
-        pm.registry.release()
-        pm.numbers, pm.linked, pm.made, pm.edges, pm.named = [], {}, {}, [], {}
-        pm.categorise = {}
+        pm.end_batch()
     return placed
 
 

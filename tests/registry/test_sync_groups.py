@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from server.models import ChildMembership, ChildRecord, ChildUpdate, Form, SubmissionDef
 from server.registry import placement, sync
-from server.registry.sync import sync_pending
+from server.registry.sync import SyncSummary, sync_pending
 from server.services import Services
 from sync.instance import parse_instance
 from sync.mapping import map_instance
@@ -54,6 +54,17 @@ def _records_of(services: Services, version_id: int) -> int:
             ChildRecord.submission_def_id == version_id)) or 0
 
 
+def assert_only_it_failed(services: Services, broken: int, summary: SyncSummary) -> None:
+    """``broken`` failed with nothing of it stored; every other version is done and placed."""
+    with services.database.unit_of_work() as db:
+        states = dict(db.execute(select(SubmissionDef.id, SubmissionDef.sync_state)).all())
+        assert states.pop(broken) == "failed"
+        assert set(states.values()) == {"done"}
+        placed = db.scalar(select(func.count()).select_from(ChildMembership)) or 0
+    assert _records_of(services, broken) == 0
+    assert placed == summary.records == sum(_records_of(services, v) for v in states)
+
+
 def test_a_submission_failing_in_the_database_is_rolled_back_alone(
         services: Services, caplog: pytest.LogCaptureFixture) -> None:
     load_households(services, 6)
@@ -68,13 +79,7 @@ def test_a_submission_failing_in_the_database_is_rolled_back_alone(
     assert summary.failed == 1 and summary.submissions == 5
     assert "IntegrityError" in summary.errors[0]
     assert "retrying one at a time" not in caplog.text  # its group committed the others
-    with services.database.unit_of_work() as db:
-        states = dict(db.execute(select(SubmissionDef.id, SubmissionDef.sync_state)).all())
-        assert states.pop(broken) == "failed"
-        assert set(states.values()) == {"done"}
-        placed = db.scalar(select(func.count()).select_from(ChildMembership)) or 0
-    assert _records_of(services, broken) == 0
-    assert placed == summary.records == sum(_records_of(services, v) for v in states)
+    assert_only_it_failed(services, broken, summary)
 
 
 def test_a_revisit_in_the_same_group_links_to_the_child_made_before_it(
@@ -116,13 +121,7 @@ def test_a_submission_failing_while_its_batch_is_placed_is_synced_again_alone(
     assert "cannot be placed" in summary.errors[0]
     assert "syncing each alone" in caplog.text  # the batch was placed again, one by one
     assert "retrying one at a time" not in caplog.text  # in the same transaction
-    with services.database.unit_of_work() as db:
-        states = dict(db.execute(select(SubmissionDef.id, SubmissionDef.sync_state)).all())
-        assert states.pop(broken) == "failed"
-        assert set(states.values()) == {"done"}
-        placed = db.scalar(select(func.count()).select_from(ChildMembership)) or 0
-    assert _records_of(services, broken) == 0
-    assert placed == summary.records == sum(_records_of(services, v) for v in states)
+    assert_only_it_failed(services, broken, summary)
 
 
 def test_a_follow_up_synced_with_the_visit_that_made_its_child_offline_updates_that_child(
