@@ -64,7 +64,7 @@ _KEY_LISTS = select(MatchKey.key_type, MatchKey.key_value, MatchKey.record_id).w
 # autovacuum off) PostgreSQL would otherwise read every record of the project through its
 # index and filter the ids, instead of probing the primary key for each id.
 _PLACED = (
-    select(ChildRecord.id, ChildMembership.child_id)
+    select(ChildRecord.id, ChildMembership.child_id, ChildRecord.household_key)
     .outerjoin(ChildMembership, ChildMembership.record_id == ChildRecord.id)
     .where(ChildRecord.id.in_(bindparam("ids", expanding=True)),
            ChildRecord.project_id + 0 == bindparam("project")))
@@ -153,13 +153,16 @@ class DatabaseRegistry:
 
         Until `release`, `look_ahead` answers from these hits when it can, and `add_all` adds
         the records it places under the held keys, so the households of the chunk still see
-        one another. Only the caller may write keys or memberships meanwhile. The prepared
-        records of earlier chunks are let go.
+        one another. Only the caller may write keys or memberships meanwhile. The records
+        prepared for earlier chunks are kept (up to `MAX_PREPARED`): a stored record does not
+        change once placed, and the next chunk's households mostly meet the last ones'.
         """
-        self._prepared.clear()
+        if len(self._prepared) > MAX_PREPARED:
+            self._prepared.clear()
         self._held = self._hits({_key(key): None for key in keys})
         self._prepare(sorted({rid for hits in self._held.values() if len(hits) <= self.max_block
-                              for rid, child_id in hits if child_id is not None}))
+                              for rid, child_id in hits
+                              if child_id is not None and rid not in self._prepared}))
 
     def write_held(self) -> None:
         """Write the children, keys and memberships of the records placed since `hold`, one
@@ -187,13 +190,22 @@ class DatabaseRegistry:
         child_of: dict[int, str | None] = {}
         ids = sorted({record_id for _, _, record_id in keyed})
         for start in range(0, len(ids), _CHUNK):
-            child_of.update((record_id, child_id) for record_id, child_id in self.session.execute(
-                _PLACED, {"ids": ids[start:start + _CHUNK], "project": self.project_id}))
+            for record_id, child_id, household_key in self.session.execute(
+                    _PLACED, {"ids": ids[start:start + _CHUNK], "project": self.project_id}):
+                child_of[record_id] = child_id
+                self._forget_if_other(record_id, household_key)
         for key_type, key_value, record_id in keyed:
             hits = found.get((key_type, key_value))
             if hits is not None and record_id in child_of:
                 hits.append((record_id, child_of[record_id]))
         return found
+
+    def _forget_if_other(self, record_id: int, household_key: str) -> None:
+        """Drop a prepared record whose id now holds another visit's record: SQLite hands the
+        ids of rolled-back rows out again, to this process or another one."""
+        prepared = self._prepared.get(record_id)
+        if prepared is not None and prepared.submission_id != household_key:
+            del self._prepared[record_id]
 
     def _keyed(self, pairs: Sequence[Key]) -> list[tuple[str, str, int]]:
         """(key_type, key_value, record_id) of every record, of any project, under the keys."""
