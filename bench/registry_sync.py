@@ -19,7 +19,8 @@ committed a batch at a time) into a fresh database. ``--province`` is 500,000 ch
 50 communes.
 
 Prints records/s for each run, the load average beside each figure (the machine is shared) and
-the peak RSS (and its growth) of the processes that did the work.
+the peak RSS (and its growth) of the processes that did the work; first, the CPU time of a
+fixed piece of plain Python, so that figures from machines of different speed compare.
 
     .venv/bin/python bench/registry_sync.py              # SQLite, 1000 households per pass
     .venv/bin/python bench/registry_sync.py \\
@@ -76,6 +77,18 @@ PROVINCE_ROWS, PROVINCE_COMMUNES = 500_000, 50
 
 def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reference_seconds() -> float:
+    """CPU seconds this machine takes for a fixed piece of plain Python (dict and string work,
+    as the sync's): figures taken on machines of different speed compare through it (README
+    "Benchmarks" gives it beside each figure)."""
+    started = time.process_time()
+    table: dict[str, int] = {}
+    for n in range(2_000_000):
+        key = str(n % 5000)
+        table[key] = table.get(key, 0) + n
+    return time.process_time() - started
 
 
 def load() -> str:
@@ -275,6 +288,7 @@ def main() -> None:
         return
     if args.province:
         args.import_rows, args.import_communes = PROVINCE_ROWS, PROVINCE_COMMUNES
+    print(f"machine: reference work {reference_seconds():.2f} s CPU (less is faster)")
     if args.households:
         sync_runs(args)
     if args.import_rows:

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm.attributes import instance_state
 
 log = logging.getLogger(__name__)
 
@@ -132,12 +133,25 @@ def insert_objects(session: Session, model: type[M], rows: Sequence[Mapping[str,
     insert_rows(session, model, full)
     objects = []
     for row in full:
-        stored = model(**row)
+        stored = built(model, row)
         make_transient_to_detached(stored)
         session.add(stored)
         objects.append(stored)
     _track_inserted(session, objects)
     return objects
+
+
+def built(model: type[M], values: Mapping[str, Any]) -> M:
+    """A new ``model`` object holding ``values``, as its constructor would make it but without
+    the attribute events the constructor fires for each value (history kept for a later
+    UPDATE): about 70 µs an object for a child's forty columns, a fifth of an import's time.
+
+    For a row about to be inserted (the session inserts a new object's values as they stand)
+    or one already stored (`insert_objects`); ``values`` must name columns only, no
+    relationships. Later changes to the object are tracked as usual."""
+    made = model.__mapper__.class_manager.new_instance()
+    instance_state(made).dict.update(values)
+    return cast(M, made)
 
 
 # The objects `insert_objects` put in a session, with the transaction (or savepoint) that

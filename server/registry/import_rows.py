@@ -250,9 +250,14 @@ class _Cells:
     """One row's cells by template column name."""
 
     values: dict[str, Any]
+    # Each cell's text, cleaned once: a row's checks ask for most cells several times.
+    texts: dict[str, str] = field(default_factory=dict)
 
     def text(self, name: str) -> str:
-        return _text(self.values.get(name, ""))
+        found = self.texts.get(name)
+        if found is None:
+            found = self.texts[name] = _text(self.values.get(name, ""))
+        return found
 
     def raw(self, name: str) -> Any:
         return self.values.get(name, "")

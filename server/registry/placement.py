@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from server.db import insert_rows, utcnow
+from server.db import built, insert_rows, utcnow
 from server.models import (
     Child,
     ChildRecord,
@@ -139,8 +139,8 @@ def _make_child(session: Session, project_id: int, wanted_id: str, taken: set[st
     # Version 0 until `refresh_child` fills the view: the entity's first version is then 1.
     # The view's columns hold their defaults from the start, so it can be filled before the
     # child is first flushed.
-    child = Child(id=child_id, project_id=project_id, number=number, version=0,
-                  **_VIEW_DEFAULTS)
+    child = built(Child, {"id": child_id, "project_id": project_id, "number": number,
+                          "version": 0, **_VIEW_DEFAULTS})
     session.add(child)
     return child
 

@@ -38,9 +38,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_state
 
 from server.db import utcnow
 from server.models import Child, ChildFieldChoice, ChildMembership, ChildRecord, ChildUpdate
@@ -98,6 +100,7 @@ UPDATE_PROPERTIES: dict[str, str] = {
 # entity's `__version` as it is, so phones do not download the child again for nothing.
 _NOT_ON_PHONES = frozenset({"care_arrangement", "care_registered", "report_count",
                             "first_reported_at"})
+_VIEW_COLUMNS = tuple(item.name for item in fields(CurrentView))
 
 # Screening answers kept with each record (`ChildRecord.raw`): the newest report's wins.
 _ANSWERS = ("school_status", "support", "care_arrangement", "care_registered")
@@ -293,14 +296,19 @@ def records_and_choices(session: Session, child_ids: Sequence[str]
 def store_view(child: Child, view: CurrentView) -> bool:
     """Write ``view`` into the child's columns; bump its version if anything the phones hold
     changed (a column outside the entity list, such as the report count, is only stored)."""
+    state = instance_state(child)
+    # A child not inserted yet takes its values straight: its INSERT takes them as they
+    # stand, with no change history to keep (`server.db.built`); a stored one through its
+    # attributes, so that its UPDATE sees each change.
+    write = state.dict.__setitem__ if state.key is None else partial(setattr, child)
     changed = False
-    for item in fields(CurrentView):
-        value = getattr(view, item.name)
-        if getattr(child, item.name) != value:
-            setattr(child, item.name, value)
-            changed = changed or item.name not in _NOT_ON_PHONES
+    for name in _VIEW_COLUMNS:
+        value = getattr(view, name)
+        if getattr(child, name) != value:
+            write(name, value)
+            changed = changed or name not in _NOT_ON_PHONES
     if changed:
-        child.version = (child.version or 0) + 1
+        write("version", (child.version or 0) + 1)
     return changed
 
 
@@ -340,3 +348,4 @@ def fill_new_child(child: Child, records: Sequence[ChildRecord]) -> bool:
     The child must still hold the view's defaults (as `new_child` makes it).
     """
     return store_view(child, compute_view(records, []))
+
