@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from server.db import insert_objects, insert_rows, utcnow
+from server.db import built, insert_objects, insert_rows, utcnow
 from server.models import ChildMembership, ChildRecord, MatchKey
 from server.registry.placement import new_child
 from tests.conftest import World
@@ -101,3 +101,21 @@ def test_a_duplicate_row_is_an_integrity_error_on_either_database(world: World) 
            "derived_categories": [], "doubtful": []}
     with pytest.raises(IntegrityError), world.uow() as session:
         insert_rows(session, ChildRecord, [row, row])
+
+
+def test_a_built_object_is_inserted_as_it_stands_and_later_changes_are_updates(
+        world: World) -> None:
+    with world.uow() as session:
+        record = built(ChildRecord, {
+            "project_id": world.project_id, "source": "import", "source_key": "l#2",
+            "household_key": "h2", "full_name": "Hà Thị Mai", "raw": {"row": 2},
+            "derived_categories": [], "doubtful": []})
+        session.add(record)
+        session.flush()
+        record.full_name = "Hà Thị Mai Anh"
+        record_id = record.id
+    with world.uow() as session:
+        stored = session.get_one(ChildRecord, record_id)
+        assert (stored.full_name, stored.raw, stored.source_key) == (
+            "Hà Thị Mai Anh", {"row": 2}, "l#2")
+        assert stored.created_at is not None  # the column's default, filled in at the INSERT
