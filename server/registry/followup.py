@@ -228,7 +228,7 @@ def apply_followup(session: Session, version: SubmissionDef, project_id: int
     """Apply one follow-up submission version to the registry (called by the sync); says why
     when it is not applied (a child outside the submitter's villages)."""
     form_def = session.get_one(FormDef, version.form_def_id)
-    root = parse_instance(version.xml.encode("utf-8")).root
+    root = parse_instance(version.xml.encode("utf-8"), accepted=True).root
     update = read_followup(root, saveto_paths(form_def))
     if update is None or _already_applied(session, version):
         return None

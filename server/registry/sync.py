@@ -189,7 +189,7 @@ class ReadVisit:
 def read_visit(version: SubmissionDef, form: FormInfo) -> ReadVisit:
     """Parse and map a household submission: plain Python, nothing written, so a submission
     that cannot be read fails before its group writes anything."""
-    instance = parse_instance(version.xml.encode("utf-8"))
+    instance = parse_instance(version.xml.encode("utf-8"), accepted=True)
     mapped = map_instance(instance.root, version.instance_id, commune=form.commune_code)
     return ReadVisit(version, mapped,
                      _record_columns(version, form.project_id, mapped, instance.root))
