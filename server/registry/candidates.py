@@ -68,6 +68,13 @@ _PLACED = (
     .outerjoin(ChildMembership, ChildMembership.record_id == ChildRecord.id)
     .where(ChildRecord.id.in_(bindparam("ids", expanding=True)),
            ChildRecord.project_id + 0 == bindparam("project")))
+# The same on PostgreSQL with the ids as one array parameter: psycopg binds a statement of
+# 2,000 parameters slower than PostgreSQL runs it (about half of a 50,000-row import's time
+# waiting on this query went there).
+_PLACED_ANY = text(
+    "SELECT r.id, m.child_id, r.household_key FROM child_records r"
+    " LEFT JOIN child_memberships m ON m.record_id = r.id"
+    " WHERE r.id = ANY(CAST(:ids AS bigint[])) AND r.project_id + 0 = :project")
 # Bound parameters of one statement: SQLite allows 32,766, PostgreSQL 65,535.
 _CHUNK = 2000
 # Prepared records kept for later lookups; past this the cache starts again (flat memory
@@ -188,17 +195,28 @@ class DatabaseRegistry:
         for start in range(0, len(pairs), _CHUNK):
             keyed += self._keyed(pairs[start:start + _CHUNK])
         child_of: dict[int, str | None] = {}
-        ids = sorted({record_id for _, _, record_id in keyed})
-        for start in range(0, len(ids), _CHUNK):
-            for record_id, child_id, household_key in self.session.execute(
-                    _PLACED, {"ids": ids[start:start + _CHUNK], "project": self.project_id}):
-                child_of[record_id] = child_id
-                self._forget_if_other(record_id, household_key)
+        for record_id, child_id, household_key in self._placed(
+                sorted({record_id for _, _, record_id in keyed})):
+            child_of[record_id] = child_id
+            self._forget_if_other(record_id, household_key)
         for key_type, key_value, record_id in keyed:
             hits = found.get((key_type, key_value))
             if hits is not None and record_id in child_of:
                 hits.append((record_id, child_of[record_id]))
         return found
+
+    def _placed(self, ids: Sequence[int]) -> list[tuple[int, str | None, str]]:
+        """(record id, its child or None, its household key) of those of ``ids`` that are
+        records of the project."""
+        if not ids:
+            return []
+        params = {"project": self.project_id}
+        if self.session.get_bind().dialect.name == "postgresql":
+            found = self.session.execute(_PLACED_ANY, {**params, "ids": list(ids)})
+            return [(record_id, child_id, key) for record_id, child_id, key in found]
+        return [(record_id, child_id, key) for start in range(0, len(ids), _CHUNK)
+                for record_id, child_id, key in self.session.execute(
+                    _PLACED, {**params, "ids": ids[start:start + _CHUNK]})]
 
     def _forget_if_other(self, record_id: int, household_key: str) -> None:
         """Drop a prepared record whose id now holds another visit's record: SQLite hands the
