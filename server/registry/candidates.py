@@ -49,14 +49,18 @@ _RECORDS = select(*_MATCH_COLUMNS).where(ChildRecord.id.in_(bindparam("ids", exp
 # records by primary key: a join of the three lets the planner start from child_records and
 # walk the whole registry for each lookup, which PostgreSQL chose for a registry that grew in
 # the same transaction (no statistics yet, README "Benchmarks"). On PostgreSQL the keys
-# are a list of (type, value) pairs joined to match_keys, one probe of the (key_type,
-# key_value) index each whatever the statistics, and one statement to plan however many keys a
-# batch has; SQLite, without statistics, probes that index only for two plain IN lists (the few
-# cross pairs they also find are dropped by `DatabaseRegistry._hits`).
+# are a list of (type, value) pairs, each looked up in match_keys by a LATERAL subquery that
+# OFFSET 0 keeps from being flattened into a join: one probe of the (key_type, key_value) index
+# per pair whatever the statistics (with a plain join, statistics taken while the table was a
+# tenth of its size made PostgreSQL sort the whole table for a merge join, 5× slower for a sync
+# group), and one statement to plan however many keys a batch has. SQLite, without
+# statistics, probes that index only for two plain IN lists (the few cross pairs they also find
+# are dropped by `DatabaseRegistry._hits`).
 _KEY_PAIRS = text(
-    "SELECT k.key_type, k.key_value, k.record_id"
+    "SELECT wanted.t, wanted.v, k.record_id"
     " FROM unnest(CAST(:types AS text[]), CAST(:values AS text[])) AS wanted(t, v)"
-    " JOIN match_keys k ON k.key_type = wanted.t AND k.key_value = wanted.v")
+    " CROSS JOIN LATERAL (SELECT m.record_id FROM match_keys m"
+    " WHERE m.key_type = wanted.t AND m.key_value = wanted.v OFFSET 0) AS k")
 _KEY_LISTS = select(MatchKey.key_type, MatchKey.key_value, MatchKey.record_id).where(
     MatchKey.key_type.in_(bindparam("types", expanding=True)),
     MatchKey.key_value.in_(bindparam("values", expanding=True)))
