@@ -144,7 +144,8 @@ def insert_objects(session: Session, model: type[M], rows: Sequence[Mapping[str,
 def built(model: type[M], values: Mapping[str, Any]) -> M:
     """A new ``model`` object holding ``values``, as its constructor would make it but without
     the attribute events the constructor fires for each value (history kept for a later
-    UPDATE): about 70 µs an object for a child's forty columns, a fifth of an import's time.
+    UPDATE): about 70 µs an object for a child's forty columns, some 15 % of an import's time
+    in its profile (README "Benchmarks").
 
     For a row about to be inserted (the session inserts a new object's values as they stand)
     or one already stored (`insert_objects`); ``values`` must name columns only, no

@@ -348,4 +348,3 @@ def fill_new_child(child: Child, records: Sequence[ChildRecord]) -> bool:
     The child must still hold the view's defaults (as `new_child` makes it).
     """
     return store_view(child, compute_view(records, []))
-
