@@ -17,11 +17,11 @@ are then written once for the batch.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select, text
+from sqlalchemy import Executable, Row, bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
 from server.db import insert_rows
@@ -31,7 +31,6 @@ from sync.dates import PartialDate
 from sync.doubtful import without_doubtful
 from sync.matching import BlockingKey, MatchRecord, blocking_keys, prepare
 from sync.matching import ChildRecord as MatchInput
-from sync.matching.blocking import widened_keys
 from sync.matching.index import MAX_BLOCK
 from sync.matching.records import Sex
 
@@ -85,7 +84,9 @@ _CHUNK = 2000
 # through a province's import, README "Benchmarks").
 MAX_PREPARED = 100_000
 
-Key = tuple[str, str]  # (key_type, key_value) as stored in match_keys
+# (key_type, key_value) as stored in match_keys. A `BlockingKey` is one (a named tuple of two
+# strings: equal to, and hashed as, the plain pair the database gives back).
+Key = tuple[str, str]
 Hit = tuple[int, str | None]  # a record sharing the key, and its child (None: not placed yet)
 AnyRow = Row[*tuple[Any, ...]]
 
@@ -107,17 +108,6 @@ def with_record_id(record: MatchInput, row: ChildRecord) -> MatchInput:
     """An incoming record as the matcher sees it: its stored id, its doubtful fields blanked
     as `match_input` blanks them, so both sides of a comparison see the same record."""
     return replace(without_doubtful(record, row.doubtful), record_id=str(row.id))
-
-
-def lookup_keys(record: MatchRecord) -> list[BlockingKey]:
-    """Every key the matcher may look a record up by: the keys it is stored under, and the
-    widened ones it asks for when those found nobody (`sync.matching.blocking.widened_keys`)."""
-    stored = blocking_keys(record)
-    return stored + widened_keys(record, stored)
-
-
-def _key(key: BlockingKey) -> Key:
-    return (str(key.key_type), key.key_value)
 
 
 class DatabaseRegistry:
@@ -149,7 +139,7 @@ class DatabaseRegistry:
         `candidates` answers from these hits until `forget_look_ahead`, so call it only while
         nothing is written to the keys or memberships (except through `add_all`).
         """
-        wanted = {_key(key): None for key in keys}
+        wanted = dict.fromkeys(keys)
         held = self._held
         if held is not None and all(key in held for key in wanted):
             self._ahead = held
@@ -170,7 +160,7 @@ class DatabaseRegistry:
         """
         if len(self._prepared) > MAX_PREPARED:
             self._prepared.clear()
-        self._held = self._hits({_key(key): None for key in keys})
+        self._held = self._hits(dict.fromkeys(keys))
         self._prepare(sorted({rid for hits in self._held.values() if len(hits) <= self.max_block
                               for rid, child_id in hits
                               if child_id is not None and rid not in self._prepared}))
@@ -216,11 +206,19 @@ class DatabaseRegistry:
             return []
         params = {"project": self.project_id}
         if self.session.get_bind().dialect.name == "postgresql":
-            found = self.session.execute(_PLACED_ANY, {**params, "ids": list(ids)})
+            found = self._read(_PLACED_ANY, {**params, "ids": list(ids)})
             return [(record_id, child_id, key) for record_id, child_id, key in found]
         return [(record_id, child_id, key) for start in range(0, len(ids), _CHUNK)
-                for record_id, child_id, key in self.session.execute(
+                for record_id, child_id, key in self._read(
                     _PLACED, {**params, "ids": ids[start:start + _CHUNK]})]
+
+    def _read(self, statement: Executable, params: Mapping[str, Any]
+              ) -> Sequence[AnyRow]:
+        """The rows of a lookup, the session's pending changes written first as its own
+        ``execute`` would, but read as plain rows: the ORM's handling of a query's rows cost
+        about as much as SQLite's running these lookups (README "Benchmarks")."""
+        self.session.flush()
+        return self.session.connection().execute(statement, params).all()
 
     def _forget_if_other(self, record_id: int, household_key: str) -> None:
         """Drop a prepared record whose id now holds another visit's record: SQLite hands the
@@ -232,16 +230,17 @@ class DatabaseRegistry:
     def _keyed(self, pairs: Sequence[Key]) -> list[tuple[str, str, int]]:
         """(key_type, key_value, record_id) of every record, of any project, under the keys."""
         if self.session.get_bind().dialect.name == "postgresql":
-            rows = self.session.execute(_KEY_PAIRS, {"types": [t for t, _ in pairs],
-                                                     "values": [v for _, v in pairs]})
+            rows = self._read(_KEY_PAIRS, {"types": [str(t) for t, _ in pairs],
+                                           "values": [v for _, v in pairs]})
         else:
-            rows = self.session.execute(_KEY_LISTS, {
-                "types": list({key_type for key_type, _ in pairs}),
+            rows = self._read(_KEY_LISTS, {
+                "types": list({str(key_type) for key_type, _ in pairs}),
                 "values": list({key_value for _, key_value in pairs})})
-        return [(key_type, key_value, record_id) for key_type, key_value, record_id in rows]
+        return [(key_type, key_value, record_id)
+                for key_type, key_value, record_id in rows]
 
     def candidates(self, keys: Sequence[BlockingKey]) -> Iterable[tuple[str, MatchRecord]]:
-        wanted = list(dict.fromkeys(_key(key) for key in keys))
+        wanted = list(dict.fromkeys(keys))
         if not wanted:
             return []
         ahead = self._ahead
@@ -264,7 +263,7 @@ class DatabaseRegistry:
 
     def _prepare(self, record_ids: Sequence[int]) -> None:
         for start in range(0, len(record_ids), _CHUNK):
-            for row in self.session.execute(_RECORDS,
+            for row in self._read(_RECORDS,
                                             {"ids": list(record_ids[start:start + _CHUNK])}):
                 self._prepared[row.id] = prepare(match_input(row))
 

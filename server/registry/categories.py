@@ -37,7 +37,7 @@ from sync.categories import (
     default_catalogue,
     flags_to_raise,
     phone_codes,
-    provisional_categories,
+    provisional_categories_each,
 )
 from sync.categories.status import FlagSpec
 from sync.mapping import FORM_MAPPINGS
@@ -118,9 +118,8 @@ def derive_from_instance(root: Element, fallback_today: date) -> list[list[dict[
     household = {**leaves(root, skip={mapping.household, "meta"}),
                  **leaves(groups[0], skip={mapping.child})}
     today = screening_day(household, fallback_today)
-    return [[derived_to_json(d) for d in
-             provisional_categories(form_id, household, leaves(node, skip={"meta"}), today)]
-            for node in children]
+    return [[derived_to_json(d) for d in derived] for derived in provisional_categories_each(
+        form_id, household, [leaves(node, skip={"meta"}) for node in children], today)]
 
 
 # --- episodes ⇄ rows ------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from server.models import (
     MatchCandidate,
 )
 from server.models.registry import EdgeKind, EdgeSource
-from server.registry.candidates import DatabaseRegistry, lookup_keys, with_record_id
+from server.registry.candidates import DatabaseRegistry, with_record_id
 from server.registry.categories import (
     apply_many_record_categories,
     apply_record_categories,
@@ -42,12 +42,13 @@ from sync.doubtful import Doubt, doubtful_field_names, ids_shared_in_visit
 from sync.doubtful import Reason as DoubtReason
 from sync.matching import (
     Band,
-    BlockingKey,
     Decision,
     Matcher,
     MatchModel,
     MatchRecord,
+    RecordKeys,
     prepare,
+    record_keys,
 )
 from sync.matching import ChildRecord as MatchInput
 
@@ -240,14 +241,15 @@ def mark_ids_shared_in_visit(rows: Sequence[ChildRecord]) -> None:
                 "personal_id", row.personal_id, DoubtReason.SHARED_IN_VISIT).as_json()]
 
 
-# A record as the matcher sees it, with every key it may be looked up by (`lookup_keys`).
-Prepared = tuple[MatchRecord, list[BlockingKey]]
+# A record as the matcher sees it, with every key it may be looked up by (`record_keys`:
+# the stored ones and the widened ones the matcher asks for when those found nobody).
+Prepared = tuple[MatchRecord, RecordKeys]
 
 
 def prepare_stored(record: MatchInput, row: ChildRecord) -> Prepared:
     """A stored record prepared for matching (`with_record_id`), and its lookup keys."""
     prepared = prepare(with_record_id(record, row))
-    return prepared, lookup_keys(prepared)
+    return prepared, record_keys(prepared)
 
 
 def place_records(session: Session, pm: ProjectMatcher, rows: Sequence[ChildRecord],
@@ -365,7 +367,8 @@ def place_held(session: Session, pm: ProjectMatcher, visits: Sequence[HeldVisit]
     if not visits:
         return []
     project_id = pm.registry.project_id
-    pm.registry.hold(key for visit in visits for _, keys in visit.prepared for key in keys)
+    pm.registry.hold(key for visit in visits for _, keys in visit.prepared
+                     for key in keys.every())
     pm.numbers = list(take_numbers(session, project_id,
                                    sum(len(visit.rows) for visit in visits)))
     pm.named = _read_children(session, _usable_uuids(
@@ -396,9 +399,10 @@ def _match(session: Session, pm: ProjectMatcher, rows: Sequence[ChildRecord],
     registry = pm.registry
     registry.session = session
     registry.fresh = {row.id for row in rows}
-    registry.look_ahead(key for _, keys in prepared for key in keys)
+    registry.look_ahead(key for _, keys in prepared for key in keys.every())
     try:
-        return pm.matcher.match_submission([record for record, _ in prepared])
+        return pm.matcher.match_submission([record for record, _ in prepared],
+                                            [keys for _, keys in prepared])
     finally:
         registry.forget_look_ahead()
 

@@ -22,6 +22,7 @@ from sync.categories.derive import (
     Reason,
     forms_with_rules,
     provisional_categories,
+    provisional_categories_each,
     ruleset_for,
 )
 from sync.categories.errors import (
@@ -72,5 +73,6 @@ __all__ = [
     "open_category",
     "phone_codes",
     "provisional_categories",
+    "provisional_categories_each",
     "ruleset_for",
 ]

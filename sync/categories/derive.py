@@ -13,7 +13,7 @@ derived and AGEOUT-16-22 takes over — the child is kept, never dropped.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -108,7 +108,13 @@ def evaluate(
     catalogue: Catalogue,
 ) -> list[DerivedCategory]:
     """Run `ruleset` for one child; one entry per category, in catalogue order."""
-    child, household = answers_by_name(child_answers), answers_by_name(household_answers)
+    return _evaluate(ruleset, answers_by_name(household_answers), answers_by_name(child_answers),
+                     today, catalogue)
+
+
+def _evaluate(ruleset: RuleSet, household: Mapping[str, str], child: Mapping[str, str],
+              today: date, catalogue: Catalogue) -> list[DerivedCategory]:
+    """`evaluate` on answers already keyed by field name, as strings (`answers_by_name`)."""
     context = Context(child, household, child_age(child, household, ruleset.age_fields, today))
     reasons: dict[str, list[Reason]] = {}
     subcodes: dict[str, str] = {}
@@ -151,3 +157,20 @@ def provisional_categories(
         today,
         catalogue or default_catalogue(),
     )
+
+
+def provisional_categories_each(
+    form_id: str,
+    household_answers: Mapping[str, object],
+    children_answers: Sequence[Mapping[str, object]],
+    today: date,
+    *,
+    catalogue: Catalogue | None = None,
+) -> list[list[DerivedCategory]]:
+    """`provisional_categories` of each child repeat of one submission, in repeat order: the
+    household's answers are put in shape once for all its children (the sync derives every
+    child of every household visit, README "Benchmarks")."""
+    ruleset, catalogue = ruleset_for(form_id), catalogue or default_catalogue()
+    household = answers_by_name(household_answers)
+    return [_evaluate(ruleset, household, answers_by_name(child), today, catalogue)
+            for child in children_answers]

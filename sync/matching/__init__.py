@@ -6,7 +6,7 @@ assignment inside the household submission → bands with explanations. Plain Py
 database layer implements :class:`CandidateSource` and stores the :class:`Decision` values.
 """
 
-from sync.matching.blocking import BlockingKey, KeyType, blocking_keys
+from sync.matching.blocking import BlockingKey, KeyType, RecordKeys, blocking_keys, record_keys
 from sync.matching.decide import Band, Candidate, Decision, Explanation, Reason
 from sync.matching.index import CandidateSource, InMemoryIndex, RegistryWriter
 from sync.matching.matcher import Matcher
@@ -27,9 +27,11 @@ __all__ = [
     "MatchRecord",
     "Matcher",
     "Reason",
+    "RecordKeys",
     "RegistryWriter",
     "Sex",
     "blocking_keys",
     "parse_sex",
     "prepare",
+    "record_keys",
 ]

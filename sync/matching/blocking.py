@@ -58,6 +58,25 @@ class BlockingKey(NamedTuple):
     key_value: str
 
 
+class RecordKeys(NamedTuple):
+    """A record's stored keys and the widened ones, worked out once (`record_keys`): the
+    registry looks a batch's records up by both before matching them, and the matcher then
+    asks for the same keys again."""
+
+    stored: list[BlockingKey]
+    widened: list[BlockingKey]
+
+    def every(self) -> list[BlockingKey]:
+        """Every key the record may be looked up by."""
+        return self.stored + self.widened
+
+
+def record_keys(record: MatchRecord) -> RecordKeys:
+    """The keys a record is stored under and the widened keys it may be looked up by."""
+    stored = blocking_keys(record)
+    return RecordKeys(stored, widened_keys(record, stored))
+
+
 def _years(record: MatchRecord) -> tuple[int, ...]:
     if record.dob is None:
         return ()

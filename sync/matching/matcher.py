@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from sync.dates import DateLevel, compare_dates
 from sync.matching.assign import assign_one_to_one
-from sync.matching.blocking import BlockingKey, blocking_keys, widened_keys
+from sync.matching.blocking import BlockingKey, RecordKeys, record_keys
 from sync.matching.compare import (
     Comparison,
     GivenLevel,
@@ -109,13 +109,12 @@ class Matcher:
         self.scorer = Scorer(model, source)
         self.pairs_scored = 0
 
-    def _row(self, record: MatchRecord) -> _Row:
+    def _row(self, record: MatchRecord, keys: RecordKeys) -> _Row:
         ruled_out = set(self.source.cannot_link_children(record.record_id))
-        stored = blocking_keys(record)
-        row = _Row(record, tuple(stored), {}, set())
-        seen = self._add_candidates(row, stored, ruled_out, set())
+        row = _Row(record, tuple(keys.stored), {}, set())
+        seen = self._add_candidates(row, keys.stored, ruled_out, set())
         if not any(p.total >= self.model.review or _must_see(p) for p in row.best.values()):
-            self._add_candidates(row, widened_keys(record, stored), ruled_out, seen)
+            self._add_candidates(row, keys.widened, ruled_out, seen)
         return row
 
     def _add_candidates(self, row: _Row, keys: Sequence[BlockingKey], ruled_out: set[str],
@@ -145,9 +144,14 @@ class Matcher:
                 best[child_id] = pair
         return seen | set(child_of)
 
-    def match_submission(self, records: Sequence[MatchRecord]) -> list[Decision]:
-        """Decide every row of one submission (rows must share one ``submission_id``)."""
-        rows = [self._row(record) for record in records]
+    def match_submission(self, records: Sequence[MatchRecord],
+                         keys: Sequence[RecordKeys] | None = None) -> list[Decision]:
+        """Decide every row of one submission (rows must share one ``submission_id``);
+        ``keys``, each record's `record_keys` when the caller worked them out already."""
+        if keys is None:
+            keys = [record_keys(record) for record in records]
+        rows = [self._row(record, record_keys_) for record, record_keys_
+                in zip(records, keys, strict=True)]
         eligible = [row.eligible(self.model) for row in rows]
         edges = {}
         for i, pairs in enumerate(eligible):

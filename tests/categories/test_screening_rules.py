@@ -16,6 +16,7 @@ from sync.categories import (
     NoRulesForForm,
     forms_with_rules,
     provisional_categories,
+    provisional_categories_each,
 )
 from tests.categories.builders import (
     FORM,
@@ -298,6 +299,15 @@ def test_answers_may_be_keyed_by_submission_path_and_be_non_strings() -> None:
     child["household/child/c_age"] = 10  # type: ignore[assignment]
     derived = provisional_categories(FORM, NEUTRAL_HOUSEHOLD, child, TODAY)
     assert [d.code for d in derived] == ["HCDB-D"]
+
+
+def test_each_child_of_one_household_derives_as_it_would_alone() -> None:
+    household = {**NEUTRAL_HOUSEHOLD, **POOR}
+    children = [NEUTRAL_CHILD, {**NEUTRAL_CHILD, **BOTH_DEAD},
+                {**NEUTRAL_CHILD, "d_functioning/d_walk": "cannot"}]
+    each = provisional_categories_each(FORM, household, children, TODAY)
+    assert each == [provisional_categories(FORM, household, child, TODAY) for child in children]
+    assert len({tuple(d.code for d in derived) for derived in each}) == 3
 
 
 def test_a_form_without_rules_is_an_error_with_a_code() -> None:

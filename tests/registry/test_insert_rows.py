@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from server.db import built, insert_objects, insert_rows, utcnow
-from server.models import ChildMembership, ChildRecord, MatchKey
+from server.models import ChildMembership, ChildRecord, LinkEdge, MatchKey
 from server.registry.placement import new_child
 from tests.conftest import World
 
@@ -47,6 +47,22 @@ def test_a_python_default_is_filled_in_for_a_column_not_given(world: World) -> N
         created = session.scalar(select(ChildMembership.created_at))
     assert isinstance(created, datetime)
     assert before - timedelta(seconds=1) <= created <= utcnow()
+
+
+def test_typed_values_come_back_as_the_orm_would_have_stored_them(world: World) -> None:
+    record_id = a_record(world)
+    given = datetime(2026, 12, 6, 9, 30, 15, 250)
+    explanation = {"reasons": ["same_personal_id"], "score": 12.5, "name": "Nguyễn Thị Ánh"}
+    with world.uow() as session:
+        insert_rows(session, LinkEdge, [
+            {"record_a": record_id, "record_b": record_id, "kind": "link", "source": "auto",
+             "score": 12.5, "model_version": None, "explanation": explanation,
+             "revoked_at": given}])
+    with world.uow() as session:
+        edge = session.scalars(select(LinkEdge)).one()
+        assert (edge.score, edge.model_version, edge.explanation, edge.revoked_at) == (
+            12.5, None, explanation, given)
+        assert isinstance(edge.created_at, datetime)
 
 
 def test_nothing_to_insert_is_no_statement(world: World) -> None:
