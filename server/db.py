@@ -85,8 +85,13 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
     (an `IntegrityError` for a duplicate key)."""
     if not rows:
         return
+    write_waiting(session)
     session.flush()
-    table = cast(Table, model.__table__)
+    _insert(session, cast(Table, model.__table__), rows)
+
+
+def _insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """`insert_rows` without flushing the session first."""
     columns = list(rows[0])
     defaults = _python_defaults(table, columns)
     if session.get_bind().dialect.name != "postgresql":
@@ -197,6 +202,61 @@ def built(model: type[M], values: Mapping[str, Any]) -> M:
     return cast(M, made)
 
 
+# Objects `built` for new rows that the session's next flush inserts ahead of its own work
+# (`insert_on_flush`), kept in ``Session.info``.
+_WAITING = "diemtua_waiting_rows"
+
+
+def insert_on_flush(session: Session, stored: Base) -> None:
+    """Have ``stored``, an object `built` for a new row, inserted by `insert_rows` (COPY,
+    executemany) when the session next flushes or commits, ahead of the ORM's own INSERTs,
+    which may refer to it. For the thousands of children an import's batch makes, the unit of
+    work costs more than the rows' INSERT (README "Benchmarks"). Until then the object is not
+    in the session: a query finds its row only after a flush. ``stored`` holds its values
+    under its columns' names; a rollback drops what is still waiting."""
+    session.info.setdefault(_WAITING, []).append(stored)
+
+
+def write_waiting(session: Session) -> None:
+    """Insert the objects `insert_on_flush` left waiting, a statement per model and set of
+    columns given, and put them
+    in the session as stored (their defaults filled in, later changes tracked as updates).
+    Called before every flush and commit, and by `insert_rows` (a flush with nothing else to
+    do does nothing, not even call its hooks)."""
+    waiting = session.info.pop(_WAITING, None)
+    if not waiting:
+        return
+    shapes: dict[tuple[type[Base], frozenset[str]], list[Base]] = {}
+    for stored in waiting:
+        shapes.setdefault((type(stored), frozenset(instance_state(stored).dict)), []
+                          ).append(stored)
+    for (model, shape), objects in shapes.items():
+        table = cast(Table, model.__table__)
+        columns = [column.name for column in table.columns if column.name in shape]
+        defaults = _python_defaults(table, columns)
+        states = [instance_state(stored).dict for stored in objects]
+        for values in states:
+            values.update(defaults)
+        pick = itemgetter(*columns, *defaults)
+        names = [*columns, *defaults]
+        _insert(session, table, [dict(zip(names, pick(values), strict=True))
+                                 for values in states])
+        for stored in objects:
+            make_transient_to_detached(stored)
+            session.add(stored)
+        _track_inserted(session, objects)
+
+
+@event.listens_for(Session, "before_flush")
+def _write_waiting_before_flush(session: Session, context: Any, instances: Any) -> None:
+    write_waiting(session)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_waiting_before_commit(session: Session) -> None:
+    write_waiting(session)
+
+
 # The objects `insert_objects` put in a session, with the transaction (or savepoint) that
 # stored them: kept in ``Session.info`` until the session commits.
 _INSERTED = "diemtua_inserted_objects"
@@ -224,6 +284,7 @@ def _forget_rolled_back(session: Session, rolled_back: Any) -> None:
         else:
             kept.append((transaction, objects))
     session.info[_INSERTED] = kept
+    session.info.pop(_WAITING, None)  # never written: nothing to forget in the database
 
 
 @event.listens_for(Session, "after_commit")

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from server.db import built, insert_rows, utcnow
+from server.db import built, insert_on_flush, insert_rows, utcnow
 from server.models import (
     Child,
     ChildRecord,
@@ -131,8 +131,10 @@ def new_child(session: Session, project_id: int, wanted_id: str = "") -> str:
 
 
 def _make_child(session: Session, project_id: int, wanted_id: str, taken: set[str],
-                number: int) -> Child:
-    """`new_child` given the wanted ids already used by a child (the made one is added)."""
+                number: int, held: bool = False) -> Child:
+    """`new_child` given the wanted ids already used by a child (the made one is added).
+    A held batch's children wait for its next flush, which inserts them all in one
+    statement (`insert_on_flush`)."""
     child_id = _usable_uuid(wanted_id)
     if child_id is None or child_id in taken:
         child_id = str(uuid.uuid4())
@@ -142,7 +144,10 @@ def _make_child(session: Session, project_id: int, wanted_id: str, taken: set[st
     # child is first flushed.
     child = built(Child, {"id": child_id, "project_id": project_id, "number": number,
                           "version": 0, **_VIEW_DEFAULTS})
-    session.add(child)
+    if held:
+        insert_on_flush(session, child)
+    else:
+        session.add(child)
     return child
 
 
@@ -218,7 +223,8 @@ def _apply(session: Session, pm: ProjectMatcher, row: ChildRecord, decision: Dec
             session.add(LinkEdge(**edge))
         summary.linked += 1
         return decision.child_id
-    child = _make_child(session, pm.registry.project_id, wanted_id, taken, next(numbers))
+    child = _make_child(session, pm.registry.project_id, wanted_id, taken, next(numbers),
+                        held=pm.registry.holding)
     if decision.band is Band.REVIEW:
         for candidate in decision.candidates:
             session.add(MatchCandidate(

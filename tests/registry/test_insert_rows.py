@@ -3,14 +3,23 @@ way, awkward text intact and the model's Python defaults filled in."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from server.db import built, insert_objects, insert_rows, utcnow
-from server.models import ChildMembership, ChildRecord, LinkEdge, MatchKey
+from server.db import built, insert_objects, insert_on_flush, insert_rows, utcnow
+from server.models import (
+    Child,
+    ChildCategoryEpisode,
+    ChildMembership,
+    ChildRecord,
+    LinkEdge,
+    MatchKey,
+)
 from server.registry.placement import new_child
 from tests.conftest import World
 
@@ -135,3 +144,43 @@ def test_a_built_object_is_inserted_as_it_stands_and_later_changes_are_updates(
         assert (stored.full_name, stored.raw, stored.source_key) == (
             "Hà Thị Mai Anh", {"row": 2}, "l#2")
         assert stored.created_at is not None  # the column's default, filled in at the INSERT
+
+
+def a_waiting_child(session: Session, world: World, number: int) -> Child:
+    child = built(Child, {"id": str(uuid.uuid4()), "project_id": world.project_id,
+                          "number": number, "version": 0, "full_name": "Lò Văn Páo"})
+    insert_on_flush(session, child)
+    return child
+
+
+def test_a_waiting_row_goes_in_before_the_flushed_rows_that_refer_to_it(world: World) -> None:
+    with world.uow() as session:
+        child = a_waiting_child(session, world, 901)
+        assert child not in session  # waiting: not the session's yet
+        session.add(ChildCategoryEpisode(child_id=child.id, code="HCDB-A", status="provisional",
+                                         opened_at=utcnow()))
+        session.flush()  # the child first, or its episode's foreign key fails
+        assert child in session
+        child.full_name = "Lò Văn Páo Anh"  # now an UPDATE of the stored row
+    with world.uow() as session:
+        stored = session.get_one(Child, child.id)
+        assert (stored.full_name, stored.number) == ("Lò Văn Páo Anh", 901)
+        assert stored.created_at is not None  # the column's default, filled in
+        assert session.scalars(select(ChildCategoryEpisode.child_id)).all() == [child.id]
+
+
+def test_a_commit_with_nothing_else_to_flush_still_writes_what_waits(world: World) -> None:
+    with world.uow() as session:
+        child_id = a_waiting_child(session, world, 902).id
+    with world.uow() as session:
+        assert session.get(Child, child_id) is not None
+
+
+def test_a_rollback_drops_what_still_waits(world: World) -> None:
+    with pytest.raises(RuntimeError), world.uow() as session:
+        a_waiting_child(session, world, 903)
+        raise RuntimeError("the batch fails before its flush")
+    with world.uow() as session:
+        a_waiting_child(session, world, 904)
+    with world.uow() as session:
+        assert session.scalars(select(Child.number)).all() == [904]
