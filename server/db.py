@@ -219,10 +219,9 @@ def insert_on_flush(session: Session, stored: Base) -> None:
 
 def write_waiting(session: Session) -> None:
     """Insert the objects `insert_on_flush` left waiting, a statement per model and set of
-    columns given, and put them
-    in the session as stored (their defaults filled in, later changes tracked as updates).
-    Called before every flush and commit, and by `insert_rows` (a flush with nothing else to
-    do does nothing, not even call its hooks)."""
+    columns given, and put them in the session as stored (their defaults filled in, later
+    changes tracked as updates). Called before every flush and commit, and by `insert_rows`:
+    a flush with nothing else to do returns at once, without calling its hooks."""
     waiting = session.info.pop(_WAITING, None)
     if not waiting:
         return

@@ -236,8 +236,7 @@ class DatabaseRegistry:
             rows = self._read(_KEY_LISTS, {
                 "types": list({str(key_type) for key_type, _ in pairs}),
                 "values": list({key_value for _, key_value in pairs})})
-        return [(key_type, key_value, record_id)
-                for key_type, key_value, record_id in rows]
+        return [(key_type, key_value, record_id) for key_type, key_value, record_id in rows]
 
     def candidates(self, keys: Sequence[BlockingKey]) -> Iterable[tuple[str, MatchRecord]]:
         wanted = list(dict.fromkeys(keys))
@@ -263,8 +262,7 @@ class DatabaseRegistry:
 
     def _prepare(self, record_ids: Sequence[int]) -> None:
         for start in range(0, len(record_ids), _CHUNK):
-            for row in self._read(_RECORDS,
-                                            {"ids": list(record_ids[start:start + _CHUNK])}):
+            for row in self._read(_RECORDS, {"ids": list(record_ids[start:start + _CHUNK])}):
                 self._prepared[row.id] = prepare(match_input(row))
 
     def cannot_link_children(self, record_id: str) -> Collection[str]:
