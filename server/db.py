@@ -10,8 +10,9 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any, TypeVar, cast
@@ -98,7 +99,8 @@ def _insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -
         _insert_many(session, table, rows, columns, defaults)
         return
     as_json = {column.name for column in table.columns if isinstance(column.type, JSON)}
-    names = ", ".join(f'"{name}"' for name in [*columns, *defaults])
+    every = [*columns, *defaults.names()]
+    names = ", ".join(f'"{name}"' for name in every)
     statement = f'COPY "{table.name}" ({names}) FROM STDIN'  # names from the model
     connection = session.connection()
     driver, dbapi = connection.connection.driver_connection, connection.dialect.dbapi
@@ -106,15 +108,16 @@ def _insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -
     try:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
-                copy.write_row([*(json.dumps(row[name]) if name in as_json else row[name]
-                                  for name in columns), *defaults.values()])
+                values = {**row, **defaults.row()} if defaults else row
+                copy.write_row([json.dumps(values[name]) if name in as_json else values[name]
+                                for name in every])
     except dbapi.Error as exc:  # raised as SQLAlchemy raises an INSERT's errors
         raise DBAPIError.instance(statement, None, _without_values(exc), dbapi.Error,
                                   hide_parameters=True, dialect=connection.dialect) from None
 
 
 def _insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]],
-                 columns: list[str], defaults: Mapping[str, Any]) -> None:
+                 columns: list[str], defaults: _Defaults) -> None:
     """One executemany INSERT with the driver's own positional parameters, each value
     converted by its column type's bind processor as SQLAlchemy would convert it: an INSERT
     built by SQLAlchemy spends more on putting each row's parameters together than SQLite
@@ -122,25 +125,20 @@ def _insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any
     connection = session.connection()
     dialect = connection.dialect
     if dialect.paramstyle != "qmark":  # only SQLite comes here; any other goes the long way
-        connection.execute(insert(table), [{**row, **defaults} for row in rows])
+        connection.execute(insert(table), [{**row, **defaults.row()} for row in rows])
         return
-    compiled = insert(table).values({name: bindparam(name) for name in [*columns, *defaults]}
+    compiled = insert(table).values({name: bindparam(name)
+                                     for name in [*columns, *defaults.names()]}
                                     ).compile(dialect=dialect)
     order = list(compiled.positiontup or ())
-    convert = {name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-               for name in order}
-    fixed = {}
-    for name, value in defaults.items():
-        process = convert[name]
-        fixed[name] = value if process is None else process(value)
     # The values in the statement's order by one C call a row; then only the few columns
     # whose type converts its values (dates, JSON) are worked on one by one.
     pick = itemgetter(*order)
-    converted = [(i, process) for i, name in enumerate(order)
-                 if name not in fixed and (process := convert[name]) is not None]
+    converted = [(i, process) for i, name in enumerate(order) if (
+        process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
     params: list[tuple[Any, ...]] = []
     for row in rows:
-        values = pick({**row, **fixed} if fixed else row)
+        values = pick({**row, **defaults.row()} if defaults else row)
         if len(order) == 1:
             values = (values,)
         if converted:
@@ -176,7 +174,8 @@ def insert_objects(session: Session, model: type[M], rows: Sequence[Mapping[str,
     table = cast(Table, model.__table__)
     ids = _reserve_ids(session, table, len(rows))
     defaults = _python_defaults(table, ["id", *rows[0]])
-    full = [{"id": row_id, **row, **defaults} for row_id, row in zip(ids, rows, strict=True)]
+    full = [{"id": row_id, **row, **defaults.row()}
+            for row_id, row in zip(ids, rows, strict=True)]
     insert_rows(session, model, full)
     objects = []
     for row in full:
@@ -235,9 +234,9 @@ def write_waiting(session: Session) -> None:
         defaults = _python_defaults(table, columns)
         states = [instance_state(stored).dict for stored in objects]
         for values in states:
-            values.update(defaults)
-        pick = itemgetter(*columns, *defaults)
-        names = [*columns, *defaults]
+            values.update(defaults.row())
+        names = [*columns, *defaults.names()]
+        pick = itemgetter(*names)
         _insert(session, table, [dict(zip(names, pick(values), strict=True))
                                  for values in states])
         for stored in objects:
@@ -313,20 +312,40 @@ def _reserve_ids(session: Session, table: Table, count: int) -> list[int]:
     return list(range(largest + 1, largest + 1 + count))
 
 
-def _python_defaults(table: Table, given: Sequence[str]) -> dict[str, Any]:
-    """The model's Python-side defaults (``default=utcnow``, ``default=""``) of the columns a
-    COPY does not name, worked out once for all its rows: COPY, unlike an INSERT through
-    SQLAlchemy, would leave them to the database."""
-    found: dict[str, Any] = {}
+@dataclass(frozen=True)
+class _Defaults:
+    """The model's Python-side defaults of the columns a row does not name: COPY, unlike an
+    INSERT through SQLAlchemy, would leave them to the database. A value (``default=""``)
+    is the same for every row; a callable (``default=utcnow``, ``default=list``) is called
+    for each, as SQLAlchemy calls it, so rows get their own timestamps and lists."""
+
+    fixed: dict[str, Any]
+    each: dict[str, Callable[[Any], Any]]
+
+    def names(self) -> list[str]:
+        return [*self.fixed, *self.each]
+
+    def __bool__(self) -> bool:
+        return bool(self.fixed or self.each)
+
+    def row(self) -> dict[str, Any]:
+        """The default values of one row."""
+        return {**self.fixed, **{name: make(None) for name, make in self.each.items()}}
+
+
+def _python_defaults(table: Table, given: Sequence[str]) -> _Defaults:
+    """The Python-side defaults of ``table``'s columns not in ``given``."""
+    fixed: dict[str, Any] = {}
+    each: dict[str, Callable[[Any], Any]] = {}
     for column in table.columns:
         default = column.default
         if column.name in given or default is None or not isinstance(default, ColumnDefault):
             continue
         if default.is_scalar:
-            found[column.name] = default.arg
+            fixed[column.name] = default.arg
         elif default.is_callable:
-            found[column.name] = default.arg(None)
-    return found
+            each[column.name] = default.arg
+    return _Defaults(fixed, each)
 
 
 # SQLite has one writer at a time: a writer waits this long for the lock (SQLite's busy

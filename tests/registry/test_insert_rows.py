@@ -184,3 +184,18 @@ def test_a_rollback_drops_what_still_waits(world: World) -> None:
         a_waiting_child(session, world, 904)
     with world.uow() as session:
         assert session.scalars(select(Child.number)).all() == [904]
+
+
+def test_a_callable_default_is_called_for_each_row_not_shared(world: World) -> None:
+    rows = [{"project_id": world.project_id, "source": "import", "source_key": f"l#{n}",
+             "household_key": f"h{n}", "full_name": "Lò Thị Mai", "raw": {},
+             "derived_categories": []} for n in range(2)]  # no "doubtful": default=list
+    with world.uow() as session:
+        first, second = insert_objects(session, ChildRecord, rows)
+        assert first.doubtful == second.doubtful == []
+        assert first.doubtful is not second.doubtful  # one list each, as the ORM would give
+        for n in range(3):
+            a_waiting_child(session, world, 910 + n)
+    with world.uow() as session:  # the commit wrote them
+        made = session.scalars(select(Child.created_at).order_by(Child.number)).all()
+    assert len(made) == 3 and made == sorted(made)  # stamped one by one, in the order made
