@@ -123,24 +123,21 @@ def _insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any
     built by SQLAlchemy spends more on putting each row's parameters together than SQLite
     spends on storing the row (README "Benchmarks")."""
     connection = session.connection()
-    dialect = connection.dialect
-    if dialect.paramstyle != "qmark":  # only SQLite comes here; any other goes the long way
-        connection.execute(insert(table), [{**row, **defaults.row()} for row in rows])
-        return
+    dialect = connection.dialect  # SQLite's: positional "?" parameters
     compiled = insert(table).values({name: bindparam(name)
                                      for name in [*columns, *defaults.names()]}
                                     ).compile(dialect=dialect)
     order = list(compiled.positiontup or ())
     # The values in the statement's order by one C call a row; then only the few columns
     # whose type converts its values (dates, JSON) are worked on one by one.
-    pick = itemgetter(*order)
+    pick: Callable[[Mapping[str, Any]], Any] = (
+        itemgetter(*order) if len(order) > 1
+        else lambda row: (row[order[0]],))  # one name: itemgetter gives no tuple
     converted = [(i, process) for i, name in enumerate(order) if (
         process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
     params: list[tuple[Any, ...]] = []
     for row in rows:
         values = pick({**row, **defaults.row()} if defaults else row)
-        if len(order) == 1:
-            values = (values,)
         if converted:
             listed = list(values)
             for i, process in converted:
@@ -212,7 +209,9 @@ def insert_on_flush(session: Session, stored: Base) -> None:
     which may refer to it. For the thousands of children an import's batch makes, the unit of
     work costs more than the rows' INSERT (README "Benchmarks"). Until then the object is not
     in the session: a query finds its row only after a flush. ``stored`` holds its values
-    under its columns' names; a rollback drops what is still waiting."""
+    under its columns' names; a rollback (of the transaction or of any savepoint) drops what
+    is still waiting, so a caller lets nothing wait across a savepoint it begins (a held
+    batch of the registry begins none)."""
     session.info.setdefault(_WAITING, []).append(stored)
 
 

@@ -150,13 +150,9 @@ def provisional_categories(
     (``hh_poverty``, ``today``…), `child_answers` one instance of the ``child`` repeat.
     Raises `NoRulesForForm` for a form without a rule file.
     """
-    return evaluate(
-        ruleset_for(form_id),
-        household_answers,
-        child_answers,
-        today,
-        catalogue or default_catalogue(),
-    )
+    [derived] = provisional_categories_each(form_id, household_answers, [child_answers], today,
+                                            catalogue=catalogue)
+    return derived
 
 
 def provisional_categories_each(
