@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from server.models import Project
 
@@ -61,7 +62,9 @@ def take_numbers(session: Session, project_id: int, count: int = 1) -> range:
     last = session.execute(
         update(Project).where(Project.id == project_id)
         .values(next_child_number=Project.next_child_number + count)
-        .returning(Project.next_child_number)).scalar_one()
+        .returning(Project.next_child_number)
+        .execution_options(synchronize_session=False)).scalar_one()
+    _forget_next_number(session, project_id)
     return range(last - count, last)
 
 
@@ -72,4 +75,16 @@ def give_back_numbers(session: Session, project_id: int, unused: Sequence[int]) 
         session.execute(update(Project)
                         .where(Project.id == project_id,
                                Project.next_child_number == unused[-1] + 1)
-                        .values(next_child_number=unused[0]))
+                        .values(next_child_number=unused[0])
+                        .execution_options(synchronize_session=False))
+        _forget_next_number(session, project_id)
+
+
+def _forget_next_number(session: Session, project_id: int) -> None:
+    """Expire the counter on the project's object, if the session holds one, so it is read
+    again when asked. The ORM's own synchronisation would instead test the UPDATE's criteria
+    on every object in the session: a sync batch holds thousands, and that scan was a thirtieth
+    of a re-survey's sync (README "Benchmarks")."""
+    project = session.identity_map.get(identity_key(Project, project_id))
+    if project is not None:
+        session.expire(project, ["next_child_number"])

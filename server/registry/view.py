@@ -39,6 +39,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import partial
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
@@ -124,20 +125,50 @@ CHOOSABLE = ("full_name", "sex", "dob", "personal_id", "mother_name", "father_na
              "household_head")
 
 
-def record_order(record: ChildRecord) -> tuple[datetime, datetime, int]:
+class ViewRecord(NamedTuple):
+    """What the view reads of a stored record, read as plain columns (`records_and_choices`):
+    the ORM's objects, and the whole of each record's answers decoded from JSON, cost the sync
+    more than computing the views from them (README "Benchmarks"). ``raw`` holds only the
+    screening answers the view takes (`_ANSWERS`)."""
+
+    id: int
+    source: str
+    reported_at: datetime | None
+    created_at: datetime | None
+    full_name: str
+    mother_name: str
+    father_name: str
+    household_head: str
+    guardian_name: str
+    home_name: str
+    village_code: str
+    sex: str
+    personal_id: str
+    dob: str | None
+    dob_precision: str | None
+    dob_estimated: bool
+    doubtful: list[Any] | None
+    raw: dict[str, Any] | None
+
+
+# A record as the view reads it: a `ChildRecord` of the session or a `ViewRecord` read back.
+ViewInput = ChildRecord | ViewRecord
+
+
+def record_order(record: ViewInput) -> tuple[datetime, datetime, int]:
     """Oldest report first: by when it was reported (undated list rows first), then stored."""
     return (record.reported_at or datetime.min, record.created_at or datetime.max,
             record.id or 0)
 
 
-def _dob_rank(record: ChildRecord) -> int:
+def _dob_rank(record: ViewInput) -> int:
     if not record.dob:
         return -1
     rank = _PRECISION_RANK.get(record.dob_precision or "", 1)
     return 0 if record.dob_estimated else rank
 
 
-def source_rank(record: ChildRecord) -> int:
+def source_rank(record: ViewInput) -> int:
     return SOURCE_RANK.get(record.source or "", 0)
 
 
@@ -146,7 +177,7 @@ def marked_syllables(text: str) -> int:
     return sum(1 for word in text.split() if fold(word) != word.lower())
 
 
-def value_of(record: ChildRecord, field: str) -> str:
+def value_of(record: ViewInput, field: str) -> str:
     """The record's value of a view field, "" when it has none (an unknown sex is none)."""
     value = getattr(record, field) or ""
     if field == "sex" and value not in ("M", "F"):
@@ -154,24 +185,24 @@ def value_of(record: ChildRecord, field: str) -> str:
     return str(value)
 
 
-def _spelling(record: ChildRecord, field: str) -> tuple[bool, int, int,
+def _spelling(record: ViewInput, field: str) -> tuple[bool, int, int,
                                                         tuple[datetime, datetime, int]]:
     """How well a record writes a name, best highest (see the module docstring)."""
     marks = marked_syllables(value_of(record, field))
     return (marks > 0, source_rank(record), marks, record_order(record))
 
 
-def trusted(record: ChildRecord, field: str) -> bool:
+def trusted(record: ViewInput, field: str) -> bool:
     """Whether the record's value of ``field`` is not one it marks doubtful."""
     return not any(isinstance(doubt, dict) and doubt.get("field") == field
                    for doubt in record.doubtful or ())
 
 
-def _dob_key(record: ChildRecord) -> tuple[bool, int, int, tuple[datetime, datetime, int]]:
+def _dob_key(record: ViewInput) -> tuple[bool, int, int, tuple[datetime, datetime, int]]:
     return (trusted(record, "dob"), _dob_rank(record), source_rank(record), record_order(record))
 
 
-def default_record(records: Sequence[ChildRecord], field: str) -> ChildRecord | None:
+def default_record(records: Sequence[ViewInput], field: str) -> ViewInput | None:
     """The record whose value of ``field`` the view takes when no reviewer chose one (None
     when no record has a value)."""
     holding = [record for record in records if value_of(record, field)]
@@ -190,8 +221,8 @@ def default_record(records: Sequence[ChildRecord], field: str) -> ChildRecord | 
     return max(holding, key=record_order)
 
 
-def chosen_record(records: Sequence[ChildRecord], field: str, value: str
-                  ) -> ChildRecord | None:
+def chosen_record(records: Sequence[ViewInput], field: str, value: str
+                  ) -> ViewInput | None:
     """The record a reviewer's choice of ``value`` stands on (for a date of birth, the one
     that gives it most precisely), or None when no record holds the value any more."""
     holding = [record for record in records if value_of(record, field) == value]
@@ -206,12 +237,12 @@ _VIEW_FIELDS = (*PERSON_NAMES, *SITUATION_NAMES, HOME_NAME, "village_code", "sex
 _NAME_FOLDED_LENGTH = 255
 
 
-def compute_view(records: Sequence[ChildRecord], updates: Sequence[ChildUpdate],
+def compute_view(records: Sequence[ViewInput], updates: Sequence[ChildUpdate],
                  choices: Mapping[str, str] | None = None) -> CurrentView:
     """The view of one child from its records, updates (any order) and the values reviewers
     chose (field → value)."""
     view = CurrentView()
-    picked: dict[str, ChildRecord | None] = {
+    picked: dict[str, ViewInput | None] = {
         field: default_record(records, field) for field in (*_VIEW_FIELDS, "dob")}
     for field, chosen in (choices or {}).items():
         record = chosen_record(records, field, chosen) if field in CHOOSABLE else None
@@ -255,9 +286,15 @@ _RECORDS_OF = (select(ChildRecord)
 _UPDATES_OF = select(ChildUpdate).where(ChildUpdate.child_id == bindparam("child_id"))
 # A child's records with the reviewers' choices in force beside each (NULLs when none: a choice
 # is rare), so the sync's refresh costs no query more than before choices existed.
+_VIEW_RECORD_COLUMNS = [getattr(ChildRecord, name) for name in ViewRecord._fields
+                        if name != "raw"]
+# The answers the view takes, each read out of the record's JSON by the database: decoding the
+# whole of every record's answers cost more than all the rest of reading it. Answers are text
+# (`sync.mapping`), so reading them as text changes nothing.
+_VIEW_ANSWERS = [ChildRecord.raw[answer].as_string() for answer in _ANSWERS]
 _RECORDS_AND_CHOICES_OF_MANY = (
-    select(ChildRecord, ChildMembership.child_id, ChildFieldChoice.id, ChildFieldChoice.field,
-           ChildFieldChoice.value)
+    select(*_VIEW_RECORD_COLUMNS, *_VIEW_ANSWERS, ChildMembership.child_id,
+           ChildFieldChoice.id, ChildFieldChoice.field, ChildFieldChoice.value)
     .join(ChildMembership, ChildMembership.record_id == ChildRecord.id)
     .outerjoin(ChildFieldChoice, and_(ChildFieldChoice.child_id == ChildMembership.child_id,
                                       ChildFieldChoice.withdrawn_at.is_(None)))
@@ -275,18 +312,24 @@ def updates_of(session: Session, child_id: str) -> list[ChildUpdate]:
 
 
 def records_and_choices(session: Session, child_ids: Sequence[str]
-                        ) -> tuple[dict[str, list[ChildRecord]], dict[str, dict[str, str]]]:
-    """Each child's records, and the reviewers' choices in force on it (field → value; the
-    latest made wins should two of a field ever be in force), in one query."""
-    records: dict[str, list[ChildRecord]] = {child_id: [] for child_id in child_ids}
+                        ) -> tuple[dict[str, list[ViewRecord]], dict[str, dict[str, str]]]:
+    """Each child's records as the view reads them, and the reviewers' choices in force on it
+    (field → value; the latest made wins should two of a field ever be in force), in one
+    query. Flush first: the rows are read from the database, not the session."""
+    records: dict[str, list[ViewRecord]] = {child_id: [] for child_id in child_ids}
     chosen: dict[str, dict[str, tuple[int, str]]] = {child_id: {} for child_id in child_ids}
     if child_ids:
         seen: set[int] = set()
-        for record, child_id, choice_id, field, value in session.execute(
-                _RECORDS_AND_CHOICES_OF_MANY, {"child_ids": list(child_ids)}):
-            if record.id not in seen:  # a record comes once per choice of its child
-                seen.add(record.id)
-                records[child_id].append(record)
+        columns, answers = len(_VIEW_RECORD_COLUMNS), len(_VIEW_ANSWERS)
+        # Plain rows through the connection: the ORM's handling of even a column select cost
+        # more than the records' whole use (the caller has flushed).
+        for row in session.connection().execute(_RECORDS_AND_CHOICES_OF_MANY,
+                                                {"child_ids": list(child_ids)}):
+            child_id, choice_id, field, value = row[columns + answers:]
+            if row[0] not in seen:  # a record comes once per choice of its child
+                seen.add(row[0])
+                records[child_id].append(ViewRecord._make((*row[:columns], dict(
+                    zip(_ANSWERS, row[columns:columns + answers], strict=True)))))
             if choice_id is not None and choice_id > chosen[child_id].get(field, (0, ""))[0]:
                 chosen[child_id][field] = (choice_id, value)
     return records, {child_id: {field: value for field, (_, value) in found.items()}

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from server.auth.visibility import EVERY_VILLAGE
 from server.models import Child, ChildCategoryEpisode, Project
 from server.registry.access import RegistryAccess
-from server.registry.child_code import take_numbers
+from server.registry.child_code import give_back_numbers, take_numbers
 from server.registry.children_query import (
     InvalidFilter,
     birthday_cutoff,
@@ -122,3 +122,14 @@ def test_children_get_consecutive_numbers_per_commune(services: Services,
         numbers = sorted(db.scalars(select(Child.number).where(Child.project_id == project_id)))
         assert numbers == [1, 2, 3, 4, 5]
         assert list(take_numbers(db, project_id, 2)) == [6, 7]
+
+
+def test_a_loaded_project_reads_the_counter_its_numbers_moved(services: Services,
+                                                             project_id: int) -> None:
+    with services.database.unit_of_work() as db:
+        project = db.get_one(Project, project_id)
+        assert project.next_child_number == 6
+        taken = take_numbers(db, project_id, 3)
+        assert project.next_child_number == 9
+        give_back_numbers(db, project_id, taken[1:])
+        assert project.next_child_number == 7

@@ -4,6 +4,7 @@ apart, failures isolated, reruns idempotent — on SQLite and PostgreSQL alike."
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
@@ -22,6 +23,7 @@ from server.models import (
     SubmissionDef,
 )
 from server.registry.sync import SyncSummary, sync_pending
+from server.registry.view import compute_view, records_of, updates_of
 from server.services import Services
 from sync.instance import parse_instance
 from sync.mapping import map_instance
@@ -101,6 +103,29 @@ def test_household_submitted_twice_links_to_the_same_children(services: Services
         assert edge is not None and edge.kind == "link" and edge.source == "auto"
         assert edge.explanation and edge.explanation["total"] >= edge.explanation[
             "thresholds"]["auto_link"] and edge.model_version
+
+
+def test_a_relinked_child_s_stored_view_is_the_view_of_all_its_records(
+        services: Services) -> None:
+    """The sync reads a linked child's records back as plain columns (`ViewRecord`), its
+    answers out of their JSON: the view it stores is the one its whole records give."""
+    load_households(services, 6)
+    xml = consented_xml(services)
+    _sync(services)
+
+    def dropped_out(root: Element) -> None:  # the next visit hears another school answer
+        for child in find(household_of(root), "child"):
+            for node in find(child, "c_school"):
+                node.text = "dropped_out"
+
+    again = submit_variant(services, xml, dropped_out)
+    assert _sync(services).linked >= 2
+    with services.database.unit_of_work() as db:
+        for child_id in children_of(services, again):
+            child = db.get_one(Child, child_id)
+            view = compute_view(records_of(db, child_id), updates_of(db, child_id))
+            assert child.report_count == 2 and child.school_status == "dropped_out"
+            assert {name: getattr(child, name) for name in asdict(view)} == asdict(view)
 
 
 def _twins(root: Element) -> None:
