@@ -55,7 +55,7 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, selectinload
 
 from server.db import insert_objects, utcnow
 from server.models import (
@@ -306,10 +306,14 @@ def sync_pending(session_factory: Callable[[], Session], *, limit: int | None = 
 
 
 def _claim(session: Session, ids: Sequence[int]) -> dict[int, SubmissionDef]:
-    """Lock the group's versions that no other run holds (PostgreSQL skips locked rows)."""
+    """Lock the group's versions that no other run holds (PostgreSQL skips locked rows).
+
+    Their submissions come by a second lookup on their primary keys: joined to the versions,
+    PostgreSQL without statistics for a table that grew meanwhile hashed every submission
+    for each group."""
     return {version.id: version for version in session.scalars(
         select(SubmissionDef).where(SubmissionDef.id.in_(ids))
-        .options(joinedload(SubmissionDef.submission, innerjoin=True))
+        .options(selectinload(SubmissionDef.submission))
         .with_for_update(of=SubmissionDef, skip_locked=True))}
 
 
