@@ -148,7 +148,7 @@ class ViewRecord(NamedTuple):
     dob_precision: str | None
     dob_estimated: bool
     doubtful: list[Any] | None
-    raw: dict[str, Any] | None
+    raw: dict[str, Any]
 
 
 # A record as the view reads it: a `ChildRecord` of the session or a `ViewRecord` read back.
@@ -284,8 +284,6 @@ _RECORDS_OF = (select(ChildRecord)
                .join(ChildMembership, ChildMembership.record_id == ChildRecord.id)
                .where(ChildMembership.child_id == bindparam("child_id")))
 _UPDATES_OF = select(ChildUpdate).where(ChildUpdate.child_id == bindparam("child_id"))
-# A child's records with the reviewers' choices in force beside each (NULLs when none: a choice
-# is rare), so the sync's refresh costs no query more than before choices existed.
 _VIEW_RECORD_COLUMNS = [getattr(ChildRecord, name) for name in ViewRecord._fields
                         if name != "raw"]
 # The answers the view takes, each read out of the record's JSON by the database: decoding the
@@ -337,8 +335,7 @@ def records_and_choices(session: Session, child_ids: Sequence[str]
     # than the records' whole use.
     connection, wanted = session.connection(), {"child_ids": list(child_ids)}
     members = _MEMBERS_OF_MANY_PG if connection.dialect.name == "postgresql" else _MEMBERS_OF_MANY
-    child_of: dict[int, str] = {record_id: child_id for record_id, child_id
-                                in connection.execute(members, wanted)}
+    child_of: dict[int, str] = dict(connection.execute(members, wanted).all())
     columns = len(_VIEW_RECORD_COLUMNS)
     for row in connection.execute(_VIEW_RECORDS, {"ids": list(child_of)}):
         records[child_of[row[0]]].append(ViewRecord._make((*row[:columns], dict(
