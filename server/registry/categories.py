@@ -20,11 +20,12 @@ from datetime import date, datetime
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from server.models import Child, ChildCategoryEpisode, ChildRecord, Flag
 from server.models.registry import FlagStatus
+from server.registry.child_rows import read_entities
 from server.registry.errors import NotFound
 from sync.categories import (
     FORM_RULES,
@@ -149,35 +150,18 @@ _ROWS = (select(ChildCategoryEpisode)
          .order_by(ChildCategoryEpisode.opened_at, ChildCategoryEpisode.id))
 
 
-_ROWS_OF_MANY = (select(ChildCategoryEpisode)
-                 .where(ChildCategoryEpisode.child_id.in_(bindparam("child_ids",
-                                                                    expanding=True)))
-                 .order_by(ChildCategoryEpisode.opened_at, ChildCategoryEpisode.id))
-
-
 def _rows(session: Session, child_id: str) -> list[ChildCategoryEpisode]:
     return list(session.scalars(_ROWS, {"child_id": child_id}))
-
-
-# On PostgreSQL each child's episodes by its own probe of the child_id index, as a child's
-# memberships are read (`server.registry.view`): for an IN list PostgreSQL, with no statistics
-# yet on a registry that grew meanwhile, reads the whole table.
-_EPISODES_OF_MANY_PG = text(
-    "SELECT e.* FROM unnest(CAST(:child_ids AS text[])) AS wanted(id)"
-    " CROSS JOIN LATERAL (SELECT * FROM child_categories WHERE child_id = wanted.id OFFSET 0)"
-    " AS e ORDER BY e.opened_at, e.id")
-_ROWS_OF_MANY_PG = select(ChildCategoryEpisode).from_statement(_EPISODES_OF_MANY_PG)
 
 
 def _rows_of_many(session: Session, child_ids: Collection[str]
                   ) -> dict[str, list[ChildCategoryEpisode]]:
     """`_rows` of several children in one query."""
     found: dict[str, list[ChildCategoryEpisode]] = {child_id: [] for child_id in child_ids}
-    if found:
-        postgresql = session.get_bind().dialect.name == "postgresql"
-        for row in session.scalars(_ROWS_OF_MANY_PG if postgresql else _ROWS_OF_MANY,
-                                   {"child_ids": list(found)}):
-            found[row.child_id].append(row)
+    # Oldest first, as `_rows`; by an index probe per child (`server.registry.child_rows`).
+    for row in read_entities(session, ChildCategoryEpisode, list(found),
+                             order_by=("opened_at", "id")) if found else ():
+        found[row.child_id].append(row)
     return found
 
 

@@ -41,13 +41,14 @@ from datetime import datetime
 from functools import partial
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 
 from server.db import utcnow
 from server.models import Child, ChildFieldChoice, ChildMembership, ChildRecord, ChildUpdate
 from server.models.registry import RecordSource, VitalStatus
+from server.registry.child_rows import read_entities, read_rows
 from sync.vietnamese import fold
 
 # dob_precision values, vaguest first (the form's and the import's vocabularies both).
@@ -290,19 +291,10 @@ _VIEW_RECORD_COLUMNS = [getattr(ChildRecord, name) for name in ViewRecord._field
 # whole of every record's answers cost more than all the rest of reading it. Answers are text
 # (`sync.mapping`), so reading them as text changes nothing.
 _VIEW_ANSWERS = [ChildRecord.raw[answer].as_string() for answer in _ANSWERS]
-# A child's records are read in three lookups, each on one table's index: the memberships,
-# then the records by primary key, then the choices. One query joining them let PostgreSQL,
-# its statistics taken while the registry was smaller (or none yet), scan and hash every
-# record for each sync group: 27 ms a group instead of 2 (README "Benchmarks").
-_MEMBERS_OF_MANY = select(ChildMembership.record_id, ChildMembership.child_id).where(
-    ChildMembership.child_id.in_(bindparam("child_ids", expanding=True)))
-# On PostgreSQL each child's memberships by its own probe of the child_id index (a LATERAL
-# subquery that OFFSET 0 keeps from being flattened): without statistics PostgreSQL reads the
-# whole table for an IN list.
-_MEMBERS_OF_MANY_PG = text(
-    "SELECT m.record_id, m.child_id FROM unnest(CAST(:child_ids AS text[])) AS wanted(id)"
-    " CROSS JOIN LATERAL (SELECT record_id, child_id FROM child_memberships"
-    " WHERE child_id = wanted.id OFFSET 0) AS m")
+# A child's records are read in three lookups, each on one table's index: the memberships
+# (`server.registry.child_rows`), then the records by primary key, then the choices. One query
+# joining them let PostgreSQL, its statistics taken while the registry was smaller (or none
+# yet), scan and hash every record for each sync group (README "Benchmarks").
 _VIEW_RECORDS = select(*_VIEW_RECORD_COLUMNS, *_VIEW_ANSWERS).where(
     ChildRecord.id.in_(bindparam("ids", expanding=True)))
 _CHOICES_OF_MANY = (
@@ -310,8 +302,6 @@ _CHOICES_OF_MANY = (
            ChildFieldChoice.value)
     .where(ChildFieldChoice.child_id.in_(bindparam("child_ids", expanding=True)),
            ChildFieldChoice.withdrawn_at.is_(None)))
-_UPDATES_OF_MANY = select(ChildUpdate).where(
-    ChildUpdate.child_id.in_(bindparam("child_ids", expanding=True)))
 
 
 def records_of(session: Session, child_id: str) -> list[ChildRecord]:
@@ -333,14 +323,15 @@ def records_and_choices(session: Session, child_ids: Sequence[str]
         return records, {}
     # Plain rows through the connection: the ORM's handling of even a column select cost more
     # than the records' whole use.
-    connection, wanted = session.connection(), {"child_ids": list(child_ids)}
-    members = _MEMBERS_OF_MANY_PG if connection.dialect.name == "postgresql" else _MEMBERS_OF_MANY
-    child_of: dict[int, str] = dict(connection.execute(members, wanted).all())
+    child_of = {row.record_id: row.child_id
+                for row in read_rows(session, ChildMembership, child_ids)}
+    connection = session.connection()
     columns = len(_VIEW_RECORD_COLUMNS)
     for row in connection.execute(_VIEW_RECORDS, {"ids": list(child_of)}):
         records[child_of[row[0]]].append(ViewRecord._make((*row[:columns], dict(
             zip(_ANSWERS, row[columns:], strict=True)))))
-    for child_id, choice_id, field, value in connection.execute(_CHOICES_OF_MANY, wanted):
+    for child_id, choice_id, field, value in connection.execute(
+            _CHOICES_OF_MANY, {"child_ids": list(child_ids)}):
         if choice_id > chosen[child_id].get(field, (0, ""))[0]:
             chosen[child_id][field] = (choice_id, value)
     return records, {child_id: {field: value for field, (_, value) in found.items()}
@@ -387,9 +378,8 @@ def refresh_children(session: Session, children: Sequence[Child]) -> None:
     ids = [child.id for child in children]
     records, choices = records_and_choices(session, ids)
     updates: dict[str, list[ChildUpdate]] = {child_id: [] for child_id in ids}
-    if ids:
-        for update in session.scalars(_UPDATES_OF_MANY, {"child_ids": ids}):
-            updates[update.child_id].append(update)
+    for update in read_entities(session, ChildUpdate, ids) if ids else ():
+        updates[update.child_id].append(update)
     for child in children:
         store_view(child, compute_view(records[child.id], updates[child.id], choices[child.id]))
 
