@@ -20,7 +20,9 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import (
     JSON,
     ColumnDefault,
+    Executable,
     MetaData,
+    Row,
     Table,
     bindparam,
     create_engine,
@@ -147,6 +149,20 @@ def _insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any
     connection.exec_driver_sql(str(compiled), params)
 
 
+# A row of a statement whose columns are not typed.
+AnyRow = Row[*tuple[Any, ...]]
+
+
+def plain_rows(session: Session, statement: Executable, params: Mapping[str, Any]
+               ) -> Sequence[AnyRow]:
+    """The rows of a lookup, the session's pending changes written first as its own
+    ``execute`` would, but read as plain rows through its connection: for the registry's
+    batch lookups the ORM's handling of a query's rows cost about as much as the database's
+    running them (README "Benchmarks")."""
+    session.flush()
+    return session.connection().execute(statement, params).all()
+
+
 def _without_values(error: Any) -> Exception:
     """The driver's error with its primary message only: COPY's error context quotes the row
     it failed on (a child's name, a personal ID), and errors end up in logs and in
@@ -235,9 +251,7 @@ def write_waiting(session: Session) -> None:
         for values in states:
             values.update(defaults.row())
         names = [*columns, *defaults.names()]
-        pick = itemgetter(*names)
-        _insert(session, table, [dict(zip(names, pick(values), strict=True))
-                                 for values in states])
+        _insert(session, table, [{name: values[name] for name in names} for values in states])
         for stored in objects:
             make_transient_to_detached(stored)
             session.add(stored)

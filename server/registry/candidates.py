@@ -17,14 +17,14 @@ are then written once for the batch.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Executable, Row, bindparam, insert, select, text
+from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
-from server.db import insert_rows
+from server.db import AnyRow, insert_rows, plain_rows
 from server.models import ChildMembership, ChildRecord, LinkEdge, MatchKey
 from server.models.registry import EdgeKind
 from sync.dates import PartialDate
@@ -88,7 +88,6 @@ MAX_PREPARED = 100_000
 # strings: equal to, and hashed as, the plain pair the database gives back).
 Key = tuple[str, str]
 Hit = tuple[int, str | None]  # a record sharing the key, and its child (None: not placed yet)
-AnyRow = Row[*tuple[Any, ...]]
 
 
 def match_input(row: ChildRecord | AnyRow) -> MatchInput:
@@ -206,19 +205,11 @@ class DatabaseRegistry:
             return []
         params = {"project": self.project_id}
         if self.session.get_bind().dialect.name == "postgresql":
-            found = self._read(_PLACED_ANY, {**params, "ids": list(ids)})
+            found = plain_rows(self.session, _PLACED_ANY, {**params, "ids": list(ids)})
             return [(record_id, child_id, key) for record_id, child_id, key in found]
         return [(record_id, child_id, key) for start in range(0, len(ids), _CHUNK)
-                for record_id, child_id, key in self._read(
-                    _PLACED, {**params, "ids": ids[start:start + _CHUNK]})]
-
-    def _read(self, statement: Executable, params: Mapping[str, Any]
-              ) -> Sequence[AnyRow]:
-        """The rows of a lookup, the session's pending changes written first as its own
-        ``execute`` would, but read as plain rows: the ORM's handling of a query's rows cost
-        about as much as SQLite's running these lookups (README "Benchmarks")."""
-        self.session.flush()
-        return self.session.connection().execute(statement, params).all()
+                for record_id, child_id, key in plain_rows(
+                    self.session, _PLACED, {**params, "ids": ids[start:start + _CHUNK]})]
 
     def _forget_if_other(self, record_id: int, household_key: str) -> None:
         """Drop a prepared record whose id now holds another visit's record: SQLite hands the
@@ -230,10 +221,10 @@ class DatabaseRegistry:
     def _keyed(self, pairs: Sequence[Key]) -> list[tuple[str, str, int]]:
         """(key_type, key_value, record_id) of every record, of any project, under the keys."""
         if self.session.get_bind().dialect.name == "postgresql":
-            rows = self._read(_KEY_PAIRS, {"types": [str(t) for t, _ in pairs],
-                                           "values": [v for _, v in pairs]})
+            rows = plain_rows(self.session, _KEY_PAIRS, {
+                "types": [str(t) for t, _ in pairs], "values": [v for _, v in pairs]})
         else:
-            rows = self._read(_KEY_LISTS, {
+            rows = plain_rows(self.session, _KEY_LISTS, {
                 "types": list({str(key_type) for key_type, _ in pairs}),
                 "values": list({key_value for _, key_value in pairs})})
         return [(key_type, key_value, record_id) for key_type, key_value, record_id in rows]
@@ -262,7 +253,8 @@ class DatabaseRegistry:
 
     def _prepare(self, record_ids: Sequence[int]) -> None:
         for start in range(0, len(record_ids), _CHUNK):
-            for row in self._read(_RECORDS, {"ids": list(record_ids[start:start + _CHUNK])}):
+            chunk = list(record_ids[start:start + _CHUNK])
+            for row in plain_rows(self.session, _RECORDS, {"ids": chunk}):
                 self._prepared[row.id] = prepare(match_input(row))
 
     def cannot_link_children(self, record_id: str) -> Collection[str]:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import ARRAY, Executable, Select, Table, Text, bindparam, func, select, true
 from sqlalchemy.orm import Session
 
-from server.db import Base
+from server.db import Base, plain_rows
 
 # The parameter every statement here takes: the children's ids, a list.
 CHILD_IDS = "child_ids"
@@ -55,12 +55,10 @@ def _entities_of_children(model: type[Base], postgresql: bool, order_by: Sequenc
 
 def read_rows(session: Session, model: type[Base], child_ids: Sequence[str],
               order_by: Sequence[str] = ()) -> Sequence[Any]:
-    """`rows_of_children` run on the session's connection, as plain rows (flush first: the
-    session's pending changes are not written by this)."""
-    connection = session.connection()
-    statement = rows_of_children(model, connection.dialect.name == "postgresql",
-                                 tuple(order_by))
-    return connection.execute(statement, {CHILD_IDS: list(child_ids)}).all()
+    """`rows_of_children` as plain rows (`server.db.plain_rows`)."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    return plain_rows(session, rows_of_children(model, postgresql, tuple(order_by)),
+                      {CHILD_IDS: list(child_ids)})
 
 
 def read_entities(session: Session, model: type[Base], child_ids: Sequence[str],

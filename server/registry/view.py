@@ -45,7 +45,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 
-from server.db import utcnow
+from server.db import plain_rows, utcnow
 from server.models import Child, ChildFieldChoice, ChildMembership, ChildRecord, ChildUpdate
 from server.models.registry import RecordSource, VitalStatus
 from server.registry.child_rows import read_entities, read_rows
@@ -315,23 +315,22 @@ def updates_of(session: Session, child_id: str) -> list[ChildUpdate]:
 def records_and_choices(session: Session, child_ids: Sequence[str]
                         ) -> tuple[dict[str, list[ViewRecord]], dict[str, dict[str, str]]]:
     """Each child's records as the view reads them, and the reviewers' choices in force on it
-    (field → value; the latest made wins should two of a field ever be in force). The rows
-    are read from the database, not the session: flush first."""
+    (field → value; the latest made wins should two of a field ever be in force), read from
+    the database after the session's pending changes (`server.db.plain_rows`)."""
     records: dict[str, list[ViewRecord]] = {child_id: [] for child_id in child_ids}
     chosen: dict[str, dict[str, tuple[int, str]]] = {child_id: {} for child_id in child_ids}
     if not child_ids:
         return records, {}
-    # Plain rows through the connection: the ORM's handling of even a column select cost more
-    # than the records' whole use.
+    # Plain rows: the ORM's handling of even a column select cost more than the records'
+    # whole use.
     child_of = {row.record_id: row.child_id
                 for row in read_rows(session, ChildMembership, child_ids)}
-    connection = session.connection()
     columns = len(_VIEW_RECORD_COLUMNS)
-    for row in connection.execute(_VIEW_RECORDS, {"ids": list(child_of)}):
+    for row in plain_rows(session, _VIEW_RECORDS, {"ids": list(child_of)}):
         records[child_of[row[0]]].append(ViewRecord._make((*row[:columns], dict(
             zip(_ANSWERS, row[columns:], strict=True)))))
-    for child_id, choice_id, field, value in connection.execute(
-            _CHOICES_OF_MANY, {"child_ids": list(child_ids)}):
+    for child_id, choice_id, field, value in plain_rows(
+            session, _CHOICES_OF_MANY, {"child_ids": list(child_ids)}):
         if choice_id > chosen[child_id].get(field, (0, ""))[0]:
             chosen[child_id][field] = (choice_id, value)
     return records, {child_id: {field: value for field, (_, value) in found.items()}

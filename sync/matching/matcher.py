@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from sync.dates import DateLevel, compare_dates
 from sync.matching.assign import assign_one_to_one
-from sync.matching.blocking import BlockingKey, RecordKeys, record_keys
+from sync.matching.blocking import BlockingKey, RecordKeys, blocking_keys, widened_keys
 from sync.matching.compare import (
     Comparison,
     GivenLevel,
@@ -109,12 +109,14 @@ class Matcher:
         self.scorer = Scorer(model, source)
         self.pairs_scored = 0
 
-    def _row(self, record: MatchRecord, keys: RecordKeys) -> _Row:
+    def _row(self, record: MatchRecord, keys: RecordKeys | None) -> _Row:
         ruled_out = set(self.source.cannot_link_children(record.record_id))
-        row = _Row(record, tuple(keys.stored), {}, set())
-        seen = self._add_candidates(row, keys.stored, ruled_out, set())
+        stored = keys.stored if keys is not None else blocking_keys(record)
+        row = _Row(record, tuple(stored), {}, set())
+        seen = self._add_candidates(row, stored, ruled_out, set())
         if not any(p.total >= self.model.review or _must_see(p) for p in row.best.values()):
-            self._add_candidates(row, keys.widened, ruled_out, seen)
+            widened = keys.widened if keys is not None else widened_keys(record, stored)
+            self._add_candidates(row, widened, ruled_out, seen)
         return row
 
     def _add_candidates(self, row: _Row, keys: Sequence[BlockingKey], ruled_out: set[str],
@@ -147,11 +149,11 @@ class Matcher:
     def match_submission(self, records: Sequence[MatchRecord],
                          keys: Sequence[RecordKeys] | None = None) -> list[Decision]:
         """Decide every row of one submission (rows must share one ``submission_id``);
-        ``keys``, each record's `record_keys` when the caller worked them out already."""
-        if keys is None:
-            keys = [record_keys(record) for record in records]
-        rows = [self._row(record, record_keys_) for record, record_keys_
-                in zip(records, keys, strict=True)]
+        ``keys``, each record's `record_keys` when the caller worked them out already
+        (without them, the widened keys are worked out only for a record that needs them)."""
+        given: Sequence[RecordKeys | None] = keys if keys is not None else [None] * len(records)
+        rows = [self._row(record, its_keys)
+                for record, its_keys in zip(records, given, strict=True)]
         eligible = [row.eligible(self.model) for row in rows]
         edges = {}
         for i, pairs in enumerate(eligible):
