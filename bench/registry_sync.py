@@ -20,7 +20,8 @@ committed a batch at a time) into a fresh database. ``--province`` is 500,000 ch
 
 Prints records/s for each run, the load average beside each figure (the machine is shared) and
 the peak RSS (and its growth) of the processes that did the work; first, the CPU time of a
-fixed piece of plain Python, so that figures from machines of different speed compare.
+fixed piece of plain Python, so that figures from machines of different speed compare; last,
+each figure against its goal (README "Benchmarks": met, or NOT met).
 
     .venv/bin/python bench/registry_sync.py              # SQLite, 1000 households per pass
     .venv/bin/python bench/registry_sync.py \\
@@ -73,6 +74,11 @@ from sync.xform import primary_instance  # noqa: E402
 
 TODAY = date(2026, 11, 29)
 PROVINCE_ROWS, PROVINCE_COMMUNES = 500_000, 50
+# The registry's speed goals (README "Benchmarks"): records/s of one process (an import, a
+# sync worker) by database; two PostgreSQL sync workers against one; the province's import.
+GOAL_RATE = {"sqlite": 2_000, "postgresql": 1_500}
+GOAL_TWO_WORKERS = 1.6
+GOAL_PROVINCE_SECONDS = 600
 
 
 def rss_mib() -> float:
@@ -89,6 +95,19 @@ def reference_seconds() -> float:
         key = str(n % 5000)
         table[key] = table.get(key, 0) + n
     return time.process_time() - started
+
+
+def database_kind(url: str) -> str:
+    return "postgresql" if url.startswith("postgresql") else "sqlite"
+
+
+def goal(what: str, value: float, wanted: float, *, at_most: bool = False,
+         unit: str = "records/s") -> str:
+    """One line of the verdict the bench ends with: the figure against its goal."""
+    met = value <= wanted if at_most else value >= wanted
+    unit = unit if unit == "×" else f" {unit}"
+    return (f"goal, {what}: {value:,.{2 if unit == '×' else 0}f}{unit} against "
+            f"{'≤' if at_most else '≥'} {wanted:,}{unit} — {'met' if met else 'NOT met'}")
 
 
 def load() -> str:
@@ -170,6 +189,8 @@ def timed_sync(url: str, label: str, workers: int) -> float:
 
 
 def sync_runs(args: argparse.Namespace) -> None:
+    rates: dict[tuple[int, str], float] = {}
+    kind = database_kind(args.database_url or "sqlite")
     for workers in args.workers:
         svc, url = demo_services(args.database_url, "diemtua-bench-sync-", TODAY)
         add_communes(svc, args.communes - 1)
@@ -178,13 +199,19 @@ def sync_runs(args: argparse.Namespace) -> None:
         for label, again in (("first survey", False), ("re-survey", True)):
             children = store_visits(svc, args.households, args.seed, again)
             print(f"stored {args.households} visits ({children} children), pending sync")
-            timed_sync(url, label, workers)
+            rates[workers, label] = timed_sync(url, label, workers)
         with svc.database.unit_of_work() as db:
             children_total = db.scalar(select(func.count()).select_from(Child)
                                        .where(Child.status == "active"))
             flags = db.scalar(select(func.count()).select_from(Flag))
         print(f"registry: {children_total} children, {flags} flags")
         svc.database.dispose()
+    for label in ("first survey", "re-survey"):
+        if (1, label) in rates:
+            print(goal(f"one {kind} sync worker, {label}", rates[1, label], GOAL_RATE[kind]))
+        if kind == "postgresql" and (1, label) in rates and (2, label) in rates:
+            print(goal(f"two workers against one, {label}", rates[2, label] / rates[1, label],
+                       GOAL_TWO_WORKERS, unit="×"))
 
 
 def write_lists(folder: Path, rows: int, communes: int, seed: int) -> list[Path]:
@@ -256,6 +283,12 @@ def import_run(args: argparse.Namespace) -> None:
           f"process(es) (load {load()}); per process: CPU "
           + ", ".join(f"{r['cpu']:.0f} s" for r in results) + "; peak RSS "
           + ", ".join(f"{r['rss']:.0f} MiB (+{r['growth']:.0f})" for r in results))
+    kind = database_kind(url)
+    if jobs == 1:
+        print(goal(f"first import by one process, {kind}", rows / seconds, GOAL_RATE[kind]))
+    if rows == PROVINCE_ROWS and kind == "postgresql":
+        print(goal("the province's first import", seconds, GOAL_PROVINCE_SECONDS, at_most=True,
+                   unit="s"))
 
 
 def main() -> None:
