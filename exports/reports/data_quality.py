@@ -6,6 +6,10 @@ One sheet per problem, after a summary of their counts:
 * doubtful personal IDs: not 12 digits, or failing the structural checks of
   `sync.personal_id` (province code, the sex and birth year the fourth to sixth digits
   encode; the birth year only when the date of birth was not estimated);
+* personal IDs also in another commune's registry on this server
+  (`server.registry.other_communes`): each commune matches its own children only, so the
+  same number in two communes — a family that moved, or a number on the wrong child — is
+  told here, with the other communes' names and nothing of their children;
 * dates of birth estimated from an age (`dob_precision` "estimated");
 * doubtful fields: each report (a phone's visit, an imported row) of a child the caller sees
   that was kept with a doubtful field (`child_records.doubtful`, `sync.doubtful`: a personal
@@ -38,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Select, Text, cast, select
 from sqlalchemy.orm import aliased
 
 from exports.periods import vietnam_time
@@ -70,6 +74,7 @@ from server.models import (
 from server.models.registry import CandidateStatus
 from server.registry.child_code import format_code
 from server.registry.children_query import children_query
+from server.registry.other_communes import ids_in_other_communes
 from server.registry.sync import SyncState
 from sync.doubtful import ID_DOUBT_WORDS, Reason
 from sync.personal_id import check_personal_id
@@ -117,12 +122,17 @@ def _id_problems(context: ReportContext, row: ChildRow) -> list[str]:
 Doubts = dict[str, list[tuple[str, str, dict[str, Any]]]]
 
 
+def _chosen_ids(context: ReportContext) -> Select[Any]:
+    """The ids of the children the caller sees through the filters (the lists' own query)."""
+    return children_query(context.project_id, context.access, context.filters,
+                          context.today).with_only_columns(Child.id).order_by(None)
+
+
 def _record_doubts(context: ReportContext) -> Doubts:
     """Child id → (record source, source key, doubtful item) of its reports kept with a
     doubtful field, for the children the caller sees (the same query as the lists). Few
     records have one, so they are read once and looked up as the children stream by."""
-    chosen = children_query(context.project_id, context.access, context.filters,
-                            context.today).with_only_columns(Child.id).order_by(None).subquery()
+    chosen = _chosen_ids(context).subquery()
     rows = context.session.execute(
         select(ChildMembership.child_id, ChildRecord.source, ChildRecord.source_key,
                ChildRecord.doubtful)
@@ -186,12 +196,19 @@ def _child_problems(context: ReportContext) -> list[Problem]:
     adults = Problem("past16", "Đủ 16 tuổi vẫn còn nhóm mở", "16 or over, categories open",
                      (*CHILD_COLUMNS, DOB,
                       Column("categories", "Nhóm còn mở", "Open categories", 44)))
+    elsewhere = Problem("personalIdInOtherCommune", "Số định danh có ở xã khác",
+                        "ID also in another commune",
+                        (*CHILD_COLUMNS, DOB,
+                         Column("personalId", "Số định danh", "Personal ID", 16),
+                         Column("communes", "Cũng có ở xã", "Also registered in", 36)))
     kept = Problem("doubtfulFields", "Trường nghi sai (đã giữ)", "Doubtful fields (kept)",
                    (*CHILD_COLUMNS, Column("field", "Trường", "Field", 18),
                     Column("value", "Giá trị đã ghi", "Value given", 18),
                     Column("reason", "Vì sao nghi sai", "Why doubtful", 30),
                     Column("report", "Báo cáo", "Report", 30)))
     doubts = _record_doubts(context)
+    other_communes = ids_in_other_communes(context.session, context.project_id,
+                                           _chosen_ids(context))
     for row in iter_child_rows(context.session, context.project_id, context.access,
                                context.filters, context.today):
         item = {**child_item(context, row), "dob": row.dob}
@@ -200,6 +217,9 @@ def _child_problems(context: ReportContext) -> list[Problem]:
         elif problems := _id_problems(context, row):
             doubtful.items.append({**item, "personalId": row.personal_id,
                                    "problems": problems})
+        if communes := other_communes.get(row.id):
+            elsewhere.items.append({**item, "personalId": row.personal_id,
+                                    "communes": ", ".join(communes)})
         if row.dob_precision == "estimated":
             estimated.items.append(item)
         kept.items += [_doubt_item(context, child_item(context, row), *doubt)
@@ -208,7 +228,7 @@ def _child_problems(context: ReportContext) -> list[Problem]:
         if age is not None and age >= ADULT_AGE and (codes := _still_open(context, row, age)):
             adults.items.append({**item, "categories": category_labels(context, codes),
                                  "categoryCodes": codes})
-    return [missing, doubtful, estimated, kept, adults]
+    return [missing, doubtful, elsewhere, estimated, kept, adults]
 
 
 def _duplicates(context: ReportContext) -> Problem:

@@ -37,7 +37,9 @@ from server import create_app
 from server.cli import main
 from server.config import Settings
 from server.models import Audit, Child, SubmissionDef
+from server.operations.projects import create_project
 from server.registry.child_code import format_code
+from server.registry.importer import Outcome
 from server.registry.sync import sync_pending
 from server.services import Services
 from sync.categories import default_catalogue
@@ -45,13 +47,17 @@ from sync.personal_id import make_personal_id
 from tests.access.commune import INSIDE, OUTSIDE, Commune, build_commune
 from tests.conftest import XLSX_TYPE, module_services
 from tests.registry.helpers import find, household_of, newborn_named, submit_variant
-from tests.registry.import_helpers import csv_bytes
+from tests.registry.import_helpers import csv_bytes, run_import
 
 MINE = ("new-children", "by-category", "national", "data-quality", "audit")
 CHILD_REPORTS = ("new-children", "by-category", "national", "data-quality")
 SENSITIVE_WORDS = sorted({word for c in default_catalogue().sensitive()
                           for word in (c.code, c.label_vi, c.label_en)})
 SECRET_IN_ERROR = "Bí Mật Trong Lỗi"
+OTHER_COMMUNE = "Xã Bên Sông"
+OTHER_CHILD_ROW = {"record_id": "b1", "village": "Thôn Bến", "full_name": "Lò Văn Bên Sông",
+                   "sex": "M", "dob": "2015-03-04", "mother_name": "Lò Thị Bến",
+                   "personal_id": make_personal_id("017", "M", 2015, 1)}
 LIST_ROWS = [
     {"record_id": "r1", "village": INSIDE, "full_name": "Hà Văn Nhập Một", "sex": "M",
      "dob": "2015-03-04", "mother_name": "Lường Thị Một",
@@ -161,7 +167,18 @@ def _build_place(services: Services) -> Place:
     submit_variant(services, commune.xml_of(commune.visit_inside), _estimated_newborn)
     sync_pending(services.database.sessions)
     _fail_a_sync(services, commune.visit_outside)
+    _another_commune_registers_r1s_personal_id(services)
     return Place(services, services.settings, commune, client)
+
+
+def _another_commune_registers_r1s_personal_id(services: Services) -> None:
+    """A second commune of the server whose list holds r1's valid personal ID (a family that
+    moved): the first commune's data-quality report names it, and nothing of its child."""
+    with services.database.unit_of_work() as db:
+        project_id = create_project(db, OTHER_COMMUNE).id
+    report = run_import(services, project_id, csv_bytes([OTHER_CHILD_ROW]), source="xa-ben",
+                        create_villages=True)
+    assert report.count(Outcome.REFUSED) == 0
 
 
 def child_code(place: Place, name: str) -> str:
@@ -288,6 +305,21 @@ def test_data_quality_counts_and_lists_each_problem(place: Place) -> None:
     (refused,) = problems["importRefused"]
     assert refused["refused"] == 1 and refused["source"] == "so-2026"
     assert all(item["age"] >= 16 for item in problems["past16"])
+
+
+def test_data_quality_names_another_commune_holding_a_childs_personal_id_and_no_more(
+        place: Place) -> None:
+    document = place.json_of("cp_officer", "data-quality")
+    book = place.book_of("cp_officer", "data-quality")
+    problems = {p["key"]: p["items"] for p in document["problems"]}
+
+    (item,) = problems["personalIdInOtherCommune"]
+    assert item["name"] == "Hà Văn Nhập Một" and item["communes"] == OTHER_COMMUNE
+    assert item["personalId"] == OTHER_CHILD_ROW["personal_id"]
+    rows = book["Số định danh có ở xã khác"]
+    assert [row[1] for row in rows[1:]] == ["Hà Văn Nhập Một"]
+    told = json.dumps(document, ensure_ascii=False) + repr(book)
+    assert all(OTHER_CHILD_ROW[field] not in told for field in ("full_name", "mother_name"))
 
 
 def test_data_quality_lists_each_doubtful_field_kept_and_counts_them(place: Place) -> None:
