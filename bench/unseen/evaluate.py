@@ -4,7 +4,9 @@ Each commune becomes a project (``diemtua project create --commune-code``), its 
 imported in order with `server.registry.importer.import_file` — what ``diemtua registry import
 --create-villages`` runs, one unit of work per file — and the registry is read back with the
 functions behind ``diemtua registry links`` and ``diemtua registry review-queue``
-(`server.cli_registry.link_rows`, `review_rows`). Only then is the ground truth opened.
+(`server.cli_registry.link_rows`, `review_rows`), with the children whose personal ID the
+data-quality report finds in another commune (`server.registry.other_communes`). Only then is
+the ground truth opened.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from server.cli_registry import link_rows, own_record_id, review_rows
 from server.models import ChildRecord
 from server.operations.projects import create_project
 from server.registry.importer import Outcome, import_file
+from server.registry.other_communes import ids_in_other_communes
 from server.services import Services
 from sync.doubtful import doubtful_field_names
 
@@ -43,6 +46,9 @@ class Observed:
     refused: dict[str, str] = field(default_factory=dict)  # row → column of its first problem
     # rows whose personal ID the registry keeps as doubtful (child_records.doubtful)
     id_marked: list[str] = field(default_factory=list)
+    # rows of the children whose personal ID the data-quality report says is also in another
+    # commune (`server.registry.other_communes`); each commune matches only its own children
+    id_elsewhere: list[str] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
     rows: int = 0
     seconds: float = 0.0
@@ -66,10 +72,12 @@ def import_draw(svc: Services, folder: Path) -> Observed:
     meta = json.loads((folder / "draw.json").read_text(encoding="utf-8"))
     now = datetime.fromisoformat(meta["today"]).replace(hour=9)
     seen = Observed()
+    projects: dict[str, int] = {}
     for commune in meta["communes"]:
         code = commune["code"]
         with svc.database.unit_of_work() as session:
             project_id = create_project(session, commune["name"], commune_code=code).id
+        projects[code] = project_id
         for name in commune["files"]:
             started, cpu = time.perf_counter(), time.process_time()
             with (folder / name).open("rb") as stream, svc.database.unit_of_work() as session:
@@ -92,6 +100,11 @@ def import_draw(svc: Services, folder: Path) -> Observed:
                 select(ChildRecord).where(ChildRecord.project_id == project_id))
                 if "personal_id" in doubtful_field_names(record.doubtful)]
     seen.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with svc.database.read_snapshot() as session:  # every commune is in: look across them
+        for code, project_id in projects.items():
+            listed = {f"{code}/{child}" for child in ids_in_other_communes(session, project_id)}
+            seen.id_elsewhere += sorted(row for row, child in seen.predicted.items()
+                                        if child in listed)
     return seen
 
 
@@ -147,7 +160,7 @@ def score(seen: Observed, truth: Truth) -> dict[str, Any]:
                                  {row: truth.child[row] for row in seen.predicted})
     merged, twin_pairs = metrics.twins_merged(seen.predicted, truth.child, truth.twin_pairs)
     misses = metrics.silent_id_misses(seen.predicted, truth.valid_ids, seen.queued,
-                                      set(seen.id_marked))
+                                      set(seen.id_marked), set(seen.id_elsewhere))
     same_child = sum(1 for a, b in misses if truth.child[a] == truth.child[b])
     # A column name; runs saved before it was kept have the English reason, which starts with it.
     refused_reasons = Counter((value or "(row)").split(" ")[0] for value in seen.refused.values())

@@ -68,7 +68,8 @@ def twins_merged(predicted: Mapping[str, str], truth: Mapping[str, str],
 
 def silent_id_misses(predicted: Mapping[str, str], valid_ids: Mapping[str, str],
                      queued: set[tuple[str, str]],
-                     marked: Collection[str] = ()) -> list[tuple[str, str]]:
+                     marked: Collection[str] = (),
+                     elsewhere: Collection[str] = ()) -> list[tuple[str, str]]:
     """Pairs of placed rows with the same valid number, neither linked, queued nor marked.
 
     `valid_ids`: row → number, for rows whose number is valid as written; `queued`: (row,
@@ -76,7 +77,10 @@ def silent_id_misses(predicted: Mapping[str, str], valid_ids: Mapping[str, str],
     when its two children stand side by side in some entry: the person deciding it brings the
     rows together whichever of the children's rows was queued. `marked`: rows whose number the
     registry keeps as doubtful (the data-quality report lists them for an officer), so a pair
-    with a marked row is not silent either."""
+    with a marked row is not silent either. `elsewhere`: rows whose child the data-quality
+    report lists as carrying a personal ID also registered in another commune; a pair of rows
+    of two communes (rows are keyed ``<commune>/<record>``), one of them listed, is not silent:
+    each commune matches only its own children, and that list is how the two are told."""
     side_by_side = {frozenset((predicted[row], child)) for row, child in queued
                     if row in predicted}
     by_number: dict[str, list[str]] = defaultdict(list)
@@ -92,8 +96,14 @@ def silent_id_misses(predicted: Mapping[str, str], valid_ids: Mapping[str, str],
                 continue
             if a in marked or b in marked:
                 continue
+            if _commune(a) != _commune(b) and (a in elsewhere or b in elsewhere):
+                continue
             misses.append((a, b))
     return misses
+
+
+def _commune(row: str) -> str:
+    return row.split("/", 1)[0]
 
 
 def missed_by_tag(predicted: Mapping[str, str], truth: Mapping[str, str],

@@ -62,6 +62,20 @@ def test_a_shared_valid_id_is_a_silent_miss_unless_linked_or_queued() -> None:
     assert metrics.silent_id_misses(predicted, ids, set(), {"r2"}) == []
 
 
+def test_a_shared_id_across_communes_is_not_silent_once_a_commune_is_told() -> None:
+    predicted = {"10/r1": "10/X", "20/r2": "20/Y", "10/r3": "10/Z"}
+    ids = dict.fromkeys(predicted, "036215001234")
+    # Each commune matches only its own children: commune 10's report listing its children
+    # as holding a number of another commune tells the pairs across communes, not the one
+    # inside commune 10; a row it does not list leaves its own pair across silent.
+    assert metrics.silent_id_misses(predicted, ids, set(), elsewhere={"10/r1", "10/r3"}) == [
+        ("10/r1", "10/r3")]
+    assert metrics.silent_id_misses(predicted, ids, set(), elsewhere={"10/r1"}) == [
+        ("10/r1", "10/r3"), ("10/r3", "20/r2")]
+    assert metrics.silent_id_misses(predicted, ids, set()) == [
+        ("10/r1", "10/r3"), ("10/r1", "20/r2"), ("10/r3", "20/r2")]
+
+
 def test_missed_rows_are_counted_by_how_they_were_written() -> None:
     predicted = {**TRUTH, "a3": "new"}
     tags = {"a3": ["no_marks"], "a1": ["no_marks"]}
