@@ -373,8 +373,9 @@ MESSAGES: dict[str, str] = {
     "report.national": "Export for the national system",
     "report.national.help": "One row per child, the personal ID first.",
     "report.data-quality": "Data quality",
-    "report.data-quality.help": ("Missing personal IDs, estimated birth dates, possible "
-                                 "duplicates, children past 16, visits not yet reviewed."),
+    "report.data-quality.help": ("Missing personal IDs, IDs another commune also holds, "
+                                 "estimated birth dates, possible duplicates, children past "
+                                 "16, visits not yet reviewed."),
     "report.audit": "Who viewed or downloaded sensitive records",
     "report.audit.help": "Who viewed or downloaded which sensitive records, and when.",
     # --- forms page ---
