@@ -79,7 +79,7 @@ _PLACED_ANY = text(
     " LEFT JOIN child_memberships m ON m.record_id = r.id"
     " WHERE r.id = ANY(CAST(:ids AS bigint[])) AND r.project_id + 0 = :project")
 # Bound parameters of one statement: SQLite allows 32,766, PostgreSQL 65,535.
-_CHUNK = 2000
+CHUNK = 2000
 # Prepared records kept for later lookups; past this the cache starts again (flat memory
 # through a province's import, README "Benchmarks").
 MAX_PREPARED = 100_000
@@ -88,6 +88,21 @@ MAX_PREPARED = 100_000
 # strings: equal to, and hashed as, the plain pair the database gives back).
 Key = tuple[str, str]
 Hit = tuple[int, str | None]  # a record sharing the key, and its child (None: not placed yet)
+
+
+def records_under_keys(session: Session, pairs: Sequence[Key]) -> list[tuple[str, str, int]]:
+    """(key_type, key_value, record_id) of every record, of any project, under the keys: one
+    index probe per key on PostgreSQL whatever its statistics (`_KEY_PAIRS`). On SQLite two IN
+    lists, which may also give back pairs that were not asked for: callers keep only theirs.
+    At most `CHUNK` keys a call."""
+    if session.get_bind().dialect.name == "postgresql":
+        rows = plain_rows(session, _KEY_PAIRS, {
+            "types": [str(t) for t, _ in pairs], "values": [v for _, v in pairs]})
+    else:
+        rows = plain_rows(session, _KEY_LISTS, {
+            "types": list({str(key_type) for key_type, _ in pairs}),
+            "values": list({key_value for _, key_value in pairs})})
+    return [(key_type, key_value, record_id) for key_type, key_value, record_id in rows]
 
 
 def match_input(row: ChildRecord | AnyRow) -> MatchInput:
@@ -185,8 +200,8 @@ class DatabaseRegistry:
             return found
         keyed: list[tuple[str, str, int]] = []
         pairs = list(wanted)
-        for start in range(0, len(pairs), _CHUNK):
-            keyed += self._keyed(pairs[start:start + _CHUNK])
+        for start in range(0, len(pairs), CHUNK):
+            keyed += records_under_keys(self.session, pairs[start:start + CHUNK])
         child_of: dict[int, str | None] = {}
         for record_id, child_id, household_key in self._placed(
                 sorted({record_id for _, _, record_id in keyed})):
@@ -207,9 +222,9 @@ class DatabaseRegistry:
         if self.session.get_bind().dialect.name == "postgresql":
             found = plain_rows(self.session, _PLACED_ANY, {**params, "ids": list(ids)})
             return [(record_id, child_id, key) for record_id, child_id, key in found]
-        return [(record_id, child_id, key) for start in range(0, len(ids), _CHUNK)
+        return [(record_id, child_id, key) for start in range(0, len(ids), CHUNK)
                 for record_id, child_id, key in plain_rows(
-                    self.session, _PLACED, {**params, "ids": ids[start:start + _CHUNK]})]
+                    self.session, _PLACED, {**params, "ids": ids[start:start + CHUNK]})]
 
     def _forget_if_other(self, record_id: int, household_key: str) -> None:
         """Drop a prepared record whose id now holds another visit's record: SQLite hands the
@@ -217,17 +232,6 @@ class DatabaseRegistry:
         prepared = self._prepared.get(record_id)
         if prepared is not None and prepared.submission_id != household_key:
             del self._prepared[record_id]
-
-    def _keyed(self, pairs: Sequence[Key]) -> list[tuple[str, str, int]]:
-        """(key_type, key_value, record_id) of every record, of any project, under the keys."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            rows = plain_rows(self.session, _KEY_PAIRS, {
-                "types": [str(t) for t, _ in pairs], "values": [v for _, v in pairs]})
-        else:
-            rows = plain_rows(self.session, _KEY_LISTS, {
-                "types": list({str(key_type) for key_type, _ in pairs}),
-                "values": list({key_value for _, key_value in pairs})})
-        return [(key_type, key_value, record_id) for key_type, key_value, record_id in rows]
 
     def candidates(self, keys: Sequence[BlockingKey]) -> Iterable[tuple[str, MatchRecord]]:
         wanted = list(dict.fromkeys(keys))
@@ -252,8 +256,8 @@ class DatabaseRegistry:
                 if child_id is not None]
 
     def _prepare(self, record_ids: Sequence[int]) -> None:
-        for start in range(0, len(record_ids), _CHUNK):
-            chunk = list(record_ids[start:start + _CHUNK])
+        for start in range(0, len(record_ids), CHUNK):
+            chunk = list(record_ids[start:start + CHUNK])
             for row in plain_rows(self.session, _RECORDS, {"ids": chunk}):
                 self._prepared[row.id] = prepare(match_input(row))
 

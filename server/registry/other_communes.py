@@ -14,39 +14,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select, text
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from server.db import plain_rows
 from server.models import ChildMembership, ChildRecord, MatchKey, Project
+from server.registry.candidates import CHUNK, records_under_keys
 from sync.matching import KeyType
 
-# The project's own numbers first, from its records (by the project's index), then each number
-# looked up among the other projects' keys: one probe of the (key_type, key_value) index per
-# number on PostgreSQL (a LATERAL subquery kept by OFFSET 0, as the registry's candidate
-# lookups, `server.registry.candidates`), whatever the statistics. Joined in one query,
-# PostgreSQL without statistics started from every other commune's records instead.
+# The project's own numbers first, from its records (by the project's index), then the records
+# of every project under those numbers, by the registry's own key lookup (one index probe per
+# number on PostgreSQL), then which of those records are another commune's, by primary key.
+# Joined in one query, PostgreSQL without statistics started from every other commune's
+# records instead.
 _OWN = (select(MatchKey.key_value, ChildMembership.child_id)
         .join(ChildRecord, ChildRecord.id == MatchKey.record_id)
         .join(ChildMembership, ChildMembership.record_id == ChildRecord.id)
         .where(ChildRecord.project_id == bindparam("project"),
                MatchKey.key_type == KeyType.PERSONAL_ID.value))
-_ELSEWHERE_ANY = text(
-    "SELECT wanted.v, p.name FROM unnest(CAST(:values AS text[])) AS wanted(v)"
-    " CROSS JOIN LATERAL (SELECT m.record_id FROM match_keys m"
-    " WHERE m.key_type = :key_type AND m.key_value = wanted.v OFFSET 0) AS k"
-    " JOIN child_records r ON r.id = k.record_id"
-    " JOIN projects p ON p.id = r.project_id"
-    " WHERE r.project_id <> :project AND p.deleted_at IS NULL")
-_ELSEWHERE_IN = (select(MatchKey.key_value, Project.name)
-                 .join(ChildRecord, ChildRecord.id == MatchKey.record_id)
-                 .join(Project, Project.id == ChildRecord.project_id)
-                 .where(MatchKey.key_type == KeyType.PERSONAL_ID.value,
-                        MatchKey.key_value.in_(bindparam("values", expanding=True)),
-                        ChildRecord.project_id != bindparam("project"),
-                        Project.deleted_at.is_(None)))
-# Bound parameters of one statement on SQLite stay well under its limit.
-_CHUNK = 2000
+_OTHER_COMMUNE = (select(ChildRecord.id, Project.name)
+                  .join(Project, Project.id == ChildRecord.project_id)
+                  .where(ChildRecord.id.in_(bindparam("ids", expanding=True)),
+                         ChildRecord.project_id != bindparam("project"),
+                         Project.deleted_at.is_(None)))
 
 
 def ids_in_other_communes(session: Session, project_id: int,
@@ -68,13 +58,15 @@ def ids_in_other_communes(session: Session, project_id: int,
 def _elsewhere(session: Session, project_id: int, numbers: Sequence[str]
                ) -> list[tuple[str, str]]:
     """(number, commune name) for each of ``numbers`` another commune's registry holds."""
-    if not numbers:
-        return []
-    if session.get_bind().dialect.name == "postgresql":
-        rows = plain_rows(session, _ELSEWHERE_ANY, {
-            "values": list(numbers), "key_type": KeyType.PERSONAL_ID.value,
-            "project": project_id})
-        return [(number, commune) for number, commune in rows]
-    return [(number, commune) for start in range(0, len(numbers), _CHUNK)
-            for number, commune in plain_rows(session, _ELSEWHERE_IN, {
-                "values": list(numbers[start:start + _CHUNK]), "project": project_id})]
+    key_type = KeyType.PERSONAL_ID.value
+    wanted = set(numbers)
+    number_of: dict[int, str] = {}
+    for start in range(0, len(numbers), CHUNK):
+        pairs = [(key_type, number) for number in numbers[start:start + CHUNK]]
+        number_of.update((record_id, value) for kind, value, record_id
+                         in records_under_keys(session, pairs)
+                         if kind == key_type and value in wanted)
+    ids = sorted(number_of)
+    return [(number_of[record_id], commune) for start in range(0, len(ids), CHUNK)
+            for record_id, commune in plain_rows(session, _OTHER_COMMUNE, {
+                "ids": ids[start:start + CHUNK], "project": project_id})]
